@@ -1,0 +1,27 @@
+import { ConfigError, GatehouseError, UsageError } from '../shared/errors.ts';
+
+/** Exit statuses every `gatehouse` command uses. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Prints an error the way a person at a terminal wants it and returns the exit status. */
+export function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`gatehouse: invalid configuration:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`gatehouse: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof GatehouseError) {
+    process.stderr.write(`gatehouse: ${err.message} (${err.code})\n`);
+    return EXIT.failure;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
+    process.stderr.write(`gatehouse: cannot listen: ${e.message}\n`);
+    return EXIT.failure;
+  }
+  process.stderr.write(`gatehouse: unexpected error: ${e?.stack ?? String(err)}\n`);
+  return EXIT.failure;
+}

@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './commands/serve.ts';
+import { EXIT, reportError } from './exit.ts';
+
+/** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
+export function buildProgram(): Command {
+  const program = new Command('gatehouse')
+    .description('Gatehouse: an OAuth 2.0 / OpenID Connect authorization server for CLIs and services')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServe(program);
+  return program;
+}
+
+/** Runs the command line and returns the exit status instead of exiting (tests call this). */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.commands.forEach((c) => c.exitOverride());
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    return reportError(err);
+  }
+}

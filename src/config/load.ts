@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError } from '../shared/errors.ts';
+import { settings, type Settings } from './schema.ts';
+
+/** The configuration every module receives: validated settings plus values derived from them. */
+export interface Config extends Settings {
+  store: 'sqlite' | 'mongodb' | 'memory';
+  /** Absolute data directory. */
+  dataDir: string;
+  certsDir: string;
+  sqliteFile: string;
+  /** Insecure development defaults in use, each to be logged once at start. */
+  warnings: string[];
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** `.env` file to merge under the environment; defaults to `./.env` when present. */
+  envFile?: string | false;
+  cwd?: string;
+}
+
+/** Reads the raw strings: the environment wins over the `.env` file. */
+function rawValues(options: LoadConfigOptions): Record<string, string | undefined> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let fromFile: Record<string, string | undefined> = {};
+  const file = options.envFile === undefined ? resolve(cwd, '.env') : options.envFile;
+  if (file && existsSync(file)) {
+    try {
+      fromFile = parseEnv(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError([`${file}: cannot be read (${(err as Error).message})`]);
+    }
+  }
+  return { ...fromFile, ...env };
+}
+
+/**
+ * Loads, validates and derives the configuration.
+ * @throws ConfigError with one line per problem, each naming the variable.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const raw = rawValues(options);
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+
+  for (const [key, s] of Object.entries(settings)) {
+    const given = raw[s.env];
+    const value = given === undefined || given === '' ? s.default : given;
+    if (value === undefined) {
+      values[key] = undefined;
+      continue;
+    }
+    const result = s.schema.safeParse(value);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      const shown = s.secret ? '(hidden)' : JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+      problems.push(`${s.env}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${shown})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const v = values as unknown as Settings;
+  const dataDir = resolve(cwd, v.dataDir);
+  const config: Config = {
+    ...v,
+    store: v.store ?? (v.mongodbUri ? 'mongodb' : 'sqlite'),
+    dataDir,
+    certsDir: resolve(cwd, v.certsDir),
+    sqliteFile: resolve(dataDir, v.sqliteFile ?? 'gatehouse.db'),
+    warnings: [],
+  };
+  checkModeRules(config, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Production refuses what development only warns about. */
+function checkModeRules(config: Config, problems: string[]): void {
+  const prod = config.mode === 'production';
+  const rule = (bad: boolean, env: string, message: string) => {
+    if (!bad) return;
+    if (prod) problems.push(`${env}: ${message} (required in production mode)`);
+    else config.warnings.push(`${env}: ${message} — acceptable only in development`);
+  };
+  rule(new URL(config.issuer).protocol !== 'https:', 'GATEHOUSE_ISSUER', 'issuer is not https');
+  rule(!config.jwksFile, 'GATEHOUSE_JWKS_FILE', 'no signing keys supplied; keys are generated and stored in the data directory');
+  rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
+  if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');
+  if (config.store === 'mongodb' && !config.mongodbUri) {
+    problems.push('MONGODB_URI: required when GATEHOUSE_STORE is mongodb');
+  }
+}

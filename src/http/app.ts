@@ -1,0 +1,42 @@
+import type Provider from 'oidc-provider';
+import type { Middleware } from 'koa';
+import type { Logger } from '../shared/logger.ts';
+import type { Store } from '../storage/adapter.ts';
+import { errorBoundary } from './errors.ts';
+import { healthRoutes, type Readiness } from './health.ts';
+import { forwardedHeaderPolicy } from './proxy.ts';
+import { requestLogging } from './request_context.ts';
+import { securityHeaders } from './security_headers.ts';
+import { staticFiles } from './static_files.ts';
+
+export interface AppOptions {
+  provider: Provider;
+  store: Store;
+  logger: Logger;
+  readiness: Readiness;
+  issuer: string;
+  trustProxy: boolean;
+  trustedProxies: string[];
+  /** Feature routes (interactions, admin) mounted before oidc-provider's own. */
+  routes?: Middleware[];
+}
+
+/**
+ * Puts our middleware in front of oidc-provider's router (Provider is a koa app and `use`
+ * inserts before its own routes), so one app serves both listeners.
+ */
+export function buildApp(options: AppOptions): Provider {
+  const { provider, logger } = options;
+  const mw: Middleware[] = [
+    forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
+    requestLogging(logger),
+    errorBoundary(logger),
+    securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),
+    healthRoutes(options.store, options.readiness),
+    staticFiles(),
+    ...(options.routes ?? []),
+  ];
+  for (const m of mw) provider.use(m);
+  (provider as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err: { type: err.name, message: err.message } }, 'koa error'));
+  return provider;
+}

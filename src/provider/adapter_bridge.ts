@@ -1,0 +1,55 @@
+import { errors } from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Store } from '../storage/adapter.ts';
+import { StoreUnavailableError } from '../shared/errors.ts';
+
+/** 503 `temporarily_unavailable` for a store that cannot answer, instead of a 500 storm. */
+export function storeDown(cause: unknown): Error {
+  const err = new errors.TemporarilyUnavailable('the authorization server storage is unavailable, try again later');
+  Object.assign(err, { status: 503, statusCode: 503, cause });
+  return err;
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) throw storeDown(err);
+    throw err;
+  }
+}
+
+/**
+ * The adapter class oidc-provider instantiates per model, backed by one Store.
+ * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race.
+ */
+export function adapterClass(store: Store): new (name: string) => Adapter {
+  return class GatehouseAdapter implements Adapter {
+    readonly name: string;
+    constructor(name: string) {
+      this.name = name;
+    }
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      await guard(() => store.upsert(this.name, id, payload as Record<string, unknown>, expiresIn));
+    }
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return guard(() => store.find(this.name, id)) as Promise<AdapterPayload | undefined>;
+    }
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return guard(() => store.findByUserCode(this.name, userCode)) as Promise<AdapterPayload | undefined>;
+    }
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return guard(() => store.findByUid(this.name, uid)) as Promise<AdapterPayload | undefined>;
+    }
+    async consume(id: string): Promise<void> {
+      const won = await guard(() => store.consume(this.name, id));
+      if (!won) throw new errors.InvalidGrant(`${this.name} already consumed`);
+    }
+    async destroy(id: string): Promise<void> {
+      await guard(() => store.destroy(this.name, id));
+    }
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await guard(() => store.revokeByGrantId(grantId));
+    }
+  };
+}

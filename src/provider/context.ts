@@ -1,0 +1,14 @@
+import type { ClientMetadata } from 'oidc-provider';
+import type { Config } from '../config/load.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Store } from '../storage/adapter.ts';
+import type { KeyMaterial } from './keys.ts';
+
+/** What the provider configuration parts may ask for. */
+export interface ProviderContext {
+  config: Config;
+  store: Store;
+  keys: KeyMaterial;
+  logger: Logger;
+  staticClients: ClientMetadata[];
+}

@@ -1,0 +1,41 @@
+import Provider, { type Configuration } from 'oidc-provider';
+import { ConfigError } from '../shared/errors.ts';
+import { adapterClass } from './adapter_bridge.ts';
+import type { ProviderContext } from './context.ts';
+import { mergeParts } from './merge.ts';
+import { corePart } from './parts/core.ts';
+import { errorsPart } from './parts/errors.ts';
+import { accountsPart } from './parts/accounts.ts';
+import { logProviderEvents } from './parts/events.ts';
+
+/** Parts later features add to; each owns one concern of the oidc-provider configuration. */
+export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
+
+/**
+ * Builds the oidc-provider instance: configuration parts merged in order, the store bridged in as
+ * the adapter, keys and static clients from the context.
+ */
+export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPart[] = []): Provider {
+  const configuration = mergeParts<Configuration>(
+    corePart(ctx),
+    errorsPart(),
+    accountsPart(ctx),
+    ...extraParts.map((part) => part(ctx)),
+    {
+      adapter: adapterClass(ctx.store),
+      clients: ctx.staticClients,
+      jwks: ctx.keys.jwks,
+      cookies: { keys: ctx.keys.cookieKeys },
+    } satisfies Configuration,
+  );
+  let provider: Provider;
+  try {
+    provider = new Provider(ctx.config.issuer, configuration);
+  } catch (err) {
+    throw new ConfigError([`oidc-provider refused the configuration: ${(err as Error).message}`]);
+  }
+  // Forwarded headers are only believed behind a proxy we were told to trust (see http/proxy.ts).
+  provider.proxy = ctx.config.trustProxy;
+  logProviderEvents(provider, ctx.logger);
+  return provider;
+}

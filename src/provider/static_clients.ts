@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import type { ClientMetadata } from 'oidc-provider';
+import { ConfigError } from '../shared/errors.ts';
+
+/**
+ * Reads `GATEHOUSE_CLIENTS_FILE`: a JSON array of client metadata (RFC 7591 names).
+ * oidc-provider validates each entry when the provider is built; this only checks the shape.
+ */
+export function loadStaticClients(file: string | undefined): ClientMetadata[] {
+  if (!file) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`GATEHOUSE_CLIENTS_FILE: ${file} is not a readable JSON file (${(err as Error).message})`]);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((c) => c && typeof c === 'object' && typeof c.client_id === 'string')) {
+    throw new ConfigError([`GATEHOUSE_CLIENTS_FILE: ${file} must be a JSON array of objects, each with a client_id`]);
+  }
+  const ids = new Set<string>();
+  for (const c of parsed as ClientMetadata[]) {
+    if (ids.has(c.client_id)) throw new ConfigError([`GATEHOUSE_CLIENTS_FILE: client_id ${c.client_id} appears twice`]);
+    ids.add(c.client_id);
+  }
+  return parsed as ClientMetadata[];
+}

@@ -1,0 +1,58 @@
+import type { Payload } from '../shared/types.ts';
+
+/**
+ * The storage contract. Every backend (memory, sqlite, mongodb) implements it and passes the
+ * conformance suite in `test/storage/`. Records live in named models (oidc-provider's model names
+ * such as `AuthorizationCode`, `DeviceCode`, `Session`, `Client`, plus our own such as `Account`).
+ *
+ * Rules every backend keeps:
+ * - an expired record is never returned, whatever the cleanup schedule;
+ * - `consume` is one conditional write: of concurrent calls exactly one returns true;
+ * - `revokeByGrantId` removes records of every model carrying that grant id.
+ */
+export interface Store {
+  /** Backend name for logs and health output. */
+  readonly kind: string;
+
+  /** Inserts or replaces. `expiresIn` in seconds; omitted means no expiry. */
+  upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void>;
+  /** Inserts only when no live record has that id. Returns false when one does. */
+  insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean>;
+  /** The live record, with `consumed` (epoch seconds) set when it was consumed. */
+  find(model: string, id: string): Promise<Payload | undefined>;
+  /** @see RFC 8628 §3.3: device codes are looked up by the user code a person types. */
+  findByUserCode(model: string, userCode: string): Promise<Payload | undefined>;
+  /** Sessions are looked up by their cookie uid. */
+  findByUid(model: string, uid: string): Promise<Payload | undefined>;
+  /** Marks a live, unconsumed record consumed. True for the one caller that did it. */
+  consume(model: string, id: string): Promise<boolean>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Removes every record, of any model, issued under that grant. */
+  revokeByGrantId(grantId: string): Promise<void>;
+  /** Live records of a model, ordered by id, at most `limit`. */
+  list(model: string, options?: { limit?: number }): Promise<Array<{ id: string; payload: Payload }>>;
+  /**
+   * Atomically counts an event in a fixed window: starts at 1 when the key is new or its window
+   * has ended, otherwise increments. Used for rate limits shared by every replica.
+   */
+  increment(key: string, windowSeconds: number): Promise<{ count: number; resetAt: number }>;
+  /** Writes and deletes a short-lived record; throws StoreUnavailableError when the store cannot. */
+  ping(): Promise<void>;
+  /** Deletes expired records. Backends also run it periodically on their own. */
+  purgeExpired(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Payload fields the store indexes. */
+export function indexFields(payload: Payload): { grantId?: string; userCode?: string; uid?: string } {
+  const pick = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : undefined);
+  return { grantId: pick('grantId'), userCode: pick('userCode'), uid: pick('uid') };
+}
+
+/** Absolute expiry in epoch milliseconds for `expiresIn` seconds from now. */
+export function expiresAt(expiresIn: number | undefined, now = Date.now()): number | undefined {
+  return typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + expiresIn * 1000 : undefined;
+}
+
+/** How often backends purge expired rows on their own. */
+export const PURGE_INTERVAL_MS = 60_000;

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import { settings } from '../../src/config/schema.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const load = (env: Record<string, string>) => loadConfig({ env, envFile: false, cwd: tmpdir() });
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    load(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+/** A value each setting must refuse (settings taking free text refuse nothing and are absent). */
+const BAD: Record<string, string> = {
+  GATEHOUSE_MODE: 'staging',
+  GATEHOUSE_ISSUER: 'localhost:3000',
+  GATEHOUSE_PORT: '70000',
+  GATEHOUSE_MTLS_PORT: 'abc',
+  GATEHOUSE_MTLS_ORIGIN: 'https://x/?q=1',
+  GATEHOUSE_TRUST_PROXY: 'maybe',
+  GATEHOUSE_LOG_LEVEL: 'loud',
+  GATEHOUSE_SHUTDOWN_TIMEOUT: '5 minutes',
+  GATEHOUSE_STORE: 'postgres',
+  MONGODB_URI: 'http://db',
+  GATEHOUSE_COOKIE_KEYS: 'short',
+};
+
+describe('configuration', () => {
+  it('defaults give a working development configuration', () => {
+    const c = load({});
+    assert.equal(c.mode, 'development');
+    assert.equal(c.issuer, 'http://localhost:3000');
+    assert.equal(c.port, 3000);
+    assert.equal(c.mtlsPort, 3443);
+    assert.equal(c.store, 'sqlite');
+    assert.ok(c.warnings.some((w) => w.startsWith('GATEHOUSE_ISSUER')));
+  });
+
+  for (const [env, value] of Object.entries(BAD)) {
+    it(`refuses a malformed ${env} naming the variable`, () => {
+      const p = problems({ [env]: value });
+      assert.equal(p.length, 1, p.join('\n'));
+      assert.match(p[0]!, new RegExp(`^${env}: `));
+    });
+  }
+
+  it('reports every malformed variable, one line each', () => {
+    const p = problems({ GATEHOUSE_PORT: '-1', GATEHOUSE_MODE: 'x', GATEHOUSE_LOG_LEVEL: 'y' });
+    assert.equal(p.length, 3);
+  });
+
+  it('never echoes a secret value', () => {
+    const p = problems({ GATEHOUSE_COOKIE_KEYS: 'hunter2-secret' });
+    assert.ok(!p[0]!.includes('hunter2'));
+  });
+
+  it('every declared setting is exercised by the bad-value table or takes free text', () => {
+    const freeText = new Set(['GATEHOUSE_HOST', 'GATEHOUSE_DATA_DIR', 'GATEHOUSE_CERTS_DIR', 'GATEHOUSE_TRUSTED_PROXIES', 'GATEHOUSE_SQLITE_FILE', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_CLIENTS_FILE']);
+    for (const s of Object.values(settings)) assert.ok(BAD[s.env] !== undefined || freeText.has(s.env), `${s.env} has no bad-value test`);
+  });
+
+  it('MONGODB_URI selects the mongodb store unless GATEHOUSE_STORE says otherwise', () => {
+    assert.equal(load({ MONGODB_URI: 'mongodb://127.0.0.1/gh' }).store, 'mongodb');
+    assert.equal(load({ MONGODB_URI: 'mongodb://127.0.0.1/gh', GATEHOUSE_STORE: 'sqlite' }).store, 'sqlite');
+    assert.match(problems({ GATEHOUSE_STORE: 'mongodb' })[0]!, /^MONGODB_URI: /);
+  });
+
+  it('reads a .env file, with the environment taking precedence', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-env-'));
+    writeFileSync(join(dir, '.env'), 'GATEHOUSE_PORT=4000\nGATEHOUSE_LOG_LEVEL=warn\n');
+    const c = loadConfig({ env: { GATEHOUSE_LOG_LEVEL: 'error' }, cwd: dir });
+    assert.equal(c.port, 4000);
+    assert.equal(c.logLevel, 'error');
+  });
+
+  describe('production mode', () => {
+    const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32) };
+    it('accepts a complete production configuration without warnings', () => {
+      assert.deepEqual(load(prod).warnings, []);
+    });
+    for (const [env, override] of [
+      ['GATEHOUSE_JWKS_FILE', { GATEHOUSE_JWKS_FILE: '' }],
+      ['GATEHOUSE_COOKIE_KEYS', { GATEHOUSE_COOKIE_KEYS: '' }],
+      ['GATEHOUSE_ISSUER', { GATEHOUSE_ISSUER: 'http://auth.example.com' }],
+      ['GATEHOUSE_STORE', { GATEHOUSE_STORE: 'memory' }],
+    ] as const) {
+      it(`refuses a missing or insecure ${env}`, () => {
+        const p = problems({ ...prod, ...override });
+        assert.ok(p.some((l) => l.startsWith(`${env}: `)), p.join('\n'));
+      });
+    }
+  });
+});
+
+describe('configuration errors through the real CLI', () => {
+  it('a malformed value exits 2 with one line naming the variable', async () => {
+    const r = await runCli(['serve'], { env: { GATEHOUSE_PORT: 'eighty' } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /GATEHOUSE_PORT: must be a whole number/);
+  });
+  it('production without keys exits 2 naming each missing setting', async () => {
+    const r = await runCli(['serve'], { env: { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'http://auth.example.com' } });
+    assert.equal(r.status, 2);
+    for (const env of ['GATEHOUSE_ISSUER', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_COOKIE_KEYS']) assert.match(r.stderr, new RegExp(`${env}: `));
+  });
+  it('a production JWKS file that does not exist exits 2 naming the setting', async () => {
+    const r = await runCli(['serve'], {
+      env: { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/nonexistent/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(40), GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-')) },
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /GATEHOUSE_JWKS_FILE: /);
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.ts';
+import { startGatehouse, type Gatehouse } from '../../src/main.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+
+/** A free TCP port on 127.0.0.1 (for issuers that must name the port before the server starts). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer extends Gatehouse {
+  /** Every log line written so far, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Raw log text, for grepping secrets. */
+  logText(): string;
+  dir: string;
+  /** Closes the server and removes its temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Gatehouse in this process on a free port, with a temp data dir and logs captured.
+ * `env` overrides settings; by default the issuer is the real URL so browsers can follow it.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const port = env.GATEHOUSE_PORT ? Number(env.GATEHOUSE_PORT) : await freePort();
+  const config = loadConfig({
+    env: {
+      GATEHOUSE_DATA_DIR: join(dir, 'data'),
+      GATEHOUSE_CERTS_DIR: join(dir, 'certs'),
+      GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
+      GATEHOUSE_LOG_LEVEL: 'debug',
+      GATEHOUSE_SHUTDOWN_TIMEOUT: '5s',
+      ...env,
+      GATEHOUSE_PORT: String(port),
+    },
+    envFile: false,
+    cwd: dir,
+  });
+  const lines: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        lines.push(line);
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  const logger = createLogger({ level: config.logLevel, destination });
+  const gatehouse = await startGatehouse(config, logger);
+  return Object.assign(gatehouse, {
+    dir,
+    logs,
+    logText: () => lines.join('\n'),
+    async stop() {
+      await gatehouse.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
