@@ -4,7 +4,8 @@ import type { Config } from './config/load.ts';
 import { buildApp } from './http/app.ts';
 import type { Readiness } from './http/health.ts';
 import { createPublicServer, drain, listen } from './http/listeners.ts';
-import { loadKeys } from './provider/keys.ts';
+import { KeyRing } from './provider/keyring.ts';
+import { loadKeys, type KeyMaterial } from './provider/keys.ts';
 import { createProvider } from './provider/provider.ts';
 import { loadStaticClients } from './provider/static_clients.ts';
 import type { Logger } from './shared/logger.ts';
@@ -41,12 +42,37 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const store = await openStore(config);
   setPageBase({ productName: 'Gatehouse' });
 
-  const provider = createProvider({ config, store, keys, logger, staticClients });
   const readiness: Readiness = { accepting: true };
-  buildApp({ provider, store, logger, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies });
+  const assemble = (jwks: KeyMaterial['jwks']) => {
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients });
+    buildApp({ provider: p, store, logger, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies });
+    return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid) };
+  };
+  // oidc-provider's keystore is fixed per instance: a rotation (file changed on disk, or a key
+  // reaching its activation/retirement time) builds a new instance and swaps it in between requests.
+  // All state is in the store, so nothing in flight depends on the old instance.
+  const keyRing = new KeyRing(
+    keys.jwksPath,
+    (jwks) => {
+      const before = new Set(current.kids);
+      current = assemble(jwks);
+      const after = new Set(current.kids);
+      logger.info(
+        {
+          event: 'keys.rotated',
+          added: [...after].filter((k) => !before.has(k)),
+          removed: [...before].filter((k) => !after.has(k)),
+          signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid),
+        },
+        'signing keys reloaded',
+      );
+    },
+    (err) => logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
+  );
+  let current = assemble(keyRing.start());
 
   const servers: Server[] = [];
-  const publicServer = createPublicServer(provider.callback());
+  const publicServer = createPublicServer((req, res) => current.handle(req, res));
   servers.push(publicServer);
   let publicPort: number;
   try {
@@ -62,7 +88,9 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   let closing: Promise<void> | undefined;
   return {
     config,
-    provider,
+    get provider() {
+      return current.provider;
+    },
     store,
     logger,
     readiness,
@@ -71,6 +99,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     close() {
       closing ??= (async () => {
         readiness.accepting = false;
+        keyRing.stop();
         await drain(servers, config.shutdownTimeout * 1000);
         await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');

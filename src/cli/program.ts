@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerKeys } from './commands/keys.ts';
 import { registerServe } from './commands/serve.ts';
 import { EXIT, reportError } from './exit.ts';
 
@@ -10,13 +11,18 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
+  registerKeys(program);
   return program;
 }
 
 /** Runs the command line and returns the exit status instead of exiting (tests call this). */
 export async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.commands.forEach((c) => c.exitOverride());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;

@@ -1,4 +1,4 @@
-import { list, setting, str } from '../setting.ts';
+import { duration, list, setting, str } from '../setting.ts';
 
 /** Signing and cookie keys. */
 export const keys = {
@@ -14,5 +14,19 @@ export const keys = {
     type: 'secret list',
     description: 'Comma-separated cookie signing secrets, newest first. Required in production; generated in development.',
     secret: true,
+  }),
+  keyActivationDelay: setting({
+    env: 'GATEHOUSE_KEY_ACTIVATION_DELAY',
+    schema: duration(0, 30 * 86400),
+    default: '1h',
+    type: 'duration',
+    description: 'How long `gatehouse keys rotate` publishes a new signing key in JWKS before it starts signing (covers clients caching JWKS).',
+  }),
+  keyRetirementGrace: setting({
+    env: 'GATEHOUSE_KEY_RETIREMENT_GRACE',
+    schema: duration(0, 366 * 86400),
+    default: '24h',
+    type: 'duration',
+    description: 'How long a retired signing key keeps verifying before `gatehouse keys prune` removes it (at least the longest token lifetime).',
   }),
 } as const;
