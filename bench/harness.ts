@@ -100,6 +100,7 @@ export async function startGatehouse(env: Record<string, string> = {}): Promise<
       GATEHOUSE_CERTS_DIR: join(dir, 'certs'),
       GATEHOUSE_CLIENTS_FILE: clients,
       GATEHOUSE_LOG_LEVEL: 'info',
+      GATEHOUSE_ADMIN_PORT: '0',
       ...env,
     },
     (l) => l.includes('"event":"listening"'),

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
+import { createAdminServer } from './http/admin.ts';
 import { buildApp } from './http/app.ts';
+import { instrumentStore, Metrics } from './http/metrics.ts';
+import { countAuditEvents, observeProvider } from './http/observability.ts';
+import { Audit } from './shared/audit.ts';
 import type { Readiness } from './http/health.ts';
 import { createPublicServer, drain, listen } from './http/listeners.ts';
 import { KeyRing } from './provider/keyring.ts';
@@ -21,7 +25,9 @@ export interface Gatehouse {
   logger: Logger;
   readiness: Readiness;
   /** Actual bound ports (differ from config when it said 0). */
-  ports: { public: number };
+  ports: { public: number; admin?: number };
+  audit: Audit;
+  metrics: Metrics;
   /** Base URL of the public listener as bound (tests use it; clients use the issuer). */
   publicUrl: string;
   /** Readiness false, drain listeners, close the store. Idempotent. */
@@ -39,14 +45,18 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   for (const path of keys.generated) logger.warn({ event: 'key_generated', path }, `generated development key material at ${path}`);
 
   const staticClients = loadStaticClients(config.clientsFile);
-  const store = await openStore(config);
+  const audit = new Audit(logger);
+  const metrics = new Metrics();
+  countAuditEvents(audit, metrics);
+  const store = instrumentStore(await openStore(config), metrics);
   setPageBase({ productName: 'Gatehouse' });
 
   const readiness: Readiness = { accepting: true };
   const assemble = (jwks: KeyMaterial['jwks']) => {
     const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients });
-    buildApp({ provider: p, store, logger, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies });
-    return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid) };
+    buildApp({ provider: p, store, logger, audit, metrics, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies });
+    observeProvider(p, audit, metrics);
+    return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };
   };
   // oidc-provider's keystore is fixed per instance: a rotation (file changed on disk, or a key
   // reaching its activation/retirement time) builds a new instance and swaps it in between requests.
@@ -57,15 +67,11 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       const before = new Set(current.kids);
       current = assemble(jwks);
       const after = new Set(current.kids);
-      logger.info(
-        {
-          event: 'keys.rotated',
-          added: [...after].filter((k) => !before.has(k)),
-          removed: [...before].filter((k) => !after.has(k)),
-          signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid),
-        },
-        'signing keys reloaded',
-      );
+      audit.record('keys.rotated', {
+        added: [...after].filter((k) => !before.has(k)),
+        removed: [...before].filter((k) => !after.has(k)),
+        signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid ?? ''),
+      });
     },
     (err) => logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
   );
@@ -75,9 +81,18 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const publicServer = createPublicServer((req, res) => current.handle(req, res));
   servers.push(publicServer);
   let publicPort: number;
+  let adminPort: number | undefined;
   try {
     publicPort = await listen(publicServer, config.host, config.port);
+    if (config.metricsEnabled) {
+      const adminServer = createAdminServer(metrics, config.metricsToken);
+      servers.push(adminServer);
+      adminPort = await listen(adminServer, config.adminHost, config.adminPort);
+    }
   } catch (err) {
+    // A listener that could not bind must not leave the others (or the store) open.
+    keyRing.stop();
+    await drain(servers, 0);
     await store.close();
     throw err;
   }
@@ -94,7 +109,9 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     store,
     logger,
     readiness,
-    ports: { public: publicPort },
+    ports: { public: publicPort, admin: adminPort },
+    audit,
+    metrics,
     publicUrl,
     close() {
       closing ??= (async () => {

@@ -2,7 +2,10 @@ import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
+import type { Audit } from '../shared/audit.ts';
 import { errorBoundary } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import { auditRevocations } from './observability.ts';
 import { healthRoutes, type Readiness } from './health.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
@@ -14,6 +17,8 @@ export interface AppOptions {
   store: Store;
   logger: Logger;
   readiness: Readiness;
+  audit: Audit;
+  metrics: Metrics;
   issuer: string;
   trustProxy: boolean;
   trustedProxies: string[];
@@ -30,7 +35,9 @@ export function buildApp(options: AppOptions): Provider {
   const mw: Middleware[] = [
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
     requestLogging(logger),
+    options.metrics.middleware(),
     errorBoundary(logger),
+    auditRevocations(options.audit),
     securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),
     healthRoutes(options.store, options.readiness),
     staticFiles(),

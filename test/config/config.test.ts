@@ -33,6 +33,11 @@ const BAD: Record<string, string> = {
   GATEHOUSE_STORE: 'postgres',
   MONGODB_URI: 'http://db',
   GATEHOUSE_COOKIE_KEYS: 'short',
+  GATEHOUSE_KEY_ACTIVATION_DELAY: 'tomorrow',
+  GATEHOUSE_KEY_RETIREMENT_GRACE: '-1h',
+  GATEHOUSE_METRICS: 'sometimes',
+  GATEHOUSE_ADMIN_PORT: '99999',
+  GATEHOUSE_METRICS_TOKEN: 'short',
 };
 
 describe('configuration', () => {
@@ -65,7 +70,7 @@ describe('configuration', () => {
   });
 
   it('every declared setting is exercised by the bad-value table or takes free text', () => {
-    const freeText = new Set(['GATEHOUSE_HOST', 'GATEHOUSE_DATA_DIR', 'GATEHOUSE_CERTS_DIR', 'GATEHOUSE_TRUSTED_PROXIES', 'GATEHOUSE_SQLITE_FILE', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_CLIENTS_FILE']);
+    const freeText = new Set(['GATEHOUSE_HOST', 'GATEHOUSE_DATA_DIR', 'GATEHOUSE_CERTS_DIR', 'GATEHOUSE_TRUSTED_PROXIES', 'GATEHOUSE_SQLITE_FILE', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_CLIENTS_FILE', 'GATEHOUSE_ADMIN_HOST']);
     for (const s of Object.values(settings)) assert.ok(BAD[s.env] !== undefined || freeText.has(s.env), `${s.env} has no bad-value test`);
   });
 

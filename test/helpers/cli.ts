@@ -27,9 +27,13 @@ export async function runCli(args: string[], options: { env?: Record<string, str
   return { status, stdout, stderr };
 }
 
-/** The environment without any GATEHOUSE_* or MONGODB_URI the developer may have set. */
+/**
+ * The environment without any GATEHOUSE_* or MONGODB_URI the developer may have set, and with the
+ * admin listener on a free port so parallel test servers never collide on its default.
+ */
 export function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('GATEHOUSE_') && k !== 'MONGODB_URI')) as Record<string, string>;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('GATEHOUSE_') && k !== 'MONGODB_URI')) as Record<string, string>;
+  return { ...env, GATEHOUSE_ADMIN_PORT: '0' };
 }
 
 export interface ServeProcess {

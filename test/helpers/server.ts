@@ -43,6 +43,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
       GATEHOUSE_LOG_LEVEL: 'debug',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '5s',
+      GATEHOUSE_ADMIN_PORT: '0',
       ...env,
       GATEHOUSE_PORT: String(port),
     },

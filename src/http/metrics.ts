@@ -1,0 +1,82 @@
+import { performance } from 'node:perf_hooks';
+import type { Context, Next } from 'koa';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Store } from '../storage/adapter.ts';
+
+/**
+ * Prometheus metrics of one Gatehouse instance (a registry of its own, so several instances in
+ * one process — tests — do not collide). Labels are bounded: routes are oidc-provider route names
+ * or our own, never raw paths.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status', 'listener'], registers: [this.registry] });
+  readonly duration = new Histogram({
+    name: 'gatehouse_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({ name: 'gatehouse_tokens_issued_total', help: 'Token endpoint successes by grant type and client', labelNames: ['grant_type', 'client_id'], registers: [this.registry] });
+  readonly deviceFlow = new Counter({ name: 'gatehouse_device_flow_total', help: 'Device flow outcomes: approved, denied, expired, slow_down', labelNames: ['outcome'], registers: [this.registry] });
+  readonly signInFailures = new Counter({ name: 'gatehouse_signin_failures_total', help: 'Failed sign-in attempts by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly rateLimited = new Counter({ name: 'gatehouse_rate_limited_total', help: 'Requests refused with 429 by limiter', labelNames: ['limiter'], registers: [this.registry] });
+  readonly storeOps = new Histogram({
+    name: 'gatehouse_store_operation_duration_seconds',
+    help: 'Store operation latency by operation and outcome',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    // Process metrics and event-loop lag (nodejs_eventloop_lag_*), CPU, memory, handles.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+
+  /** Counts every request once it is answered. */
+  middleware() {
+    return async (ctx: Context, next: Next): Promise<void> => {
+      const started = performance.now();
+      try {
+        await next();
+      } finally {
+        const route = routeOf(ctx);
+        this.requests.inc({ route, method: ctx.method, status: String(ctx.status), listener: ctx.state.listener ?? 'public' });
+        this.duration.observe({ route }, (performance.now() - started) / 1000);
+      }
+    };
+  }
+}
+
+function routeOf(ctx: Context): string {
+  const oidcRoute = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
+  if (oidcRoute) return oidcRoute;
+  if (ctx.path.startsWith('/interaction/')) return 'interaction';
+  if (ctx.path.startsWith('/static/')) return 'static';
+  if (ctx.path.startsWith('/healthz/')) return ctx.path.slice(1).replace('/', '_');
+  return ctx.status === 404 ? 'not_found' : 'other';
+}
+
+const OPERATIONS = ['upsert', 'insert', 'find', 'findByUserCode', 'findByUid', 'consume', 'destroy', 'revokeByGrantId', 'list', 'increment', 'ping', 'purgeExpired'] as const;
+
+/** The same store, timing every operation into `gatehouse_store_operation_duration_seconds`. */
+export function instrumentStore(store: Store, metrics: Metrics): Store {
+  const timed: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
+  for (const op of OPERATIONS) {
+    const original = (store[op] as (...args: unknown[]) => Promise<unknown>).bind(store);
+    timed[op] = async (...args: unknown[]) => {
+      const end = metrics.storeOps.startTimer({ operation: op });
+      try {
+        const result = await original(...args);
+        end({ outcome: 'ok' });
+        return result;
+      } catch (err) {
+        end({ outcome: 'error' });
+        throw err;
+      }
+    };
+  }
+  return timed as unknown as Store;
+}

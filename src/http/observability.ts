@@ -1,0 +1,58 @@
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Context, Next } from 'koa';
+import type { Audit } from '../shared/audit.ts';
+import type { Metrics } from './metrics.ts';
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+type Err = Error & { error?: string };
+type Ctx = KoaContextWithOIDC;
+
+/**
+ * Turns oidc-provider's events into audit events and metrics: tokens issued/refreshed, device
+ * flow outcomes, client registrations. Called for every provider instance (key rotation builds
+ * new ones).
+ */
+export function observeProvider(provider: Provider, audit: Audit, metrics: Metrics): void {
+  const emitter = provider as unknown as NodeJS.EventEmitter;
+  const on = <A extends unknown[]>(event: string, fn: (...args: A) => void) => emitter.on(event, fn as (...args: unknown[]) => void);
+  const clientId = (ctx: Ctx) => ctx.oidc?.client?.clientId;
+
+  on('grant.success', (ctx: Ctx) => {
+    const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
+    const client = clientId(ctx);
+    const sub = ctx.oidc.entities?.Account?.accountId;
+    metrics.tokens.inc({ grant_type: grantType, client_id: client ?? 'unknown' });
+    if (grantType === DEVICE_GRANT) metrics.deviceFlow.inc({ outcome: 'approved' });
+    audit.record(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', { grant_type: grantType, client_id: client, sub });
+  });
+  on('grant.error', (ctx: Ctx, err: Err) => {
+    if (ctx.oidc?.params?.grant_type !== DEVICE_GRANT) return;
+    const outcome = { access_denied: 'denied', expired_token: 'expired', slow_down: 'slow_down' }[err.error ?? ''];
+    if (outcome) metrics.deviceFlow.inc({ outcome });
+  });
+  on('grant.revoked', (ctx: Ctx, grantId: string) => {
+    audit.record('token.revoked', { client_id: clientId(ctx), grant: grantId, reason: 'grant revoked' });
+  });
+  on('registration_create.success', (ctx: Ctx, client: { clientId: string }) => audit.record('client.registered', { client_id: client.clientId, via: ctx.state?.listener ?? 'public' }));
+  on('registration_update.success', (_ctx: Ctx, client: { clientId: string }) => audit.record('client.updated', { client_id: client.clientId }));
+  on('registration_delete.success', (_ctx: Ctx, client: { clientId: string }) => audit.record('client.deleted', { client_id: client.clientId }));
+}
+
+/** RFC 7009 answers 200 whether or not the token existed; audit each accepted revocation request. */
+export function auditRevocations(audit: Audit) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    await next();
+    const oidc = (ctx as Context & { oidc?: { route?: string; client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;
+    if (oidc?.route === 'revocation' && ctx.status === 200) {
+      audit.record('token.revoked', { client_id: oidc.client?.clientId, token_type_hint: typeof oidc.params?.token_type_hint === 'string' ? oidc.params.token_type_hint : undefined });
+    }
+  };
+}
+
+/** Audit events that are also counted. */
+export function countAuditEvents(audit: Audit, metrics: Metrics): void {
+  audit.on('event', (event, fields) => {
+    if (event === 'signin.failure' || event === 'mfa.failure') metrics.signInFailures.inc({ reason: fields.reason ?? event });
+  });
+}
