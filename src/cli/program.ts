@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerRegistrationToken } from './commands/registration_token.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerKeys(program);
+  registerRegistrationToken(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import { corePart } from './parts/core.ts';
 import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
+import { registrationPart } from './parts/registration.ts';
 
 /** Parts later features add to; each owns one concern of the oidc-provider configuration. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
@@ -20,6 +21,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     corePart(ctx),
     errorsPart(),
     accountsPart(ctx),
+    registrationPart(ctx),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),
