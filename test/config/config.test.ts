@@ -33,6 +33,10 @@ const BAD: Record<string, string> = {
   GATEHOUSE_STORE: 'postgres',
   MONGODB_URI: 'http://db',
   GATEHOUSE_COOKIE_KEYS: 'short',
+  GATEHOUSE_REGISTRATION: 'sometimes',
+  GATEHOUSE_REGISTRATION_RATE_LIMIT: '0',
+  GATEHOUSE_REGISTRATION_RATE_WINDOW: 'often',
+  GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: 'perhaps',
 };
 
 describe('configuration', () => {
