@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerRegistrationToken } from './commands/registration_token.ts';
+import { registerClients } from './commands/clients.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerKeys(program);
   registerRegistrationToken(program);
+  registerClients(program);
   return program;
 }
 
