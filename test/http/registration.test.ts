@@ -71,6 +71,24 @@ describe('registration in development (open by default)', () => {
     const text = gh.logText();
     assert.ok(!text.includes(body.client_secret!));
     assert.ok(!text.includes(body.registration_access_token!));
+    assert.ok(gh.logs.some((l) => l.event === 'registration_create.success' && l.client_id === body.client_id));
+  });
+});
+
+describe('GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS', () => {
+  let gh: TestServer;
+  before(async () => {
+    gh = await startTestServer({ GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: 'true' });
+  });
+  after(() => gh.stop());
+
+  it('lets a jwks_uri on a private network register', async () => {
+    const res = await register(gh, { ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://10.1.2.3/jwks' });
+    assert.equal(res.status, 201, await res.text());
+  });
+  it('still refuses http and dangerous redirect URIs', async () => {
+    assert.equal((await register(gh, { ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://10.1.2.3/jwks' })).status, 400);
+    assert.equal((await register(gh, { redirect_uris: ['javascript:alert(1)'] })).status, 400);
   });
 });
 
