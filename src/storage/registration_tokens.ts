@@ -55,3 +55,16 @@ export async function redeemRegistrationToken(store: Store, token: string): Prom
   const { count } = await store.increment(`registration_token_uses:${id}`, window);
   return count <= record.uses ? 'ok' : 'exhausted';
 }
+
+/** Live tokens (their hashes and limits), oldest first. */
+export async function listRegistrationTokens(store: Store): Promise<Array<RegistrationTokenRecord & { id: string }>> {
+  const rows = await store.list(REGISTRATION_TOKEN_MODEL, { limit: 10_000 });
+  return rows.map(({ id, payload }) => ({ id, ...(payload as unknown as RegistrationTokenRecord) })).sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** Revokes a token by its id (the hash printed at creation). False when no live token has it. */
+export async function revokeRegistrationToken(store: Store, id: string): Promise<boolean> {
+  if (!(await store.find(REGISTRATION_TOKEN_MODEL, id))) return false;
+  await store.destroy(REGISTRATION_TOKEN_MODEL, id);
+  return true;
+}

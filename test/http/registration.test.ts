@@ -248,6 +248,22 @@ describe('token policy', () => {
     assert.match(((await res.json()) as Record<string, string>).error_description!, /invalid or expired/);
   });
 
+  it('lists tokens by id without revealing them, and a revoked token → 401', async () => {
+    const created = await runCli(['registration-token', 'create', '--uses', '5'], { env: cliEnv });
+    const token = created.stdout.trim();
+    const id = /\(id ([A-Za-z0-9_-]+)\)/.exec(created.stderr)?.[1];
+    assert.ok(id, created.stderr);
+    const list = await runCli(['registration-token', 'list'], { env: cliEnv });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`^${id}  expires \\S+  5 uses$`, 'm'));
+    assert.ok(!list.stdout.includes(token));
+    assert.equal((await register(gh, SERVICE, { authorization: `Bearer ${token}` })).status, 201);
+    const revoke = await runCli(['registration-token', 'revoke', id], { env: cliEnv });
+    assert.equal(revoke.status, 0, revoke.stderr);
+    assert.equal((await register(gh, SERVICE, { authorization: `Bearer ${token}` })).status, 401);
+    assert.equal((await runCli(['registration-token', 'revoke', id], { env: cliEnv })).status, 1);
+  });
+
   it('rejects bad --ttl and --uses with exit status 2', async () => {
     for (const args of [['--ttl', 'soon'], ['--ttl', '0'], ['--uses', '0'], ['--uses', 'many']]) {
       const r = await runCli(['registration-token', 'create', ...args], { env: cliEnv });

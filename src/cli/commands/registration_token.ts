@@ -1,14 +1,24 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { duration, int } from '../../config/setting.ts';
-import { UsageError } from '../../shared/errors.ts';
+import { NotFoundError, UsageError } from '../../shared/errors.ts';
 import { openStore } from '../../storage/open.ts';
-import { createRegistrationToken } from '../../storage/registration_tokens.ts';
+import type { Store } from '../../storage/adapter.ts';
+import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from '../../storage/registration_tokens.ts';
 
 function parseOption<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } }, name: string, value: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new UsageError(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(value)})`);
   return result.data;
+}
+
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(loadConfig());
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -41,5 +51,29 @@ export function registerRegistrationToken(program: Command): void {
       } finally {
         await store.close();
       }
+    });
+
+  cmd
+    .command('list')
+    .description('list live initial access tokens by id (the tokens themselves are not stored)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await withStore(async (store) => {
+        const tokens = await listRegistrationTokens(store);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
+        if (!tokens.length) return void process.stdout.write('no initial access tokens\n');
+        for (const t of tokens) {
+          process.stdout.write(`${t.id}  expires ${new Date(t.expiresAt * 1000).toISOString()}  ${t.uses === null ? 'unlimited' : `${t.uses} use${t.uses === 1 ? '' : 's'}`}\n`);
+        }
+      });
+    });
+  cmd
+    .command('revoke <id>')
+    .description('revoke an initial access token by the id printed when it was created')
+    .action(async (id: string) => {
+      await withStore(async (store) => {
+        if (!(await revokeRegistrationToken(store, id))) throw new NotFoundError(`initial access token ${id}`);
+        process.stderr.write(`revoked initial access token ${id}\n`);
+      });
     });
 }
