@@ -132,6 +132,9 @@ describe('gatehouse clients', () => {
     assert.equal(managed.status, 2);
     assert.match(managed.stderr, /client_id_issued_at is managed by the server/);
     assert.equal((await cli('add', '--metadata', 'not json')).status, 2);
+    const badId = await cli('add', '--id', 'has space', '--grant', 'client_credentials');
+    assert.equal(badId.status, 2);
+    assert.match(badId.stderr, /client_id must start with a letter or digit/);
     assert.equal((await cli('update', 'billing')).status, 2, 'nothing to update');
     assert.equal(await gh.store.find('Client', 'x1'), undefined);
   });

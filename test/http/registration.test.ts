@@ -49,6 +49,7 @@ describe('registration in development (open by default)', () => {
     assert.equal(r.status, 201, r.body);
     const { client_id, client_secret, registration_access_token, registration_client_uri } = r.json as Record<string, string>;
     assert.ok(client_id && client_secret && registration_access_token);
+    assert.match(client_id!, /^[A-Za-z0-9]{24}$/, 'letters and digits only, so it is safe as a CLI argument');
     assert.equal(registration_client_uri, `${gh.config.issuer}/reg/${client_id}`);
     assert.equal(r.json.client_name, 'curl service');
     const token = await curl(['-u', `${client_id}:${client_secret}`, '-d', 'grant_type=client_credentials', `${gh.publicUrl}/token`]);

@@ -1,4 +1,5 @@
 import type { Configuration } from 'oidc-provider';
+import { randomId } from '../../shared/random_id.ts';
 import { checkClientMetadata } from '../client_rules.ts';
 import type { ProviderContext } from '../context.ts';
 
@@ -13,7 +14,9 @@ export function registrationPart({ config }: ProviderContext): Configuration {
   const options = { allowPrivateUris: config.registrationAllowPrivateUris };
   return {
     features: {
-      registration: { enabled, initialAccessToken: false, issueRegistrationAccessToken: true },
+      // Letters and digits only: oidc-provider's default ids may start with '-', which a
+      // command line (`gatehouse clients show <id>`) would take for an option.
+      registration: { enabled, initialAccessToken: false, issueRegistrationAccessToken: true, idFactory: () => randomId() },
       registrationManagement: { enabled, rotateRegistrationAccessToken: true },
     },
     extraClientMetadata: {
