@@ -8,6 +8,7 @@ import { countAuditEvents, observeProvider } from './http/observability.ts';
 import { Audit } from './shared/audit.ts';
 import type { Readiness } from './http/health.ts';
 import { createPublicServer, drain, listen } from './http/listeners.ts';
+import { registrationGuard } from './http/registration_guard.ts';
 import { KeyRing } from './provider/keyring.ts';
 import { loadKeys, type KeyMaterial } from './provider/keys.ts';
 import { createProvider } from './provider/provider.ts';
@@ -52,9 +53,12 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   setPageBase({ productName: 'Gatehouse' });
 
   const readiness: Readiness = { accepting: true };
+  const routes = [
+    registrationGuard({ store, logger, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
+  ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
     const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients });
-    buildApp({ provider: p, store, logger, audit, metrics, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies });
+    buildApp({ provider: p, store, logger, audit, metrics, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies, routes });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };
   };

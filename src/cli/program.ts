@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerRegistrationToken } from './commands/registration_token.ts';
+import { registerClients } from './commands/clients.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerKeys(program);
+  registerRegistrationToken(program);
+  registerClients(program);
   return program;
 }
 

@@ -11,6 +11,8 @@ export interface Config extends Settings {
   dataDir: string;
   certsDir: string;
   sqliteFile: string;
+  /** GATEHOUSE_REGISTRATION with its mode-dependent default applied. */
+  registration: 'open' | 'token' | 'closed';
   /** Insecure development defaults in use, each to be logged once at start. */
   warnings: string[];
 }
@@ -74,6 +76,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     dataDir,
     certsDir: resolve(cwd, v.certsDir),
     sqliteFile: resolve(dataDir, v.sqliteFile ?? 'gatehouse.db'),
+    registration: v.registration ?? (v.mode === 'production' ? 'token' : 'open'),
     warnings: [],
   };
   checkModeRules(config, problems);
@@ -92,6 +95,7 @@ function checkModeRules(config: Config, problems: string[]): void {
   rule(new URL(config.issuer).protocol !== 'https:', 'GATEHOUSE_ISSUER', 'issuer is not https');
   rule(!config.jwksFile, 'GATEHOUSE_JWKS_FILE', 'no signing keys supplied; keys are generated and stored in the data directory');
   rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
+  rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');
   if (config.store === 'mongodb' && !config.mongodbUri) {
     problems.push('MONGODB_URI: required when GATEHOUSE_STORE is mongodb');

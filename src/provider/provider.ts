@@ -7,9 +7,28 @@ import { corePart } from './parts/core.ts';
 import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
+import { registrationPart } from './parts/registration.ts';
 
 /** Parts later features add to; each owns one concern of the oidc-provider configuration. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
+
+/**
+ * oidc-provider builds static clients on first use, so a bad entry would only show up as failing
+ * requests; building each one now turns it into a start-up error naming the client.
+ */
+function checkStaticClients(provider: Provider, ctx: ProviderContext): void {
+  const Client = provider.Client as unknown as new (metadata: unknown) => unknown;
+  const problems: string[] = [];
+  for (const metadata of ctx.staticClients) {
+    try {
+      new Client(metadata);
+    } catch (err) {
+      const e = err as { error?: string; error_description?: string; message: string };
+      problems.push(`GATEHOUSE_CLIENTS_FILE: client ${metadata.client_id}: ${e.error ? `${e.error}: ${e.error_description}` : e.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+}
 
 /**
  * Builds the oidc-provider instance: configuration parts merged in order, the store bridged in as
@@ -20,6 +39,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     corePart(ctx),
     errorsPart(),
     accountsPart(ctx),
+    registrationPart(ctx),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),
@@ -34,6 +54,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
   } catch (err) {
     throw new ConfigError([`oidc-provider refused the configuration: ${(err as Error).message}`]);
   }
+  checkStaticClients(provider, ctx);
   // Forwarded headers are only believed behind a proxy we were told to trust (see http/proxy.ts).
   provider.proxy = ctx.config.trustProxy;
   logProviderEvents(provider, ctx.logger);

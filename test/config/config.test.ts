@@ -38,6 +38,10 @@ const BAD: Record<string, string> = {
   GATEHOUSE_METRICS: 'sometimes',
   GATEHOUSE_ADMIN_PORT: '99999',
   GATEHOUSE_METRICS_TOKEN: 'short',
+  GATEHOUSE_REGISTRATION: 'sometimes',
+  GATEHOUSE_REGISTRATION_RATE_LIMIT: '0',
+  GATEHOUSE_REGISTRATION_RATE_WINDOW: 'often',
+  GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: 'perhaps',
 };
 
 describe('configuration', () => {

@@ -34,6 +34,11 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error({ event: 'server_error', err: { type: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'server error');
   });
+  for (const event of ['registration_create.success', 'registration_update.success', 'registration_delete.success'] as const) {
+    (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: KoaContextWithOIDC, client: { clientId: string }) => {
+      logger.info({ event, client_id: client.clientId }, 'client registration changed');
+    });
+  }
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     logger.info({ event: 'token.issued', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId }, 'token issued');
   });

@@ -1,0 +1,61 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { Logger } from '../shared/logger.ts';
+import type { Store } from '../storage/adapter.ts';
+import { RateLimiter } from '../storage/rate_limiter.ts';
+import { redeemRegistrationToken } from '../storage/registration_tokens.ts';
+import { tooManyRequests } from './too_many.ts';
+
+export interface RegistrationGuardOptions {
+  store: Store;
+  logger: Logger;
+  /** GATEHOUSE_REGISTRATION. */
+  policy: 'open' | 'token' | 'closed';
+  rateLimit: number;
+  rateWindowSeconds: number;
+}
+
+function invalidToken(ctx: Context, description: string): void {
+  ctx.status = 401;
+  ctx.set('WWW-Authenticate', `Bearer realm="registration", error="invalid_token", error_description="${description}"`);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: 'invalid_token', error_description: description };
+}
+
+/**
+ * In front of oidc-provider's registration endpoint (POST /reg): the per-IP rate limit, then the
+ * GATEHOUSE_REGISTRATION policy. `token` wants an initial access token created by
+ * `gatehouse registration-token create` as a Bearer credential.
+ * @see RFC 7591 §3 (initial access token), RFC 6750 §3 (invalid_token)
+ */
+export function registrationGuard(options: RegistrationGuardOptions): Middleware {
+  const limiter = new RateLimiter(options.store, { name: 'registration:ip', limit: options.rateLimit, windowSeconds: options.rateWindowSeconds });
+  return async function guard(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method !== 'POST' || ctx.path !== '/reg') return next();
+
+    const limit = await limiter.hit(ctx.ip);
+    if (!limit.allowed) {
+      options.logger.warn({ event: 'registration.throttled', ip: ctx.ip }, 'client registration rate limit reached');
+      await tooManyRequests(ctx, limit.retryAfter, 'too many client registrations from this address');
+      return;
+    }
+    if (options.policy === 'closed') {
+      ctx.status = 403;
+      ctx.body = { error: 'access_denied', error_description: 'dynamic client registration is closed on this server; an operator can add clients with `gatehouse clients add`' };
+      return;
+    }
+    if (options.policy === 'token') {
+      const match = /^Bearer +([\x21-\x7e]+)$/i.exec(ctx.get('authorization'));
+      if (!match?.[1]) {
+        invalidToken(ctx, 'an initial access token is required (Authorization: Bearer <token>)');
+        return;
+      }
+      const result = await redeemRegistrationToken(options.store, match[1]);
+      if (result !== 'ok') {
+        options.logger.info({ event: 'registration.refused', reason: result }, 'registration refused: initial access token not accepted');
+        invalidToken(ctx, result === 'exhausted' ? 'the initial access token has no registrations left' : 'the initial access token is invalid or expired');
+        return;
+      }
+    }
+    await next();
+  };
+}

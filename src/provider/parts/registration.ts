@@ -1,0 +1,34 @@
+import type { Configuration } from 'oidc-provider';
+import { randomId } from '../../shared/random_id.ts';
+import { checkClientMetadata } from '../client_rules.ts';
+import type { ProviderContext } from '../context.ts';
+
+/**
+ * Dynamic client registration (RFC 7591) and management (RFC 7592). The initial access token
+ * check and the per-IP rate limit run in front of oidc-provider (http/registration_guard.ts);
+ * here: the endpoints, rotation of the registration access token on every update, and
+ * Gatehouse's metadata rules for every client, however it was created.
+ */
+export function registrationPart({ config }: ProviderContext): Configuration {
+  const enabled = config.registration !== 'closed';
+  const options = { allowPrivateUris: config.registrationAllowPrivateUris };
+  return {
+    features: {
+      // Letters and digits only: oidc-provider's default ids may start with '-', which a
+      // command line (`gatehouse clients show <id>`) would take for an option.
+      registration: { enabled, initialAccessToken: false, issueRegistrationAccessToken: true, idFactory: () => randomId() },
+      registrationManagement: { enabled, rotateRegistrationAccessToken: true },
+    },
+    extraClientMetadata: {
+      // RFC 7591 §2 fields oidc-provider does not know; declaring them keeps them and gives
+      // the validator a hook that runs once per client.
+      properties: ['software_id', 'software_version'],
+      validator(_ctx, key, _value, metadata) {
+        if (key === 'software_id') checkClientMetadata(metadata as unknown as Record<string, unknown>, options);
+      },
+    },
+    // oidc-provider refuses to connect to special-use addresses when it fetches jwks_uri or
+    // sector_identifier_uri; an operator may lift that for an internal network.
+    ...(options.allowPrivateUris ? { fetch: (url, init) => globalThis.fetch(url, { ...init, dispatcher: undefined } as RequestInit) } : {}),
+  };
+}
