@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ROOT } from '../helpers/cli.ts';
+
+export const CHART = join(ROOT, 'cd', 'helm');
+/**
+ * Kubernetes version the chart is rendered for. helm built from source (test/setup/tools.sh) has no
+ * version stamped in and would assume v1.20, below the chart's kubeVersion; this is also the API
+ * level of the kubernetes-models schemas the objects are validated against.
+ */
+export const KUBE_VERSION = '1.33.0';
+
+/** The helm binary test/setup/tools.sh builds; a missing one fails the test, it never skips. */
+export function helmBinary(): string {
+  const local = join(ROOT, '.tools', 'bin', 'helm');
+  if (existsSync(local)) return local;
+  const r = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' });
+  if (r.status === 0) return 'helm';
+  throw new Error('helm not found: run test/setup/tools.sh (npm test does) to build it into .tools/bin');
+}
+
+export interface HelmResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function helm(args: string[]): HelmResult {
+  const r = spawnSync(helmBinary(), args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 32 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every `cd/helm/ci/*-values.yaml`, as paths relative to the chart. */
+export function ciValuesFiles(): string[] {
+  return readdirSync(join(CHART, 'ci'))
+    .filter((f) => f.endsWith('-values.yaml'))
+    .sort()
+    .map((f) => join('ci', f));
+}
+
+/** A rendered Kubernetes object, loosely typed: tests reach into it by path. */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [key: string]: any;
+};
+
+/** Values given as dotted paths (`a.b[0]`), expanded into the nested object helm reads. */
+export type Overrides = Record<string, unknown>;
+
+function nest(overrides: Overrides): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(overrides)) {
+    const parts = path.split('.').flatMap((p) => p.split(/\[(\d+)\]/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x)));
+    let node: Record<string | number, unknown> = root;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) node[part] = value;
+      else node = (node[part] ??= typeof parts[i + 1] === 'number' ? [] : {}) as Record<string | number, unknown>;
+    });
+  }
+  return root;
+}
+
+/**
+ * `helm template` with the chart's ci values files plus overrides (written to a values file, so any
+ * string, comma or brace passes through untouched); returns the raw result.
+ */
+export function template(valuesFiles: string[], overrides: Overrides = {}): HelmResult {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-helm-'));
+  try {
+    const extra = join(dir, 'overrides.yaml');
+    writeFileSync(extra, stringify(nest(overrides)));
+    return helm([
+      'template', 'gh', CHART, '--namespace', 'auth', '--kube-version', KUBE_VERSION,
+      ...valuesFiles.flatMap((f) => ['-f', join(CHART, f)]), '-f', extra,
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Renders and parses; throws with helm's message when rendering fails. */
+export function render(valuesFiles: string[], overrides: Overrides = {}): K8sObject[] {
+  const r = template(valuesFiles, overrides);
+  if (r.status !== 0) throw new Error(`helm template ${valuesFiles.join(' ')} failed:\n${r.stderr}`);
+  return parseManifests(r.stdout);
+}
+
+export function parseManifests(text: string): K8sObject[] {
+  const docs = parseAllDocuments(text);
+  const objects: K8sObject[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length) throw new Error(`rendered YAML does not parse: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value = doc.toJS() as K8sObject | null;
+    if (value !== null) objects.push(value);
+  }
+  return objects;
+}
+
+export function only(objects: K8sObject[], kind: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, rendered ${found.length}`);
+  return found[0]!;
+}
+
+export function kinds(objects: K8sObject[]): string[] {
+  return objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+}
