@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { isMap, isScalar, parseAllDocuments, parseDocument, stringify, type YAMLMap } from 'yaml';
 import { ROOT } from '../helpers/cli.ts';
 
 export const CHART = join(ROOT, 'cd', 'helm');
@@ -111,4 +111,26 @@ export function only(objects: K8sObject[], kind: string): K8sObject {
 
 export function kinds(objects: K8sObject[]): string[] {
   return objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+}
+
+/**
+ * Keys of a values.yaml without a helm-docs `# --` comment on themselves or on an enclosing key
+ * (a documented map, such as a security context, documents what it holds).
+ */
+export function undocumentedValues(text: string): string[] {
+  const doc = parseDocument(text);
+  const undocumented: string[] = [];
+  const walk = (map: YAMLMap, path: string[]): void => {
+    map.items.forEach((pair, index) => {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      let comment = (isScalar(pair.key) ? pair.key.commentBefore : '') ?? '';
+      // The parser attaches a comment before the first key to the enclosing map or document.
+      if (index === 0) comment += (map.commentBefore ?? '') + (path.length === 0 ? (doc.commentBefore ?? '') : '');
+      if (/(^|\n)\s*-- /.test(comment) || comment.startsWith('-- ')) return;
+      if (isMap(pair.value) && pair.value.items.length > 0) walk(pair.value, [...path, key]);
+      else undocumented.push([...path, key].join('.'));
+    });
+  };
+  if (isMap(doc.contents)) walk(doc.contents, []);
+  return undocumented;
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, template, type K8sObject, type Overrides } from './chart.ts';
+import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
 
 const SECRET_SETTINGS = ['GATEHOUSE_COOKIE_KEYS', 'MONGODB_URI'];
 
@@ -285,5 +287,23 @@ describe('Helm chart: mTLS exposure', () => {
   it('forwarded certificates without trusted proxies fail (anyone could forge the header)', () => {
     const err = failureOf({ 'proxy.trustedProxies': [] }, ['ci/forwarded-certificate-values.yaml']);
     assert.match(err, /mtls\.forwardedCertificate needs proxy\.trust=true and proxy\.trustedProxies/);
+  });
+});
+
+describe('Helm chart: values documentation', () => {
+  const text = readFileSync(join(CHART, 'values.yaml'), 'utf8');
+
+  it('documents every key of values.yaml with a `# --` comment', () => {
+    assert.deepEqual(undocumentedValues(text), []);
+    // The check itself notices a key without one.
+    assert.deepEqual(undocumentedValues('# -- documented\na: 1\nb:\n  # -- documented\n  c: 1\n  d: 2\n'), ['b.d']);
+  });
+
+  it('values.schema.json covers every top-level key of values.yaml and allows no others', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { additionalProperties: boolean; properties: Record<string, unknown> };
+    const keys = [...text.matchAll(/^([A-Za-z][A-Za-z0-9]*):/gm)].map((m) => m[1]!);
+    assert.deepEqual(keys.filter((k) => !(k in schema.properties)), []);
+    assert.deepEqual(Object.keys(schema.properties).filter((k) => !keys.includes(k)), []);
+    assert.equal(schema.additionalProperties, false);
   });
 });
