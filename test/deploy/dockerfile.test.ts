@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
-import { generateSigningKey } from '../../src/provider/keys.ts';
+import { generateSigningKey } from '../../src/provider/keyring.ts';
 import { cleanEnv, ROOT } from '../helpers/cli.ts';
 import { freePort } from '../helpers/server.ts';
 import { copies, globalArgs, parseDockerfile, stageEnv } from './dockerfile.ts';
