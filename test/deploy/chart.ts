@@ -92,8 +92,9 @@ export function render(valuesFiles: string[], overrides: Overrides = {}): K8sObj
   return parseManifests(r.stdout);
 }
 
+/** Parses helm's output as Kubernetes does (YAML 1.1: `0440` is octal, `yes` is a boolean). */
 export function parseManifests(text: string): K8sObject[] {
-  const docs = parseAllDocuments(text);
+  const docs = parseAllDocuments(text, { version: '1.1' });
   const objects: K8sObject[] = [];
   for (const doc of docs) {
     if (doc.errors.length) throw new Error(`rendered YAML does not parse: ${doc.errors.map((e) => e.message).join('; ')}`);

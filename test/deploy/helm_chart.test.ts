@@ -197,6 +197,7 @@ describe('Helm chart: secrets', () => {
     const keys = pod.volumes.find((v: { name: string }) => v.name === 'keys');
     assert.equal(keys.secret.secretName, opaque.metadata.name);
     assert.deepEqual(keys.secret.items, [{ key: 'jwks.json', path: 'jwks.json' }]);
+    assert.equal(keys.secret.defaultMode, 0o440, 'keys readable by the pod user and group only');
     // The certs dir is the TLS Secret mounted whole (no subPath, so cert-manager rotations arrive).
     const certs = pod.volumes.find((v: { name: string }) => v.name === 'certs');
     assert.equal(certs.secret.secretName, tls.metadata.name);
