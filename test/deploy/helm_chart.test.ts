@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { README, regenerated } from './chart_readme.ts';
 import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
 
 const SECRET_SETTINGS = ['GATEHOUSE_COOKIE_KEYS', 'MONGODB_URI'];
@@ -298,6 +299,12 @@ describe('Helm chart: values documentation', () => {
     assert.deepEqual(undocumentedValues(text), []);
     // The check itself notices a key without one.
     assert.deepEqual(undocumentedValues('# -- documented\na: 1\nb:\n  # -- documented\n  c: 1\n  d: 2\n'), ['b.d']);
+  });
+
+  it('cd/helm/README.md lists every documented value (regenerate: node test/deploy/chart_readme.ts --write)', () => {
+    const readme = readFileSync(README, 'utf8');
+    assert.equal(readme, regenerated(readme));
+    assert.match(readme, /\| `store\.type` \| string \| `"sqlite"` \|/);
   });
 
   it('values.schema.json covers every top-level key of values.yaml and allows no others', () => {
