@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMap, isScalar, parseAllDocuments, parseDocument, stringify, type YAMLMap } from 'yaml';
@@ -134,4 +134,25 @@ export function undocumentedValues(text: string): string[] {
   };
   if (isMap(doc.contents)) walk(doc.contents, []);
   return undocumented;
+}
+
+/**
+ * NOTES.txt as `helm install` would print it. `helm template` never renders NOTES and `helm install
+ * --dry-run` needs a cluster, so a copy of the chart wraps the same template in a ConfigMap.
+ */
+export function renderNotes(valuesFiles: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-notes-'));
+  try {
+    const chart = join(dir, 'gatehouse');
+    cpSync(CHART, chart, { recursive: true });
+    const notes = readFileSync(join(chart, 'templates', 'NOTES.txt'), 'utf8');
+    rmSync(join(chart, 'templates', 'NOTES.txt'));
+    writeFileSync(join(chart, 'templates', '_notes_probe.tpl'), `{{- define "notes-probe" -}}\n${notes}{{- end }}\n`);
+    writeFileSync(join(chart, 'templates', 'notes_probe.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "notes-probe" . | quote }}\n');
+    const r = helm(['template', 'gh', chart, '--namespace', 'auth', '--kube-version', KUBE_VERSION, '-s', 'templates/notes_probe.yaml', ...valuesFiles.flatMap((f) => ['-f', join(CHART, f)])]);
+    if (r.status !== 0) throw new Error(`rendering NOTES.txt failed:\n${r.stderr}`);
+    return only(parseManifests(r.stdout), 'ConfigMap').data.notes as string;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

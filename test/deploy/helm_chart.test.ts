@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { README, regenerated } from './chart_readme.ts';
-import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
+import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, renderNotes, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
 
 const SECRET_SETTINGS = ['GATEHOUSE_COOKIE_KEYS', 'MONGODB_URI'];
 
@@ -313,5 +313,25 @@ describe('Helm chart: values documentation', () => {
     assert.deepEqual(keys.filter((k) => !(k in schema.properties)), []);
     assert.deepEqual(Object.keys(schema.properties).filter((k) => !keys.includes(k)), []);
     assert.equal(schema.additionalProperties, false);
+  });
+});
+
+describe('Helm chart: NOTES.txt', () => {
+  it('tells how to reach the server and register a client with curl (open registration in development)', () => {
+    const notes = renderNotes(['ci/defaults-values.yaml']);
+    assert.match(notes, /kubectl -n auth port-forward service\/gh-gatehouse 3000:80/);
+    assert.match(notes, /curl -s http:\/\/localhost:3000\/\.well-known\/openid-configuration/);
+    assert.match(notes, /port-forward service\/gh-gatehouse-mtls 3443:443/);
+    assert.match(notes, /-d '\{"client_name":"my-cli".*\}' \\\n\s+http:\/\/localhost:3000\/reg/s);
+    assert.doesNotMatch(notes, /registration-token/);
+    assert.match(notes, /WARNING: development mode/);
+  });
+
+  it('uses an initial access token when registration is protected (production)', () => {
+    const notes = renderNotes(['ci/production-existing-secret-values.yaml']);
+    assert.match(notes, /TOKEN=\$\(kubectl -n auth exec deploy\/gh-gatehouse -- node bin\/gatehouse\.js registration-token create/);
+    assert.match(notes, /-H "Authorization: Bearer \$TOKEN"/);
+    assert.match(notes, /device_endpoint at https:\/\/login\.example\.com\/device\/auth/);
+    assert.doesNotMatch(notes, /WARNING/);
   });
 });
