@@ -1,0 +1,195 @@
+{{/* Chart name. */}}
+{{- define "gatehouse.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release-chart, truncated to the 63 characters a DNS label allows. */}}
+{{- define "gatehouse.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "gatehouse.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "gatehouse.labels" -}}
+helm.sh/chart: {{ include "gatehouse.chart" . }}
+{{ include "gatehouse.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "gatehouse.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "gatehouse.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "gatehouse.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "gatehouse.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "gatehouse.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret holding signing keys, cookie keys and MONGODB_URI. */}}
+{{- define "gatehouse.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "gatehouse.fullname" .) }}
+{{- end }}
+
+{{/* Whether the chart creates that Secret. */}}
+{{- define "gatehouse.createSecret" -}}
+{{- if and (not .Values.secrets.existingSecret) (or .Values.secrets.jwks .Values.secrets.cookieKeys .Values.store.mongodb.uri) }}true{{ end }}
+{{- end }}
+
+{{/* Whether signing keys / cookie keys / MONGODB_URI come from the Secret. */}}
+{{- define "gatehouse.hasJwks" -}}
+{{- if or .Values.secrets.existingSecret .Values.secrets.jwks }}true{{ end }}
+{{- end }}
+{{- define "gatehouse.hasCookieKeys" -}}
+{{- if or .Values.secrets.existingSecret .Values.secrets.cookieKeys }}true{{ end }}
+{{- end }}
+{{- define "gatehouse.hasMongodbUri" -}}
+{{- if and (eq .Values.store.type "mongodb") (or .Values.secrets.existingSecret .Values.store.mongodb.uri) }}true{{ end }}
+{{- end }}
+
+{{/* The TLS Secret mounted as the certs dir, if any. */}}
+{{- define "gatehouse.tlsSecretName" -}}
+{{- if .Values.mtls.tls.existingSecret }}
+{{- .Values.mtls.tls.existingSecret }}
+{{- else if .Values.mtls.tls.cert }}
+{{- printf "%s-tls" (include "gatehouse.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Pods that run at most: replicaCount, or the autoscaler's maximum. */}}
+{{- define "gatehouse.maxPods" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.maxReplicas }}{{ else }}{{ .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{- define "gatehouse.dataDir" -}}/var/lib/gatehouse{{- end }}
+{{- define "gatehouse.certsDir" -}}/etc/gatehouse/tls{{- end }}
+{{- define "gatehouse.keysDir" -}}/etc/gatehouse/keys{{- end }}
+{{- define "gatehouse.clientsDir" -}}/etc/gatehouse/clients{{- end }}
+
+{{/*
+Settings that are secrets and so may never be put in the ConfigMap through `config`.
+*/}}
+{{- define "gatehouse.secretSettings" -}}
+GATEHOUSE_COOKIE_KEYS MONGODB_URI
+{{- end }}
+
+{{/*
+Refuses, at template time, values that would deploy something broken or insecure. Every message
+names the value to change.
+*/}}
+{{- define "gatehouse.validate" -}}
+{{- $v := .Values }}
+{{- if not $v.issuer }}
+{{- fail "gatehouse: set `issuer` to the public issuer URL (e.g. https://login.example.com)" }}
+{{- end }}
+{{- if not (regexMatch "^https?://[^/?#]+(/[^?#]*)?$" $v.issuer) }}
+{{- fail (printf "gatehouse: `issuer` must be an http(s) URL without query or fragment (got %q)" $v.issuer) }}
+{{- end }}
+{{- if and (eq $v.mode "production") (not (hasPrefix "https://" $v.issuer)) }}
+{{- fail "gatehouse: production mode needs an https `issuer`" }}
+{{- end }}
+{{- if and (gt (int (include "gatehouse.maxPods" .)) 1) (ne $v.store.type "mongodb") }}
+{{- fail (printf "gatehouse: %s needs `store.type: mongodb`: with %s every pod keeps its own state (codes, device codes, sessions), so a flow started on one pod fails on another. Set store.type=mongodb with store.mongodb.uri (or secrets.existingSecret), or run one replica without autoscaling." (ternary "autoscaling" (printf "replicaCount=%d" (int $v.replicaCount)) $v.autoscaling.enabled) $v.store.type) }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
+{{- fail "gatehouse: autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and $v.secrets.existingSecret (or $v.secrets.jwks $v.secrets.cookieKeys $v.store.mongodb.uri) }}
+{{- fail "gatehouse: secrets.existingSecret is set, so secrets.jwks, secrets.cookieKeys and store.mongodb.uri must stay empty (the chart either creates the Secret or uses yours, never both)" }}
+{{- end }}
+{{- if and (eq $v.store.type "mongodb") (not (include "gatehouse.hasMongodbUri" .)) }}
+{{- fail "gatehouse: store.type is mongodb: set store.mongodb.uri or put `mongodb-uri` in secrets.existingSecret" }}
+{{- end }}
+{{- if and (ne $v.store.type "mongodb") $v.store.mongodb.uri }}
+{{- fail "gatehouse: store.mongodb.uri is set but store.type is not mongodb" }}
+{{- end }}
+{{- range $v.secrets.cookieKeys }}
+{{- if lt (len .) 32 }}
+{{- fail "gatehouse: every entry of secrets.cookieKeys must be at least 32 characters" }}
+{{- end }}
+{{- end }}
+{{- if eq $v.mode "production" }}
+{{- if not (include "gatehouse.hasJwks" .) }}
+{{- fail "gatehouse: production mode needs signing keys: set secrets.existingSecret (key jwks.json) or secrets.jwks" }}
+{{- end }}
+{{- if not (include "gatehouse.hasCookieKeys" .) }}
+{{- fail "gatehouse: production mode needs cookie keys: set secrets.existingSecret (key cookie-keys) or secrets.cookieKeys" }}
+{{- end }}
+{{- if and $v.mtls.enabled (not (include "gatehouse.tlsSecretName" .)) }}
+{{- fail "gatehouse: production mode with mtls.enabled needs the server certificate and client CA: set mtls.tls.existingSecret (e.g. a cert-manager Certificate's Secret) or mtls.tls.cert/key/ca" }}
+{{- end }}
+{{- end }}
+{{- if and $v.mtls.tls.existingSecret (or $v.mtls.tls.cert $v.mtls.tls.key $v.mtls.tls.ca) }}
+{{- fail "gatehouse: mtls.tls.existingSecret is set, so mtls.tls.cert, key and ca must stay empty" }}
+{{- end }}
+{{- if and (or $v.mtls.tls.cert $v.mtls.tls.key $v.mtls.tls.ca) (not (and $v.mtls.tls.cert $v.mtls.tls.key $v.mtls.tls.ca)) }}
+{{- fail "gatehouse: mtls.tls.cert, mtls.tls.key and mtls.tls.ca must be given together" }}
+{{- end }}
+{{- if and $v.mtls.enabled (not $v.mtls.origin) }}
+{{- fail "gatehouse: set mtls.origin to the https origin where clients reach the mTLS listener (mtls_endpoint_aliases in discovery)" }}
+{{- end }}
+{{- if $v.mtls.forwardedCertificate.enabled }}
+{{- if not $v.mtls.enabled }}
+{{- fail "gatehouse: mtls.forwardedCertificate needs mtls.enabled" }}
+{{- end }}
+{{- if not (and $v.proxy.trust $v.proxy.trustedProxies) }}
+{{- fail "gatehouse: mtls.forwardedCertificate needs proxy.trust=true and proxy.trustedProxies naming the proxy that sets the header; otherwise anyone could forge a client certificate" }}
+{{- end }}
+{{- end }}
+{{- if and $v.mtlsIngress.enabled (not $v.mtls.forwardedCertificate.enabled) }}
+{{- fail "gatehouse: mtlsIngress terminates client TLS, so it needs mtls.forwardedCertificate.enabled (or use mtlsService with TLS passthrough)" }}
+{{- end }}
+{{- $secretSettings := splitList " " (include "gatehouse.secretSettings" .) }}
+{{- range $key, $_ := $v.config }}
+{{- if or (has $key $secretSettings) (regexMatch "(SECRET|PASSWORD|TOKEN|PRIVATE_KEY)" $key) }}
+{{- fail (printf "gatehouse: config.%s is a secret and would land in a ConfigMap; use secrets.* or extraEnv with valueFrom.secretKeyRef" $key) }}
+{{- end }}
+{{- if has $key (list "GATEHOUSE_MODE" "GATEHOUSE_ISSUER" "GATEHOUSE_HOST" "GATEHOUSE_PORT" "GATEHOUSE_MTLS_PORT" "GATEHOUSE_MTLS_ORIGIN" "GATEHOUSE_DATA_DIR" "GATEHOUSE_CERTS_DIR" "GATEHOUSE_STORE" "GATEHOUSE_JWKS_FILE" "GATEHOUSE_CLIENTS_FILE" "GATEHOUSE_TRUST_PROXY" "GATEHOUSE_TRUSTED_PROXIES" "GATEHOUSE_REGISTRATION" "GATEHOUSE_LOG_LEVEL" "GATEHOUSE_SHUTDOWN_TIMEOUT" "GATEHOUSE_MTLS_CERT_HEADER") }}
+{{- fail (printf "gatehouse: config.%s is set by a dedicated value of this chart; use that instead (see values.yaml)" $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Container environment beyond the ConfigMap: secrets by reference, then extraEnv. */}}
+{{- define "gatehouse.env" -}}
+{{- if include "gatehouse.hasCookieKeys" . }}
+- name: GATEHOUSE_COOKIE_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "gatehouse.secretName" . }}
+      key: {{ .Values.secrets.keys.cookieKeys }}
+{{- end }}
+{{- if include "gatehouse.hasMongodbUri" . }}
+- name: MONGODB_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "gatehouse.secretName" . }}
+      key: {{ .Values.secrets.keys.mongodbUri }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
