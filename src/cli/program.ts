@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.ts';
+import { registerCerts } from './commands/certs.ts';
 import { registerServe } from './commands/serve.ts';
 import { EXIT, reportError } from './exit.ts';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerKeys(program);
+  registerCerts(program);
   return program;
 }
 

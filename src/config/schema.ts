@@ -4,12 +4,14 @@ import { core } from './settings/core.ts';
 import { storage } from './settings/storage.ts';
 import { keys } from './settings/keys.ts';
 import { clients } from './settings/clients.ts';
+import { mtls } from './settings/mtls.ts';
+import { resources } from './settings/resources.ts';
 
 /**
  * Every setting, grouped by concern. Adding a setting means adding it to one group file;
  * README's table and `.env.example` are generated from this object (`npm run docs`).
  */
-export const groups = { core, storage, keys, clients } as const;
+export const groups = { core, storage, keys, clients, mtls, resources } as const;
 
 type Groups = typeof groups;
 type AllSettings = { [G in keyof Groups]: Groups[G] }[keyof Groups];

@@ -2,8 +2,10 @@ import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
+import { clientCertificates } from './client_certificate.ts';
 import { errorBoundary } from './errors.ts';
 import { healthRoutes, type Readiness } from './health.ts';
+import { mtlsEndpointAliases } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
 import { securityHeaders } from './security_headers.ts';
@@ -17,6 +19,10 @@ export interface AppOptions {
   issuer: string;
   trustProxy: boolean;
   trustedProxies: string[];
+  /** Header a trusted proxy forwards the client certificate in (opt-in). */
+  clientCertHeader?: string;
+  /** Origin of the mTLS listener, advertised as `mtls_endpoint_aliases` when set. */
+  mtlsOrigin?: string;
   /** Feature routes (interactions, admin) mounted before oidc-provider's own. */
   routes?: Middleware[];
 }
@@ -30,7 +36,9 @@ export function buildApp(options: AppOptions): Provider {
   const mw: Middleware[] = [
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
     requestLogging(logger),
+    clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
     errorBoundary(logger),
+    ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
     securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),
     healthRoutes(options.store, options.readiness),
     staticFiles(),

@@ -1,5 +1,6 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import type { TrustStore } from '../pki/trust_store.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { KeyMaterial } from './keys.ts';
@@ -11,4 +12,6 @@ export interface ProviderContext {
   keys: KeyMaterial;
   logger: Logger;
   staticClients: ClientMetadata[];
+  /** CAs trusted for tls_client_auth; the mTLS listener keeps it current. */
+  trust?: TrustStore;
 }

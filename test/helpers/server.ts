@@ -36,6 +36,7 @@ export interface TestServer extends Gatehouse {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const port = env.GATEHOUSE_PORT ? Number(env.GATEHOUSE_PORT) : await freePort();
+  const mtlsPort = env.GATEHOUSE_MTLS_PORT ?? String(await freePort());
   const config = loadConfig({
     env: {
       GATEHOUSE_DATA_DIR: join(dir, 'data'),
@@ -43,7 +44,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
       GATEHOUSE_LOG_LEVEL: 'debug',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '5s',
+      GATEHOUSE_MTLS_ORIGIN: `https://localhost:${mtlsPort}`,
+      GATEHOUSE_MTLS_RELOAD_INTERVAL: '1s',
       ...env,
+      GATEHOUSE_MTLS_PORT: mtlsPort,
       GATEHOUSE_PORT: String(port),
     },
     envFile: false,
