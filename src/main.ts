@@ -12,6 +12,8 @@ import type { TrustStore } from './pki/trust_store.ts';
 import { KeyRing } from './provider/keyring.ts';
 import { loadKeys, type KeyMaterial } from './provider/keys.ts';
 import { mtlsPart } from './provider/parts/mtls.ts';
+import { resourcesPart } from './provider/parts/resources.ts';
+import { loadResourceServers } from './provider/resource_servers.ts';
 import { createProvider } from './provider/provider.ts';
 import { loadStaticClients } from './provider/static_clients.ts';
 import { ConfigError } from './shared/errors.ts';
@@ -48,13 +50,14 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   for (const path of keys.generated) logger.warn({ event: 'key_generated', path }, `generated development key material at ${path}`);
 
   const staticClients = loadStaticClients(config.clientsFile);
+  const resourceServers = loadResourceServers(config.resourceServersFile);
   const { trust, material } = await loadClientCertificateTrust(config, logger);
   const store = await openStore(config);
   setPageBase({ productName: 'Gatehouse' });
 
   const readiness: Readiness = { accepting: true };
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust }, [mtlsPart]);
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust }, [mtlsPart, resourcesPart(resourceServers)]);
     buildApp({
       provider: p,
       store,
