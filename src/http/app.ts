@@ -5,6 +5,7 @@ import type { Store } from '../storage/adapter.ts';
 import { clientCertificates } from './client_certificate.ts';
 import { errorBoundary } from './errors.ts';
 import { healthRoutes, type Readiness } from './health.ts';
+import { issuerOrigin } from './issuer_origin.ts';
 import { mtlsEndpointAliases } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
@@ -35,6 +36,7 @@ export function buildApp(options: AppOptions): Provider {
   const { provider, logger } = options;
   const mw: Middleware[] = [
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
+    issuerOrigin(options.issuer),
     requestLogging(logger),
     clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
     errorBoundary(logger),
