@@ -47,11 +47,12 @@ export async function opensslCa(dir: string, name: string, subject: string): Pro
 }
 
 /** A client certificate signed by an openssl CA; `extensions` are openssl extension lines. */
-export async function opensslIssue(dir: string, ca: Pair, name: string, subject: string, extensions: string[] = []): Promise<Pair> {
+export async function opensslIssue(dir: string, ca: Pair, name: string, subject: string, extensions: string[] = [], options: { intermediateCa?: boolean } = {}): Promise<Pair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
-  writeFileSync(ext, ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth', ...extensions].join('\n'));
+  const base = options.intermediateCa ? ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'] : ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'];
+  writeFileSync(ext, [...base, ...extensions].join('\n'));
   await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', pair.key, '-out', csr, '-subj', subject]);
   await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '10', '-out', pair.cert, '-extfile', ext]);
   return pair;
