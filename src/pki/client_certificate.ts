@@ -48,20 +48,39 @@ export function verifyClientCertificate(presented: PresentedCertificate, anchors
   const eku = leaf.keyUsage;
   if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return { ok: false, reason: 'not_for_client_auth' };
 
-  let current = leaf;
-  const used = new Set<X509Certificate>();
+  // Signature checks are the expensive part; a keep-alive connection presents the same objects, so
+  // the path found for this anchor set is reused and only the validity windows are re-checked.
+  let path = pathCache.get(presented);
+  if (!path || path.anchors !== anchors) {
+    path = { anchors, ...buildPath(presented, anchors) };
+    pathCache.set(presented, path);
+  }
+  if (!path.anchor) return { ok: false, reason: 'untrusted_issuer' };
+  if (path.intermediates.some((c) => withinValidity(c, now)) || withinValidity(path.anchor, now)) return { ok: false, reason: 'untrusted_issuer' };
+  return { ok: true, anchor: path.anchor };
+}
+
+interface CachedPath {
+  anchors: readonly X509Certificate[];
+  anchor?: X509Certificate;
+  intermediates: X509Certificate[];
+}
+
+const pathCache = new WeakMap<PresentedCertificate, CachedPath>();
+
+/** Finds a signature path leaf → (presented CA certificates) → anchor, at most MAX_DEPTH long. */
+function buildPath(presented: PresentedCertificate, anchors: readonly X509Certificate[]): Omit<CachedPath, 'anchors'> {
+  let current = presented.leaf;
+  const intermediates: X509Certificate[] = [];
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const anchor = anchors.find((a) => issuedBy(current, a));
-    if (anchor) {
-      const anchorInvalid = withinValidity(anchor, now);
-      return anchorInvalid ? { ok: false, reason: 'untrusted_issuer' } : { ok: true, anchor };
-    }
-    const next = presented.chain.find((c) => !used.has(c) && c.ca && withinValidity(c, now) === undefined && issuedBy(current, c));
+    if (anchor) return { anchor, intermediates };
+    const next = presented.chain.find((c) => !intermediates.includes(c) && c.ca && issuedBy(current, c));
     if (!next) break;
-    used.add(next);
+    intermediates.push(next);
     current = next;
   }
-  return { ok: false, reason: 'untrusted_issuer' };
+  return { intermediates: [] };
 }
 
 /** Subject names of a certificate in comparable form. */

@@ -65,6 +65,16 @@ describe('certificate-bound access tokens', () => {
     assert.deepEqual(info.cnf, { 'x5t#S256': thumbprint(mine.cert) });
   });
 
+  it('introspection and revocation work on the mTLS listener with tls_client_auth', async () => {
+    const value = (await tokenFor(mine)).body.access_token as string;
+    const own = await curl(`${gh.mtlsUrl}/token/introspection`, { cacert: rootCa, cert: mine.cert, key: mine.key, data: `client_id=bound&token=${value}` });
+    assert.equal(own.status, 200, own.raw);
+    assert.equal(own.body.active, true);
+    const revoked = await curl(`${gh.mtlsUrl}/token/revocation`, { cacert: rootCa, cert: mine.cert, key: mine.key, data: `client_id=bound&token=${value}` });
+    assert.equal(revoked.status, 200, revoked.raw);
+    assert.equal((await introspect(value)).active, false);
+  });
+
   it('a bound client presenting no certificate gets no token', async () => {
     const res = await tokenFor(undefined);
     assert.equal(res.status, 401, res.raw);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { clientsFile, curl, tlsClient } from './helpers.ts';
@@ -35,6 +36,8 @@ before(async () => {
   certs.selfSignedOther = await opensslSelfSigned(dir, 'robot-2');
 
   rootCa = pki.rootCa;
+  // As an operator would copy it: `openssl x509 -noout -fingerprint -sha256` (colon-separated hex).
+  const acmeFingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', acme.cert], { encoding: 'utf8' }).trim().split('=')[1]!;
   const bundle = join(dir, 'trusted.pem');
   writeFileSync(bundle, readFileSync(pki.rootCa, 'utf8') + readFileSync(acme.cert, 'utf8'));
 
@@ -50,6 +53,8 @@ before(async () => {
       tlsClient('svc-ip4', { tls_client_auth_san_ip: '10.1.2.3' }),
       tlsClient('svc-email', { tls_client_auth_san_email: 'billing@EXAMPLE.com' }),
       tlsClient('payments', { tls_client_auth_subject_dn: 'CN=payments-svc,OU=Payments,O=Acme Corp' }),
+      tlsClient('payments-pinned', { tls_client_auth_subject_dn: 'CN=payments-svc,OU=Payments,O=Acme Corp' }, { tls_client_auth_ca_sha256: acmeFingerprint }),
+      tlsClient('email-pinned-to-acme', { tls_client_auth_san_email: 'billing@example.com' }, { tls_client_auth_ca_sha256: acmeFingerprint }),
       {
         client_id: 'robot',
         token_endpoint_auth_method: 'self_signed_tls_client_auth',
@@ -97,6 +102,17 @@ describe('tls_client_auth subject fields', () => {
 
   it('a company CA created with openssl and configured as trusted works with its full DN', async () => {
     assertToken(await token('payments', certs.acme));
+  });
+});
+
+describe('per-client pinning of the issuing CA (tls_client_auth_ca_sha256)', () => {
+  it('accepts a certificate from the pinned CA', async () => {
+    assertToken(await token('payments-pinned', certs.acme));
+  });
+  it('refuses a matching certificate from another trusted CA', async () => {
+    assertToken(await token('svc-email', certs.email));
+    assertInvalidClient(await token('email-pinned-to-acme', certs.email));
+    assert.ok(gh.logs.some((l) => l.event === 'client_certificate_refused' && l.reason === 'issuer_not_pinned'));
   });
 });
 
