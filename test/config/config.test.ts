@@ -36,6 +36,8 @@ const BAD: Record<string, string> = {
   GATEHOUSE_MTLS_ENABLED: 'maybe',
   GATEHOUSE_MTLS_RELOAD_INTERVAL: 'often',
   GATEHOUSE_CLIENT_CERT_HEADER: 'ssl client cert',
+  GATEHOUSE_KEY_ACTIVATION_DELAY: 'soon',
+  GATEHOUSE_KEY_RETIREMENT_GRACE: '-1d',
 };
 
 describe('configuration', () => {
