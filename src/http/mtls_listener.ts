@@ -82,6 +82,8 @@ export function createMtlsListener(
     tagListener('mtls', callback),
   );
   server.maxHeadersCount = 100;
+  // The certificate is read once per connection; renegotiating to another one must not be possible.
+  server.on('secureConnection', (socket) => socket.disableRenegotiation());
   server.on('tlsClientError', (err) => logger.debug({ event: 'tls_client_error', err: { message: err.message } }, 'TLS handshake failed'));
 
   let failedDigest: string | undefined;
