@@ -15,7 +15,7 @@ import { mtlsPart } from './provider/parts/mtls.ts';
 import { resourcesPart } from './provider/parts/resources.ts';
 import { loadResourceServers } from './provider/resource_servers.ts';
 import { createProvider } from './provider/provider.ts';
-import { loadStaticClients } from './provider/static_clients.ts';
+import { loadStaticClients, validateStaticClients } from './provider/static_clients.ts';
 import { ConfigError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
@@ -93,6 +93,13 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     (err) => logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
   );
   let current = assemble(keyRing.start());
+  try {
+    await validateStaticClients(current.provider, staticClients);
+  } catch (err) {
+    keyRing.stop();
+    await store.close();
+    throw err;
+  }
 
   const servers: Server[] = [];
   const handle: Parameters<typeof createPublicServer>[0] = (req, res) => current.handle(req, res);

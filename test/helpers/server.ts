@@ -65,7 +65,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const gatehouse = await startGatehouse(config, logger);
+  let gatehouse: Gatehouse;
+  try {
+    gatehouse = await startGatehouse(config, logger);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return Object.assign(gatehouse, {
     dir,
     logs,
