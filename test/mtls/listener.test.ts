@@ -17,6 +17,7 @@ let pki: Awaited<ReturnType<typeof devPki>>;
 let acmeClient: Pair;
 let acmeCaPem: string;
 let caFile: string;
+let webCert: Pair;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-mtls-listener-'));
@@ -25,13 +26,17 @@ before(async () => {
   const acme = await opensslCa(dir, 'acme', '/CN=Acme Rotation Root');
   acmeCaPem = readFileSync(acme.cert, 'utf8');
   acmeClient = await opensslIssue(dir, acme, 'rotating', '/CN=rotating', ['subjectAltName=email:rotating@acme.example']);
+  webCert = await pki.issue(dir, 'web', { dns: ['web.internal.example'] });
   caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, readFileSync(pki.rootCa, 'utf8'));
   gh = await startTestServer({
     GATEHOUSE_MTLS_CERT_FILE: pki.serverCert,
     GATEHOUSE_MTLS_KEY_FILE: pki.serverKey,
     GATEHOUSE_MTLS_CA_FILE: caFile,
-    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('rotating', { tls_client_auth_san_email: 'rotating@acme.example' })]),
+    GATEHOUSE_CLIENTS_FILE: clientsFile([
+      tlsClient('rotating', { tls_client_auth_san_email: 'rotating@acme.example' }),
+      tlsClient('web', { tls_client_auth_san_dns: 'web.internal.example' }, { grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: ['https://app.example.com/cb'] }),
+    ]),
   });
 });
 after(async () => {
@@ -91,6 +96,23 @@ describe('discovery', () => {
 });
 
 describe('the TLS listener', () => {
+  it('serves pushed authorization requests to a tls_client_auth client, and refuses one without a certificate', async () => {
+    const data = new URLSearchParams({
+      client_id: 'web',
+      response_type: 'code',
+      redirect_uri: 'https://app.example.com/cb',
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    const res = await curl(`${gh.mtlsUrl}/request`, { cacert: pki.rootCa, cert: webCert.cert, key: webCert.key, data });
+    assert.equal(res.status, 201, res.raw);
+    assert.match(String(res.body.request_uri), /^urn:ietf:params:oauth:request_uri:/);
+    const refused = await curl(`${gh.mtlsUrl}/request`, { cacert: pki.rootCa, data });
+    assert.equal(refused.status, 401, refused.raw);
+    assert.equal(refused.body.error, 'invalid_client');
+  });
+
   it('refuses TLS 1.1 and below', async () => {
     const err = await new Promise<Error | undefined>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port: gh.ports.mtls!, servername: 'localhost', rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, () => {
