@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,20 @@ describe('the Smallstep walkthrough', () => {
     assert.ok(!gh.logText().includes(res.body.access_token as string), 'token in logs');
     const line = gh.logs.find((l) => l.msg === 'request' && (l.req as { path?: string })?.path === '/token');
     assert.equal((line?.req as { listener?: string })?.listener, 'mtls');
+  });
+
+  it('`certs issue` writes every kind of SAN, and the real openssl reads them and verifies the chain', async () => {
+    const r = await runCli(
+      ['certs', 'issue', 'billing', '--san-dns', 'billing.internal.example', '--san-uri', 'spiffe://example.org/ns/prod/sa/billing', '--san-ip', '10.1.2.3', '--san-ip', '2001:db8::1', '--san-email', 'billing@example.com', '--days', '7', '--out', dir],
+      { env: { GATEHOUSE_CERTS_DIR: certs } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const text = execFileSync('openssl', ['x509', '-in', join(dir, 'billing.crt'), '-noout', '-text'], { encoding: 'utf8' });
+    for (const want of ['DNS:billing.internal.example', 'URI:spiffe://example.org/ns/prod/sa/billing', 'IP Address:10.1.2.3', 'IP Address:2001:DB8:0:0:0:0:0:1', 'email:billing@example.com', 'TLS Web Client Authentication', 'Subject: CN = billing']) {
+      assert.ok(text.includes(want), `${want} missing from:\n${text}`);
+    }
+    const verify = execFileSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(certs, 'root_ca.crt'), join(dir, 'billing.crt')], { encoding: 'utf8' });
+    assert.match(verify, /: OK/);
   });
 
   it('`certs init` refuses to overwrite an existing CA', async () => {
