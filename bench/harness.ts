@@ -98,6 +98,7 @@ export async function startGatehouse(env: Record<string, string> = {}): Promise<
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
       GATEHOUSE_DATA_DIR: join(dir, 'data'),
       GATEHOUSE_CERTS_DIR: join(dir, 'certs'),
+      GATEHOUSE_MTLS_PORT: '0',
       GATEHOUSE_CLIENTS_FILE: clients,
       GATEHOUSE_LOG_LEVEL: 'info',
       GATEHOUSE_ADMIN_PORT: '0',

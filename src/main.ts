@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
@@ -9,10 +10,16 @@ import { Audit } from './shared/audit.ts';
 import type { Readiness } from './http/health.ts';
 import { createPublicServer, drain, listen } from './http/listeners.ts';
 import { registrationGuard } from './http/registration_guard.ts';
+import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from './http/mtls_listener.ts';
+import { parsePemBundle } from './pki/client_certificate.ts';
+import { certsDirEmpty, initDevPki } from './pki/dev_pki.ts';
+import type { TrustStore } from './pki/trust_store.ts';
 import { KeyRing } from './provider/keyring.ts';
 import { loadKeys, type KeyMaterial } from './provider/keys.ts';
+import { loadResourceServers } from './provider/resource_servers.ts';
 import { createProvider } from './provider/provider.ts';
-import { loadStaticClients } from './provider/static_clients.ts';
+import { loadStaticClients, validateStaticClients } from './provider/static_clients.ts';
+import { ConfigError } from './shared/errors.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
 import type { Store } from './storage/adapter.ts';
@@ -26,11 +33,13 @@ export interface Gatehouse {
   logger: Logger;
   readiness: Readiness;
   /** Actual bound ports (differ from config when it said 0). */
-  ports: { public: number; admin?: number };
+  ports: { public: number; mtls?: number; admin?: number };
   audit: Audit;
   metrics: Metrics;
   /** Base URL of the public listener as bound (tests use it; clients use the issuer). */
   publicUrl: string;
+  /** Base URL of the mTLS listener as bound (https://localhost:port), when it runs. */
+  mtlsUrl?: string;
   /** Readiness false, drain listeners, close the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -46,6 +55,8 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   for (const path of keys.generated) logger.warn({ event: 'key_generated', path }, `generated development key material at ${path}`);
 
   const staticClients = loadStaticClients(config.clientsFile);
+  const resourceServers = loadResourceServers(config.resourceServersFile);
+  const { trust, material } = await loadClientCertificateTrust(config, logger);
   const audit = new Audit(logger);
   const metrics = new Metrics();
   countAuditEvents(audit, metrics);
@@ -57,8 +68,21 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     registrationGuard({ store, logger, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
   ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients });
-    buildApp({ provider: p, store, logger, audit, metrics, readiness, issuer: config.issuer, trustProxy: config.trustProxy, trustedProxies: config.trustedProxies, routes });
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers });
+    buildApp({
+      provider: p,
+      store,
+      logger,
+      audit,
+      metrics,
+      routes,
+      readiness,
+      issuer: config.issuer,
+      trustProxy: config.trustProxy,
+      trustedProxies: config.trustedProxies,
+      clientCertHeader: config.clientCertHeader,
+      mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
+    });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };
   };
@@ -80,14 +104,29 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     (err) => logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
   );
   let current = assemble(keyRing.start());
+  try {
+    await validateStaticClients(current.provider, staticClients);
+  } catch (err) {
+    keyRing.stop();
+    await store.close();
+    throw err;
+  }
 
   const servers: Server[] = [];
-  const publicServer = createPublicServer((req, res) => current.handle(req, res));
+  const handle: Parameters<typeof createPublicServer>[0] = (req, res) => current.handle(req, res);
+  const publicServer = createPublicServer(handle);
   servers.push(publicServer);
+  let mtls: MtlsListener | undefined;
   let publicPort: number;
   let adminPort: number | undefined;
+  let mtlsPort: number | undefined;
   try {
     publicPort = await listen(publicServer, config.host, config.port);
+    if (material) {
+      mtls = createMtlsListener(handle, { files: config.mtlsFiles, material, trust, logger, reloadSeconds: config.mtlsReloadInterval });
+      servers.push(mtls.server);
+      mtlsPort = await listen(mtls.server, config.host, config.mtlsPort);
+    }
     if (config.metricsEnabled) {
       const adminServer = createAdminServer(metrics, config.metricsToken);
       servers.push(adminServer);
@@ -96,13 +135,19 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   } catch (err) {
     // A listener that could not bind must not leave the others (or the store) open.
     keyRing.stop();
+    mtls?.stopWatching();
     await drain(servers, 0);
     await store.close();
     throw err;
   }
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const publicUrl = `http://${hostForUrl}:${publicPort}`;
-  logger.info({ event: 'listening', issuer: config.issuer, url: publicUrl, store: store.kind, mode: config.mode }, `Gatehouse listening on ${publicUrl} (issuer ${config.issuer})`);
+  // The development server certificate names localhost, so that is the name a client can verify.
+  const mtlsUrl = mtlsPort === undefined ? undefined : `https://localhost:${mtlsPort}`;
+  logger.info(
+    { event: 'listening', issuer: config.issuer, url: publicUrl, mtlsUrl, store: store.kind, mode: config.mode },
+    `Gatehouse listening on ${publicUrl}${mtlsUrl ? ` and ${mtlsUrl} (mutual TLS)` : ''} (issuer ${config.issuer})`,
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -113,14 +158,16 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     store,
     logger,
     readiness,
-    ports: { public: publicPort, admin: adminPort },
+    ports: { public: publicPort, ...(mtlsPort === undefined ? {} : { mtls: mtlsPort }), admin: adminPort },
     audit,
     metrics,
     publicUrl,
+    mtlsUrl,
     close() {
       closing ??= (async () => {
         readiness.accepting = false;
         keyRing.stop();
+        mtls?.stopWatching();
         await drain(servers, config.shutdownTimeout * 1000);
         await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');
@@ -128,4 +175,25 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       return closing;
     },
   };
+}
+
+/**
+ * The CAs trusted for client certificates and, when the mTLS listener runs, its files. In
+ * development an empty certs dir gets a generated development PKI; production never generates.
+ */
+async function loadClientCertificateTrust(config: Config, logger: Logger): Promise<{ trust: TrustStore; material?: ReturnType<typeof loadMtlsMaterial> }> {
+  if (config.mtlsEnabled) {
+    if (config.mode === 'development' && config.mtlsFilesDefault && certsDirEmpty(config.certsDir)) {
+      const written = await initDevPki(config.certsDir);
+      logger.warn({ event: 'dev_pki_generated', files: written }, `generated a development CA and a localhost server certificate in ${config.certsDir} — acceptable only in development`);
+    }
+    const material = loadMtlsMaterial(config.mtlsFiles);
+    return { trust: { anchors: material.anchors }, material };
+  }
+  if (!config.clientCertHeader) return { trust: { anchors: [] } };
+  try {
+    return { trust: { anchors: parsePemBundle(readFileSync(config.mtlsFiles.ca, 'utf8'), config.mtlsFiles.ca) } };
+  } catch (err) {
+    throw new ConfigError([`GATEHOUSE_MTLS_CA_FILE: needed to verify certificates from GATEHOUSE_CLIENT_CERT_HEADER (${(err as Error).message})`]);
+  }
 }

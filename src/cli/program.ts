@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.ts';
+import { registerCerts } from './commands/certs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerRegistrationToken } from './commands/registration_token.ts';
 import { registerClients } from './commands/clients.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerRegistrationToken(program);
   registerClients(program);
+  registerCerts(program);
   return program;
 }
 

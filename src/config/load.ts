@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { PKI_FILES } from '../pki/files.ts';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../shared/errors.ts';
 import { settings, type Settings } from './schema.ts';
@@ -13,6 +14,10 @@ export interface Config extends Settings {
   sqliteFile: string;
   /** GATEHOUSE_REGISTRATION with its mode-dependent default applied. */
   registration: 'open' | 'token' | 'closed';
+  /** Absolute paths the mTLS listener reads, defaults filled in from the certs dir. */
+  mtlsFiles: { cert: string; key: string; ca: string };
+  /** Whether every mTLS file path is the certs-dir default (only then may development generate them). */
+  mtlsFilesDefault: boolean;
   /** Insecure development defaults in use, each to be logged once at start. */
   warnings: string[];
 }
@@ -70,13 +75,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   const v = values as unknown as Settings;
   const dataDir = resolve(cwd, v.dataDir);
+  const certsDir = resolve(cwd, v.certsDir);
   const config: Config = {
     ...v,
     store: v.store ?? (v.mongodbUri ? 'mongodb' : 'sqlite'),
     dataDir,
-    certsDir: resolve(cwd, v.certsDir),
+    certsDir,
     sqliteFile: resolve(dataDir, v.sqliteFile ?? 'gatehouse.db'),
     registration: v.registration ?? (v.mode === 'production' ? 'token' : 'open'),
+    mtlsFiles: {
+      cert: resolve(cwd, v.mtlsCertFile ?? join(certsDir, PKI_FILES.serverCert)),
+      key: resolve(cwd, v.mtlsKeyFile ?? join(certsDir, PKI_FILES.serverKey)),
+      ca: resolve(cwd, v.mtlsCaFile ?? join(certsDir, PKI_FILES.rootCa)),
+    },
+    mtlsFilesDefault: !v.mtlsCertFile && !v.mtlsKeyFile && !v.mtlsCaFile,
     warnings: [],
   };
   checkModeRules(config, problems);
@@ -97,6 +109,21 @@ function checkModeRules(config: Config, problems: string[]): void {
   rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
   rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');
+  if (config.mtlsEnabled && prod) {
+    const missing = (
+      [
+        ['GATEHOUSE_MTLS_CERT_FILE', config.mtlsFiles.cert],
+        ['GATEHOUSE_MTLS_KEY_FILE', config.mtlsFiles.key],
+        ['GATEHOUSE_MTLS_CA_FILE', config.mtlsFiles.ca],
+      ] as const
+    ).filter(([, path]) => !existsSync(path));
+    for (const [env, path] of missing) {
+      problems.push(`${env}: ${path} does not exist (required in production mode unless GATEHOUSE_MTLS_ENABLED=false)`);
+    }
+  }
+  if (config.clientCertHeader && config.trustedProxies.length === 0) {
+    problems.push('GATEHOUSE_CLIENT_CERT_HEADER: requires GATEHOUSE_TRUSTED_PROXIES naming the proxies allowed to send it');
+  }
   if (config.store === 'mongodb' && !config.mongodbUri) {
     problems.push('MONGODB_URI: required when GATEHOUSE_STORE is mongodb');
   }

@@ -6,12 +6,14 @@ import { keys } from './settings/keys.ts';
 import { clients } from './settings/clients.ts';
 import { ops } from './settings/ops.ts';
 import { registration } from './settings/registration.ts';
+import { mtls } from './settings/mtls.ts';
+import { resources } from './settings/resources.ts';
 
 /**
  * Every setting, grouped by concern. Adding a setting means adding it to one group file;
  * README's table and `.env.example` are generated from this object (`npm run docs`).
  */
-export const groups = { core, storage, keys, clients, registration, ops } as const;
+export const groups = { core, storage, keys, clients, mtls, resources, registration, ops } as const;
 
 type Groups = typeof groups;
 type AllSettings = { [G in keyof Groups]: Groups[G] }[keyof Groups];

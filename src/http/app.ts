@@ -3,10 +3,13 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
+import { clientCertificates } from './client_certificate.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';
 import { healthRoutes, type Readiness } from './health.ts';
+import { issuerOrigin } from './issuer_origin.ts';
+import { mtlsEndpointAliases } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
 import { securityHeaders } from './security_headers.ts';
@@ -22,6 +25,10 @@ export interface AppOptions {
   issuer: string;
   trustProxy: boolean;
   trustedProxies: string[];
+  /** Header a trusted proxy forwards the client certificate in (opt-in). */
+  clientCertHeader?: string;
+  /** Origin of the mTLS listener, advertised as `mtls_endpoint_aliases` when set. */
+  mtlsOrigin?: string;
   /** Feature routes (interactions, admin) mounted before oidc-provider's own. */
   routes?: Middleware[];
 }
@@ -34,10 +41,13 @@ export function buildApp(options: AppOptions): Provider {
   const { provider, logger } = options;
   const mw: Middleware[] = [
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
+    issuerOrigin(options.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
     auditRevocations(options.audit),
+    clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
+    ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
     securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),
     healthRoutes(options.store, options.readiness),
     staticFiles(),

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server as TlsServer } from 'node:https';
 
@@ -16,9 +16,27 @@ export async function listen(server: AnyServer, host: string, port: number): Pro
   return (server.address() as AddressInfo).port;
 }
 
+/** Which listener a request arrived on; a certificate is only ever taken from the mTLS one. */
+export type ListenerName = 'public' | 'mtls';
+
+const listenerOfRequest = new WeakMap<IncomingMessage, ListenerName>();
+
+/** Wraps a request handler so every request it sees is marked with its listener. */
+export function tagListener<R extends IncomingMessage, S>(name: ListenerName, callback: (req: R, res: S) => void): (req: R, res: S) => void {
+  return (req, res) => {
+    listenerOfRequest.set(req, name);
+    callback(req, res);
+  };
+}
+
+/** The listener a request arrived on (undefined for requests injected without one). */
+export function listenerOf(req: IncomingMessage): ListenerName | undefined {
+  return listenerOfRequest.get(req);
+}
+
 /** The public HTTP listener with timeouts that stop slow clients from holding sockets. */
 export function createPublicServer(callback: Parameters<typeof createServer>[1]): Server {
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000, keepAliveTimeout: 65_000 }, callback);
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 20_000, keepAliveTimeout: 65_000 }, tagListener('public', callback!));
   server.maxHeadersCount = 100;
   return server;
 }

@@ -1,8 +1,10 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import type { TrustStore } from '../pki/trust_store.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { KeyMaterial } from './keys.ts';
+import type { ResourceServerConfig } from './resource_servers.ts';
 
 /** What the provider configuration parts may ask for. */
 export interface ProviderContext {
@@ -11,4 +13,8 @@ export interface ProviderContext {
   keys: KeyMaterial;
   logger: Logger;
   staticClients: ClientMetadata[];
+  /** APIs tokens can be requested for (RFC 8707), from GATEHOUSE_RESOURCE_SERVERS_FILE. */
+  resourceServers: Map<string, ResourceServerConfig>;
+  /** CAs trusted for tls_client_auth; the mTLS listener keeps it current. */
+  trust?: TrustStore;
 }

@@ -7,7 +7,9 @@ import { corePart } from './parts/core.ts';
 import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
+import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
+import { resourcesPart } from './parts/resources.ts';
 
 /** Parts later features add to; each owns one concern of the oidc-provider configuration. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
@@ -40,6 +42,8 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     errorsPart(),
     accountsPart(ctx),
     registrationPart(ctx),
+    mtlsPart(ctx),
+    resourcesPart(ctx),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),

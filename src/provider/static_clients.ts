@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { ConfigError } from '../shared/errors.ts';
 
@@ -23,4 +24,22 @@ export function loadStaticClients(file: string | undefined): ClientMetadata[] {
     ids.add(c.client_id);
   }
   return parsed as ClientMetadata[];
+}
+
+/**
+ * Validates every static client against the provider's rules (oidc-provider otherwise does so
+ * lazily, on first use) so a mistake such as two `tls_client_auth_*` subject fields stops the
+ * server at start, naming the client, instead of failing its requests later.
+ */
+export async function validateStaticClients(provider: Provider, clients: ClientMetadata[]): Promise<void> {
+  const problems: string[] = [];
+  for (const metadata of clients) {
+    try {
+      await provider.Client.validate(metadata);
+    } catch (err) {
+      const e = err as { error_description?: string; message: string };
+      problems.push(`GATEHOUSE_CLIENTS_FILE: client ${metadata.client_id}: ${e.error_description ?? e.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
 }

@@ -156,7 +156,7 @@ describe('gatehouse clients', () => {
     assert.equal((await cli('show', 'nobody')).status, 1);
   });
 
-  it('adds a tls_client_auth service client', { todo: 'needs features.mTLS (issue #5) for tls_client_auth' }, async () => {
+  it('adds a tls_client_auth service client', async () => {
     const r = await cli('add', '--id', 'mtls-svc', '--grant', 'client_credentials', '--auth-method', 'tls_client_auth', '--tls-san-dns', 'mtls-svc.internal');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(json(r.stdout).tls_client_auth_san_dns, 'mtls-svc.internal');

@@ -42,6 +42,9 @@ const BAD: Record<string, string> = {
   GATEHOUSE_REGISTRATION_RATE_LIMIT: '0',
   GATEHOUSE_REGISTRATION_RATE_WINDOW: 'often',
   GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: 'perhaps',
+  GATEHOUSE_MTLS_ENABLED: 'maybe',
+  GATEHOUSE_MTLS_RELOAD_INTERVAL: 'often',
+  GATEHOUSE_CLIENT_CERT_HEADER: 'ssl client cert',
 };
 
 describe('configuration', () => {
@@ -74,8 +77,13 @@ describe('configuration', () => {
   });
 
   it('every declared setting is exercised by the bad-value table or takes free text', () => {
-    const freeText = new Set(['GATEHOUSE_HOST', 'GATEHOUSE_DATA_DIR', 'GATEHOUSE_CERTS_DIR', 'GATEHOUSE_TRUSTED_PROXIES', 'GATEHOUSE_SQLITE_FILE', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_CLIENTS_FILE', 'GATEHOUSE_ADMIN_HOST']);
+    const freeText = new Set(['GATEHOUSE_HOST', 'GATEHOUSE_DATA_DIR', 'GATEHOUSE_CERTS_DIR', 'GATEHOUSE_TRUSTED_PROXIES', 'GATEHOUSE_SQLITE_FILE', 'GATEHOUSE_JWKS_FILE', 'GATEHOUSE_CLIENTS_FILE', 'GATEHOUSE_MTLS_CERT_FILE', 'GATEHOUSE_MTLS_KEY_FILE', 'GATEHOUSE_MTLS_CA_FILE', 'GATEHOUSE_RESOURCE_SERVERS_FILE', 'GATEHOUSE_ADMIN_HOST']);
     for (const s of Object.values(settings)) assert.ok(BAD[s.env] !== undefined || freeText.has(s.env), `${s.env} has no bad-value test`);
+  });
+
+  it('a client certificate header without trusted proxies is refused', () => {
+    assert.match(problems({ GATEHOUSE_CLIENT_CERT_HEADER: 'ssl-client-cert' })[0]!, /^GATEHOUSE_CLIENT_CERT_HEADER: requires GATEHOUSE_TRUSTED_PROXIES/);
+    assert.equal(load({ GATEHOUSE_CLIENT_CERT_HEADER: 'SSL-Client-Cert', GATEHOUSE_TRUSTED_PROXIES: '10.0.0.0/8' }).clientCertHeader, 'ssl-client-cert');
   });
 
   it('MONGODB_URI selects the mongodb store unless GATEHOUSE_STORE says otherwise', () => {
@@ -93,7 +101,7 @@ describe('configuration', () => {
   });
 
   describe('production mode', () => {
-    const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32) };
+    const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_MTLS_ENABLED: 'false' };
     it('accepts a complete production configuration without warnings', () => {
       assert.deepEqual(load(prod).warnings, []);
     });
@@ -102,6 +110,9 @@ describe('configuration', () => {
       ['GATEHOUSE_COOKIE_KEYS', { GATEHOUSE_COOKIE_KEYS: '' }],
       ['GATEHOUSE_ISSUER', { GATEHOUSE_ISSUER: 'http://auth.example.com' }],
       ['GATEHOUSE_STORE', { GATEHOUSE_STORE: 'memory' }],
+      ['GATEHOUSE_MTLS_CERT_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
+      ['GATEHOUSE_MTLS_KEY_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
+      ['GATEHOUSE_MTLS_CA_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
     ] as const) {
       it(`refuses a missing or insecure ${env}`, () => {
         const p = problems({ ...prod, ...override });
@@ -124,7 +135,7 @@ describe('configuration errors through the real CLI', () => {
   });
   it('a production JWKS file that does not exist exits 2 naming the setting', async () => {
     const r = await runCli(['serve'], {
-      env: { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/nonexistent/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(40), GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-')) },
+      env: { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/nonexistent/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(40), GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gh-')), GATEHOUSE_MTLS_ENABLED: 'false' },
     });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /GATEHOUSE_JWKS_FILE: /);

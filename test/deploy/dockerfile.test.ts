@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import { initDevPki } from '../../src/pki/dev_pki.ts';
 import { generateSigningKey } from '../../src/provider/keyring.ts';
 import { cleanEnv, ROOT } from '../helpers/cli.ts';
 import { freePort } from '../helpers/server.ts';
@@ -121,8 +122,10 @@ describe("the image's start command", () => {
     for (const d of [data, certs, keys]) mkdirSync(d, { mode: 0o700 });
     const jwks = join(keys, 'jwks.json');
     writeFileSync(jwks, JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }), { mode: 0o400 });
+    // What the chart mounts from the TLS Secret: server certificate, key and client CA bundle.
+    await initDevPki(certs);
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) for (const p of [data, certs, keys, jwks]) chownSync(p, UID, UID);
+    if (asRoot) for (const p of [data, certs, keys, jwks, ...readdirSync(certs).map((f) => join(certs, f))]) chownSync(p, UID, UID);
     const before = filesUnder(app).length;
 
     const port = await freePort();

@@ -277,7 +277,7 @@ describe('Helm chart: mTLS exposure', () => {
   it('forwarded-certificate mode: header setting, trusted proxies, an Ingress for the mTLS origin', () => {
     const objects = render(['ci/forwarded-certificate-values.yaml']);
     const cm = configMap(objects);
-    assert.equal(cm.GATEHOUSE_MTLS_CERT_HEADER, 'ssl-client-cert');
+    assert.equal(cm.GATEHOUSE_CLIENT_CERT_HEADER, 'ssl-client-cert');
     assert.equal(cm.GATEHOUSE_TRUST_PROXY, 'true');
     assert.equal(cm.GATEHOUSE_TRUSTED_PROXIES, '10.244.0.0/16');
     const ingress = objects.filter((o) => o.kind === 'Ingress');

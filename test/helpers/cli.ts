@@ -46,9 +46,20 @@ export interface ServeProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * Unless a test says otherwise, a served process binds its mTLS listener to a free port and keeps
+ * its development certificates next to its data dir, never in the repository's certs/.
+ */
+function isolatedMtls(env: Record<string, string>): Record<string, string> {
+  return {
+    GATEHOUSE_MTLS_PORT: '0',
+    ...(env.GATEHOUSE_DATA_DIR ? { GATEHOUSE_CERTS_DIR: join(env.GATEHOUSE_DATA_DIR, '..', 'certs') } : {}),
+  };
+}
+
 /** Starts `gatehouse serve` as a child process, capturing its JSON logs. */
 export function startServe(env: Record<string, string>, args: string[] = ['serve']): ServeProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...cleanEnv(), ...isolatedMtls(env), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   let stderr = '';

@@ -36,6 +36,7 @@ export interface TestServer extends Gatehouse {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const port = env.GATEHOUSE_PORT ? Number(env.GATEHOUSE_PORT) : await freePort();
+  const mtlsPort = env.GATEHOUSE_MTLS_PORT ?? String(await freePort());
   const config = loadConfig({
     env: {
       GATEHOUSE_DATA_DIR: join(dir, 'data'),
@@ -44,7 +45,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       GATEHOUSE_LOG_LEVEL: 'debug',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '5s',
       GATEHOUSE_ADMIN_PORT: '0',
+      GATEHOUSE_MTLS_ORIGIN: `https://localhost:${mtlsPort}`,
+      GATEHOUSE_MTLS_RELOAD_INTERVAL: '1s',
       ...env,
+      GATEHOUSE_MTLS_PORT: mtlsPort,
       GATEHOUSE_PORT: String(port),
     },
     envFile: false,
@@ -62,7 +66,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const gatehouse = await startGatehouse(config, logger);
+  let gatehouse: Gatehouse;
+  try {
+    gatehouse = await startGatehouse(config, logger);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return Object.assign(gatehouse, {
     dir,
     logs,

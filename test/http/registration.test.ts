@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { issueClientCertificate } from '../../src/pki/dev_pki.ts';
 import { runCli } from '../helpers/cli.ts';
 import { curl } from '../helpers/curl.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -35,13 +37,22 @@ describe('registration in development (open by default)', () => {
     assert.equal(discovery.registration_endpoint, `${gh.config.issuer}/reg`);
   });
 
-  it('the exact curl command from the issue registers a tls_client_auth client', { todo: 'needs features.mTLS (issue #5) for tls_client_auth' }, async () => {
+  it('the exact curl command from the issue registers a tls_client_auth client that gets a token over mTLS', async () => {
     const r = await curl(['-d', ISSUE_DOCUMENT, '-H', 'Content-Type: application/json', `${gh.publicUrl}/reg`]);
     assert.equal(r.status, 201, r.body);
     assert.equal(typeof r.json.client_id, 'string');
     assert.equal(typeof r.json.registration_access_token, 'string');
     assert.equal(r.json.registration_client_uri, `${gh.config.issuer}/reg/${r.json.client_id as string}`);
     assert.equal(r.json.tls_client_auth_san_email, 'curl');
+
+    const out = join(gh.dir, 'client-certs');
+    const issued = await issueClientCertificate(gh.config.certsDir, 'curl', { sans: { email: ['curl'] }, days: 1, outDir: out });
+    const token = await curl([
+      '--cacert', join(gh.config.certsDir, 'root_ca.crt'), '--cert', issued.certPath, '--key', issued.keyPath,
+      '-d', `client_id=${r.json.client_id as string}&grant_type=client_credentials`, `${gh.mtlsUrl}/token`,
+    ]);
+    assert.equal(token.status, 200, token.body);
+    assert.equal(token.json.token_type, 'Bearer');
   });
 
   it('the same curl command with client_secret_basic registers a client that gets a token', async () => {

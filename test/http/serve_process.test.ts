@@ -21,6 +21,7 @@ async function setup() {
     GATEHOUSE_DATA_DIR: join(dir, 'data'),
     GATEHOUSE_CERTS_DIR: join(dir, 'certs'),
     GATEHOUSE_PORT: String(port),
+    GATEHOUSE_MTLS_PORT: '0',
     GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
     GATEHOUSE_CLIENTS_FILE: clients,
   };

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/load.ts';
 import { ClientAdmin, InvalidClientError } from '../../provider/client_admin.ts';
 import { loadKeys } from '../../provider/keys.ts';
 import { createProvider } from '../../provider/provider.ts';
+import { loadResourceServers } from '../../provider/resource_servers.ts';
 import { loadStaticClients } from '../../provider/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -89,7 +90,7 @@ async function withAdmin<T>(fn: (admin: ClientAdmin) => Promise<T>): Promise<T> 
   const staticClients = loadStaticClients(config.clientsFile);
   const store = await openStore(config);
   try {
-    const provider = createProvider({ config, store, keys, logger, staticClients });
+    const provider = createProvider({ config, store, keys, logger, staticClients, resourceServers: loadResourceServers(config.resourceServersFile) });
     return await fn(new ClientAdmin(provider, store, staticClients));
   } catch (err) {
     if (err instanceof InvalidClientError) throw new UsageError(err.message);

@@ -1,0 +1,113 @@
+import { createHash, type X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerOptions } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureContext } from 'node:tls';
+import { parsePemBundle } from '../pki/client_certificate.ts';
+import type { TrustStore } from '../pki/trust_store.ts';
+import { ConfigError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import { tagListener } from './listeners.ts';
+
+export interface MtlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+interface Material {
+  cert: string;
+  key: string;
+  ca: string;
+  anchors: X509Certificate[];
+  digest: string;
+}
+
+function read(files: MtlsFiles): Omit<Material, 'anchors'> {
+  const cert = readFileSync(files.cert, 'utf8');
+  const key = readFileSync(files.key, 'utf8');
+  const ca = readFileSync(files.ca, 'utf8');
+  const digest = createHash('sha256').update(cert).update('\0').update(key).update('\0').update(ca).digest('hex');
+  return { cert, key, ca, digest };
+}
+
+/** Reads and checks the listener's files: the key must match the certificate, the CA bundle must parse. */
+function loadMaterial(files: MtlsFiles): Material {
+  const raw = read(files);
+  const anchors = parsePemBundle(raw.ca, files.ca);
+  createSecureContext({ cert: raw.cert, key: raw.key, ca: raw.ca });
+  return { ...raw, anchors };
+}
+
+/** Loads the trusted client CAs at start; any unreadable file is a configuration error naming it. */
+export function loadMtlsMaterial(files: MtlsFiles): Material {
+  try {
+    return loadMaterial(files);
+  } catch (err) {
+    throw new ConfigError([`GATEHOUSE_MTLS_CERT_FILE / _KEY_FILE / _CA_FILE: cannot use ${files.cert}, ${files.key}, ${files.ca} (${(err as Error).message})`]);
+  }
+}
+
+const tlsOptions = (m: Material): ServerOptions => ({ cert: m.cert, key: m.key, ca: m.ca });
+
+export interface MtlsListener {
+  server: Server;
+  /** Stops watching the files. */
+  stopWatching(): void;
+}
+
+/**
+ * The mutual-TLS listener: asks for a client certificate but does not require or judge one, so a
+ * missing or untrusted certificate becomes an OAuth `invalid_client` from our own checks rather
+ * than a TLS alert. The files are polled and a change applies to new handshakes without a restart
+ * (a broken replacement is logged and the previous material kept).
+ */
+export function createMtlsListener(
+  callback: (req: IncomingMessage, res: ServerResponse) => void,
+  options: { files: MtlsFiles; material: Material; trust: TrustStore; logger: Logger; reloadSeconds: number },
+): MtlsListener {
+  const { files, trust, logger } = options;
+  let current = options.material;
+  trust.anchors = current.anchors;
+  const server = createServer(
+    {
+      ...tlsOptions(current),
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      requestTimeout: 30_000,
+      headersTimeout: 20_000,
+      keepAliveTimeout: 65_000,
+    },
+    tagListener('mtls', callback),
+  );
+  server.maxHeadersCount = 100;
+  // The certificate is read once per connection; renegotiating to another one must not be possible.
+  server.on('secureConnection', (socket) => socket.disableRenegotiation());
+  server.on('tlsClientError', (err) => logger.debug({ event: 'tls_client_error', err: { message: err.message } }, 'TLS handshake failed'));
+
+  let failedDigest: string | undefined;
+  const timer = setInterval(() => {
+    let raw: Omit<Material, 'anchors'>;
+    try {
+      raw = read(files);
+    } catch (err) {
+      logger.error({ event: 'mtls_reload_failed', err: { message: (err as Error).message } }, 'cannot read the mTLS certificate files; keeping the previous ones');
+      return;
+    }
+    if (raw.digest === current.digest || raw.digest === failedDigest) return;
+    try {
+      const next = loadMaterial(files);
+      server.setSecureContext(tlsOptions(next));
+      trust.anchors = next.anchors;
+      current = next;
+      failedDigest = undefined;
+      logger.info({ event: 'mtls_reloaded', anchors: next.anchors.length }, 'mTLS certificate files changed; new handshakes use them');
+    } catch (err) {
+      failedDigest = raw.digest;
+      logger.error({ event: 'mtls_reload_failed', err: { message: (err as Error).message } }, 'changed mTLS certificate files are not usable; keeping the previous ones');
+    }
+  }, options.reloadSeconds * 1000);
+  timer.unref();
+  return { server, stopWatching: () => clearInterval(timer) };
+}
