@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/shared/errors.ts';
 import { runCli } from '../helpers/cli.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ env, envFile: false, cwd: tmpdir() });
-const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32) };
+const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_MTLS_ENABLED: 'false' };
 
 describe('GATEHOUSE_REGISTRATION', () => {
   it('defaults to open in development, with a warning', () => {

@@ -8,8 +8,8 @@ import { clientsFile, tlsClient } from './helpers.ts';
 // breaking that stops the server at start, naming it, rather than failing its requests later.
 describe('tls_client_auth client metadata', () => {
   for (const [label, subject, message] of [
-    ['two subject fields', { tls_client_auth_san_email: 'a@example.com', tls_client_auth_san_dns: 'a.example' }, /only one tls_client_auth certificate subject value/],
-    ['no subject field', {}, /requires one of the certificate subject value parameters/],
+    ['two subject fields', { tls_client_auth_san_email: 'a@example.com', tls_client_auth_san_dns: 'a.example' }, /tls_client_auth requires exactly one of tls_client_auth_subject_dn/],
+    ['no subject field', {}, /tls_client_auth requires exactly one of tls_client_auth_subject_dn/],
   ] as const) {
     it(`${label} is refused at start`, async () => {
       await assert.rejects(
