@@ -1,40 +1,28 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { curl as runCurl } from '../helpers/curl.ts';
 
-const run = promisify(execFile);
-
-export interface CurlResult {
+export interface MtlsCurlResult {
   status: number;
   body: Record<string, unknown>;
   raw: string;
 }
 
 /**
- * Runs the real `curl` binary against the mTLS listener. `cert`/`key` may be omitted to present no
- * certificate; `headers` adds request headers.
+ * The real `curl` against the mTLS listener, with named options: `cert`/`key` may be omitted to
+ * present no certificate; `headers` adds request headers.
  */
-export async function curl(url: string, options: { cacert?: string; cert?: string; key?: string; data?: string; headers?: string[]; bearer?: string } = {}): Promise<CurlResult> {
-  const args = ['-sS', '-o', '-', '-w', '\n%{http_code}'];
+export async function curl(url: string, options: { cacert?: string; cert?: string; key?: string; data?: string; headers?: string[]; bearer?: string } = {}): Promise<MtlsCurlResult> {
+  const args: string[] = [];
   if (options.cacert) args.push('--cacert', options.cacert);
   if (options.cert) args.push('--cert', options.cert);
   if (options.key) args.push('--key', options.key);
   if (options.data !== undefined) args.push('-d', options.data);
   for (const h of options.headers ?? []) args.push('-H', h);
   if (options.bearer) args.push('-H', `Authorization: Bearer ${options.bearer}`);
-  args.push(url);
-  const { stdout } = await run('curl', args, { maxBuffer: 1 << 20 });
-  const nl = stdout.lastIndexOf('\n');
-  const raw = stdout.slice(0, nl);
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(raw) as Record<string, unknown>;
-  } catch {
-    body = {};
-  }
-  return { status: Number(stdout.slice(nl + 1)), body, raw };
+  const r = await runCurl([...args, url]);
+  return { status: r.status, body: r.json, raw: r.body };
 }
 
 /** Writes a static clients file into a fresh temp dir and returns its path. */
