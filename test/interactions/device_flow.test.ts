@@ -97,7 +97,7 @@ describe('device authorization grant in a real browser', () => {
     assert.equal(claims.gid_number, 100);
 
     // The code cannot be used a second time.
-    await page.goto(auth.verification_uri_complete);
+    await page.goto(auth.verification_uri_complete!);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Code already used' }).waitFor();
     await screenshot(page, 'device', '06-already-used');
