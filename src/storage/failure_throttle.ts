@@ -37,14 +37,15 @@ export class FailureThrottle {
     return Math.max(0, wait);
   }
 
-  /** Counts one failure against every key; returns the wait when this failure locked one out. */
+  /** Counts one failure against every key; returns the wait when this failure used up a key's limit. */
   async fail(keys: string[]): Promise<number> {
     let wait = 0;
     for (const [i, limiter] of this.#limiters.entries()) {
       const key = keys[i];
       if (key === undefined) continue;
       const result = await limiter.hit(key);
-      if (!result.allowed) {
+      // Lock on reaching the limit, not after passing it: the next attempt must not even be looked at.
+      if (result.count >= limiter.options.limit) {
         await this.#store.upsert(LOCK, `${limiter.options.name}:${key}`, { until: Date.now() + result.retryAfter * 1000 }, result.retryAfter);
         wait = Math.max(wait, result.retryAfter);
       }

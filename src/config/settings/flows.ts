@@ -61,14 +61,14 @@ export const flows = {
     schema: int(1, 10000),
     default: '5',
     type: 'integer',
-    description: 'Failed sign-ins allowed per username in the throttle window before further attempts get 429.',
+    description: 'Failed sign-ins per username that lock it out (429 with Retry-After) until the throttle window ends.',
   }),
   loginFailuresPerIp: setting({
     env: 'GATEHOUSE_LOGIN_FAILURES_PER_IP',
     schema: int(1, 100000),
     default: '20',
     type: 'integer',
-    description: 'Failed sign-ins allowed per client IP in the throttle window.',
+    description: 'Failed sign-ins per client IP that lock it out until the throttle window ends.',
   }),
   loginThrottleWindow: setting({
     env: 'GATEHOUSE_LOGIN_THROTTLE_WINDOW',
@@ -82,14 +82,14 @@ export const flows = {
     schema: int(1, 100000),
     default: '10',
     type: 'integer',
-    description: 'Wrong device user codes allowed per client IP in the throttle window.',
+    description: 'Wrong device user codes per client IP that lock it out (429 with Retry-After) until the window ends.',
   }),
   userCodeFailuresGlobal: setting({
     env: 'GATEHOUSE_USER_CODE_FAILURES_GLOBAL',
     schema: int(1, 10000000),
     default: '1000',
     type: 'integer',
-    description: 'Wrong device user codes allowed from all clients together in the throttle window.',
+    description: 'Wrong device user codes from all clients together that lock code entry for everyone until the window ends.',
   }),
   userCodeThrottleWindow: setting({
     env: 'GATEHOUSE_USER_CODE_THROTTLE_WINDOW',
