@@ -122,7 +122,7 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     const page = await (await browser.newContext()).newPage();
     for (const code of [fullwidth, auth.user_code.replace('B', 'В').replace('C', 'С'), 'X'.repeat(10_000)]) {
       await page.goto(`${server.config.issuer}/device`);
-      await page.locator('#user_code').evaluate((el, v) => ((el as HTMLInputElement).value = v), code);
+      await page.locator('#user_code').evaluate((el, v) => ((el as unknown as { value: string }).value = v), code);
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByText('The code you entered is incorrect').waitFor();
     }
