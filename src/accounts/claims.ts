@@ -12,6 +12,9 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
   posix: ['uid_number', 'gid_number'],
 };
 
+/** `acr` values: password alone, or password and a TOTP code. */
+export const ACR = { password: 'urn:gatehouse:pwd', mfa: 'urn:gatehouse:mfa' } as const;
+
 /** Every scope a client may ask for, in the order they are described to people. */
 export const SCOPES = ['openid', 'profile', 'email', 'groups', 'posix', 'offline_access'] as const;
 

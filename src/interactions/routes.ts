@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { rememberConsent } from '../accounts/consent.ts';
-import { describeScopes } from '../accounts/claims.ts';
+import { ACR, describeScopes } from '../accounts/claims.ts';
 import type { SignIn } from '../accounts/sign_in.ts';
 import { tooManyRequests } from '../http/too_many.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -127,7 +127,7 @@ export function interactionRoutes(options: InteractionOptions) {
       return seeOther(ctx, `/interaction/${d.uid}`);
     }
     logger.info({ event: 'login.succeeded', sub: account.id }, 'signed in');
-    await finish(ctx, { login: { accountId: account.id, amr: ['pwd'] } }, false);
+    await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], acr: ACR.password } }, false);
   });
 
   router.post('/totp', async (ctx) => {
@@ -143,7 +143,7 @@ export function interactionRoutes(options: InteractionOptions) {
       return showLogin(ctx, d, { message: 'That code is not valid. Enter the current code from your authenticator app.' }, 401);
     }
     logger.info({ event: 'login.succeeded', sub: result.account.id, mfa: true }, 'signed in');
-    await finish(ctx, { login: { accountId: result.account.id, amr: ['pwd', 'otp'], acr: 'urn:gatehouse:mfa' } }, false);
+    await finish(ctx, { login: { accountId: result.account.id, amr: ['pwd', 'otp'], acr: ACR.mfa } }, false);
   });
 
   router.post('/consent', async (ctx) => {

@@ -95,6 +95,8 @@ describe('device authorization grant in a real browser', () => {
     assert.deepEqual(claims.groups, ['engineering', 'oncall']);
     assert.equal(claims.uid_number, 1001);
     assert.equal(claims.gid_number, 100);
+    assert.deepEqual(claims.amr, ['pwd']);
+    assert.equal(claims.acr, 'urn:gatehouse:pwd');
 
     // The code cannot be used a second time.
     await page.goto(auth.verification_uri_complete!);

@@ -1,6 +1,6 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { Accounts } from '../../accounts/account.ts';
-import { accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
+import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
 
@@ -18,7 +18,10 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
       if (!account || account.disabled) return undefined;
       return { accountId: sub, claims: async () => ({ ...accountClaims(account), sub }) };
     },
-    claims: SCOPE_CLAIMS,
+    // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
+    // relying parties check for MFA without having to ask for these claims one by one).
+    claims: { sid: null, ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'] },
+    acrValues: [ACR.password, ACR.mfa],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
     ttl: {
