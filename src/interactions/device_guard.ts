@@ -12,7 +12,8 @@ const MAX_PREFILL = 32;
  *   person still submits it and then sees the confirmation page (RFC 8628 §5.4, remote phishing);
  *   oidc-provider would otherwise auto-submit it with an inline script our CSP blocks;
  * - while the IP or everyone is locked out for wrong codes, every submission gets 429 before any
- *   lookup, so a lucky guess during a lockout reveals nothing.
+ *   lookup, so a lucky guess during a lockout reveals nothing;
+ * - a submission without a live session is sent back to a fresh form instead of failing.
  */
 export function deviceGuard(userCodes: FailureThrottle, path = '/device') {
   return async function guard(ctx: Context, next: Next): Promise<void> {
@@ -24,6 +25,17 @@ export function deviceGuard(userCodes: FailureThrottle, path = '/device') {
     } else if (ctx.method === 'POST') {
       const wait = await userCodes.lockedFor([ctx.ip, '*']);
       if (wait > 0) return tooManyRequests(ctx, wait, 'too many incorrect codes');
+      try {
+        await next();
+      } catch (err) {
+        // A form posted without a live session (cookie missing, expired or from another site):
+        // oidc-provider fails while saving the session it never created. Start over with a fresh form.
+        const session = (ctx as { oidc?: { session?: { exp?: unknown } } }).oidc?.session;
+        if (!session || typeof session.exp === 'number') throw err;
+        ctx.status = 303;
+        ctx.redirect(path);
+      }
+      return;
     }
     return next();
   };

@@ -131,6 +131,24 @@ describe('device flow: denial, expiry, pace, other clients', () => {
   });
 });
 
+describe('device flow: error page', () => {
+  test('a sign-in page from an old or foreign link is a readable error page, not a stack trace', async () => {
+    const server = await startDeviceServer();
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const res = await page.goto(`${server.config.issuer}/interaction/no-such-interaction`);
+      assert.equal(res?.status(), 400);
+      await page.getByRole('heading', { name: 'Sign-in expired' }).waitFor();
+      assert.ok(!/at .*\.(ts|js):\d+/.test((await page.locator('main').textContent()) ?? ''));
+      await screenshot(page, 'device', '14-error');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+});
+
 describe('device flow: wrong user codes are throttled', () => {
   for (const [label, env] of [
     ['per IP', { GATEHOUSE_USER_CODE_FAILURES_PER_IP: '3', GATEHOUSE_USER_CODE_FAILURES_GLOBAL: '1000' }],
