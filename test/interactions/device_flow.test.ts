@@ -15,6 +15,16 @@ async function signIn(page: Page, shots?: string, username = ALICE.username): Pr
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** Waits until the element has keyboard focus (autofocus put it there, not the test). */
+async function focused(page: Page, selector: string): Promise<void> {
+  await page.locator(selector).evaluate((el) => new Promise<void>((resolve, reject) => {
+    const doc = (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument;
+    const start = Date.now();
+    const check = () => (doc.activeElement === el ? resolve() : Date.now() - start > 5000 ? reject(new Error('not focused')) : setTimeout(check, 20));
+    check();
+  }));
+}
+
 /** Polls like a CLI of our own making: at the announced interval until the answer is final. */
 async function pollUntilDone(server: DeviceServer, deviceCode: string, interval: number, clientId = 'xxctl') {
   const deadline = Date.now() + 60_000;
@@ -143,5 +153,36 @@ describe('device authorization grant in a real browser', () => {
       assert.ok(r.body.refresh_token);
       await context.close();
     }
+  });
+
+  test('keyboard only, on a phone-sized screen: autofocus and Enter carry the person through every step', async () => {
+    await server.accounts.create({ ...ALICE, username: 'carol', email: 'carol@example.com' });
+    const auth = await requestDeviceCode(server, 'xxctl', 'openid email');
+    const context = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true });
+    const page = await context.newPage();
+    await page.goto(auth.verification_uri);
+    await focused(page, '#user_code');
+    await page.keyboard.type(auth.user_code);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
+    await screenshot(page, 'device-mobile', '02-confirm');
+    await focused(page, 'button:has-text("Continue")');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await focused(page, '#username');
+    await page.keyboard.type('carol');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ALICE.password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    await screenshot(page, 'device-mobile', '04-consent');
+    await focused(page, 'button:has-text("Allow")');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+    await screenshot(page, 'device-mobile', '05-success');
+    const r = await pollUntilDone(server, auth.device_code, auth.interval);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(jwtClaims(String(r.body.id_token)).email, 'carol@example.com');
+    await context.close();
   });
 });
