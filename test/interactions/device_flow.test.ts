@@ -151,6 +151,13 @@ describe('device authorization grant in a real browser', () => {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(jwtClaims(String(r.body.id_token)).sub, bob.id);
       assert.ok(r.body.refresh_token);
+      if (round === 2) {
+        // A device code works once.
+        await new Promise((resolve) => setTimeout(resolve, auth.interval * 1000 + 50));
+        const again = await pollOnce(server, auth.device_code);
+        assert.equal(again.status, 400);
+        assert.equal(again.body.error, 'invalid_grant');
+      }
       await context.close();
     }
   });
