@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import { rememberConsent } from '../accounts/consent.ts';
 import { ACR, describeScopes } from '../accounts/claims.ts';
 import type { SignIn } from '../accounts/sign_in.ts';
@@ -43,19 +44,21 @@ export function interactionRoutes(options: InteractionOptions) {
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details | undefined> {
+    let d: Details | undefined;
     try {
-      const d = await provider.interactionDetails(ctx.req, ctx.res);
-      if (d.uid !== ctx.params.uid) throw new Error('uid mismatch');
-      return d;
+      d = await provider.interactionDetails(ctx.req, ctx.res);
     } catch (err) {
-      logger.debug({ event: 'interaction.not_found', error: (err as Error).message }, 'interaction not found');
-      await renderPage(ctx, 'error', {
-        title: 'Sign-in expired',
-        error: 'interaction_expired',
-        description: 'This sign-in page has expired or was opened in another browser. Go back to the application or device and start again.',
-      }, 400);
-      return undefined;
+      // Store trouble is not the person's fault: let the error boundary answer 503.
+      if (!(err instanceof errors.SessionNotFound)) throw err;
+      logger.debug({ event: 'interaction.not_found', error: err.message }, 'interaction not found');
     }
+    if (d && d.uid === ctx.params.uid) return d;
+    await renderPage(ctx, 'error', {
+      title: 'Sign-in expired',
+      error: 'interaction_expired',
+      description: 'This sign-in page has expired or was opened in another browser. Go back to the application or device and start again.',
+    }, 400);
+    return undefined;
   }
 
   async function clientName(d: Details): Promise<string> {
