@@ -89,7 +89,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     deviceGuard(userCodes),
   ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, [deviceFlowPart(userCodes)]);
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, [deviceFlowPart(userCodes, audit)]);
     enforcePollingInterval(p, polling);
     buildApp({
       provider: p,
@@ -103,7 +103,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, consentTtl: config.consentTtl })],
+      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };

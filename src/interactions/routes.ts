@@ -6,6 +6,7 @@ import { rememberConsent } from '../accounts/consent.ts';
 import { ACR, describeScopes } from '../accounts/claims.ts';
 import type { SignIn } from '../accounts/sign_in.ts';
 import { tooManyRequests } from '../http/too_many.ts';
+import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
@@ -17,6 +18,7 @@ export interface InteractionOptions {
   store: Store;
   signIn: SignIn;
   logger: Logger;
+  audit: Audit;
   /** How long consent is remembered per account and client. */
   consentTtl: number;
 }
@@ -40,7 +42,7 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
  * `provider.interactionFinished`, which sends the browser back to oidc-provider (303).
  */
 export function interactionRoutes(options: InteractionOptions) {
-  const { provider, store, signIn, logger } = options;
+  const { provider, store, signIn, logger, audit } = options;
   const router = new Router({ prefix: '/interaction/:uid' });
 
   async function details(ctx: Context): Promise<Details | undefined> {
@@ -60,6 +62,8 @@ export function interactionRoutes(options: InteractionOptions) {
     }, 400);
     return undefined;
   }
+
+  const clientIdOf = (d: Details) => String(d.params.client_id);
 
   async function clientName(d: Details): Promise<string> {
     const client = await provider.Client.find(String(d.params.client_id));
@@ -119,9 +123,13 @@ export function interactionRoutes(options: InteractionOptions) {
     if (d.prompt.name !== 'login') return seeOther(ctx, `/interaction/${d.uid}`);
     const username = (form.username ?? '').slice(0, 256);
     const result = await signIn.password(username, form.password ?? '', ctx.ip);
-    if (!result.ok && result.retryAfter) return tooManyRequests(ctx, result.retryAfter, 'too many failed sign-ins');
+    if (!result.ok && result.retryAfter) {
+      audit.record('signin.failure', { client_id: clientIdOf(d), reason: 'throttled' });
+      return tooManyRequests(ctx, result.retryAfter, 'too many failed sign-ins');
+    }
     if (!result.ok) {
-      logger.info({ event: 'login.failed' }, 'sign-in failed');
+      // Never the typed username: people type passwords into the wrong field.
+      audit.record('signin.failure', { client_id: clientIdOf(d), reason: 'bad_credentials' });
       return showLogin(ctx, d, { username, message: 'Incorrect username or password.' }, 401);
     }
     const { account } = result;
@@ -129,7 +137,7 @@ export function interactionRoutes(options: InteractionOptions) {
       await store.upsert(PENDING_MFA, d.uid, { accountId: account.id }, MFA_WINDOW);
       return seeOther(ctx, `/interaction/${d.uid}`);
     }
-    logger.info({ event: 'login.succeeded', sub: account.id }, 'signed in');
+    audit.record('signin.success', { client_id: clientIdOf(d), sub: account.id, username: account.username });
     await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], acr: ACR.password } }, false);
   });
 
@@ -140,12 +148,15 @@ export function interactionRoutes(options: InteractionOptions) {
     const pending = await store.find(PENDING_MFA, d.uid);
     if (d.prompt.name !== 'login' || !pending || typeof pending.accountId !== 'string') return seeOther(ctx, `/interaction/${d.uid}`);
     const result = await signIn.totp(pending.accountId, form.code ?? '', ctx.ip);
-    if (!result.ok && result.retryAfter) return tooManyRequests(ctx, result.retryAfter, 'too many failed sign-ins');
+    if (!result.ok && result.retryAfter) {
+      audit.record('mfa.failure', { client_id: clientIdOf(d), sub: pending.accountId, reason: 'throttled' });
+      return tooManyRequests(ctx, result.retryAfter, 'too many failed sign-ins');
+    }
     if (!result.ok) {
-      logger.info({ event: 'login.totp_failed' }, 'two-factor code refused');
+      audit.record('mfa.failure', { client_id: clientIdOf(d), sub: pending.accountId, reason: 'bad_code' });
       return showLogin(ctx, d, { message: 'That code is not valid. Enter the current code from your authenticator app.' }, 401);
     }
-    logger.info({ event: 'login.succeeded', sub: result.account.id, mfa: true }, 'signed in');
+    audit.record('mfa.success', { client_id: clientIdOf(d), sub: result.account.id, username: result.account.username });
     await finish(ctx, { login: { accountId: result.account.id, amr: ['pwd', 'otp'], acr: ACR.mfa } }, false);
   });
 
@@ -164,7 +175,7 @@ export function interactionRoutes(options: InteractionOptions) {
     for (const [indicator, scopes] of Object.entries(prompt.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await rememberConsent(store, accountId, clientId, prompt.missingOIDCScope ?? [], options.consentTtl);
-    logger.info({ event: 'consent.given', sub: accountId, client_id: clientId }, 'consent given');
+    audit.record('consent.granted', { client_id: clientId, sub: accountId, scope: prompt.missingOIDCScope ?? [] });
     await finish(ctx, { consent: { grantId } }, true);
   });
 

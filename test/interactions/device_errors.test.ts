@@ -43,6 +43,7 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     const r = await pollOnce(server, auth.device_code);
     assert.equal(r.status, 400);
     assert.equal(r.body.error, 'access_denied');
+    assert.ok(server.logs.some((l) => l.audit === true && l.event === 'device.denied' && l.client_id === 'xxctl'));
     await page.context().close();
   });
 

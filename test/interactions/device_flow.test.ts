@@ -113,6 +113,11 @@ describe('device authorization grant in a real browser', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Code already used' }).waitFor();
     await screenshot(page, 'device', '06-already-used');
+    const audited = (event: string) => server.logs.filter((l) => l.audit === true && l.event === event);
+    assert.ok(audited('signin.success').some((l) => l.sub === alice.id && l.client_id === 'xxctl'));
+    assert.ok(audited('consent.granted').some((l) => l.sub === alice.id));
+    assert.ok(audited('device.approved').some((l) => l.sub === alice.id && l.client_id === 'xxctl'));
+
     const info = await oidc.fetchUserInfo(config, tokens.access_token, alice.id);
     assert.equal(info.email, 'alice@example.com');
 

@@ -94,6 +94,9 @@ describe('pages: headers, CSRF, branding, sign-in throttling', () => {
     const locked = await client.request(`${path}/login`, { form: { csrf, username: 'alice', password: ALICE.password } });
     assert.equal(locked.res.status, 429);
     assert.ok(Number(locked.res.headers.get('retry-after')) > 0);
+    const failures = server.logs.filter((l) => l.audit === true && l.event === 'signin.failure');
+    assert.deepEqual(failures.map((l) => l.reason), ['bad_credentials', 'bad_credentials', 'bad_credentials', 'throttled', 'throttled']);
+    assert.ok(failures.every((l) => l.username === undefined && l.ip === '127.0.0.1'));
     const logs = server.logText();
     for (const secret of [ALICE.password, 'not-her-password', 'still-wrong', csrf]) assert.ok(!logs.includes(secret), 'secret in logs');
   });

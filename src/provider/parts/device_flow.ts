@@ -1,5 +1,6 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { describeScopes } from '../../accounts/claims.ts';
+import type { Audit } from '../../shared/audit.ts';
 import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
 import { renderPage } from '../../shared/views.ts';
 import type { FailureThrottle } from '../../storage/failure_throttle.ts';
@@ -23,7 +24,7 @@ function clientName(ctx: KoaContextWithOIDC): string {
  * are counted by `userCodes` (per IP and globally); the pre-check lives in interactions/device_guard.ts.
  * @see RFC 8628 §3.3, §5.1, §5.4
  */
-export function deviceFlowPart(userCodes: FailureThrottle) {
+export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
   return function part(_ctx: ProviderContext): Configuration {
     return {
       features: {
@@ -35,6 +36,7 @@ export function deviceFlowPart(userCodes: FailureThrottle) {
             const c = ctx as Ctx;
             const name = (err as { name?: string } | undefined)?.name;
             if (name === 'AbortedError') {
+              audit.record('device.denied', { client_id: ctx.oidc.client?.clientId ?? ctx.oidc.deviceCode?.clientId });
               await renderPage(ctx, 'device_done', { title: 'Access denied', outcome: 'denied' }, 200);
               return;
             }
@@ -78,6 +80,7 @@ export function deviceFlowPart(userCodes: FailureThrottle) {
             });
           },
           async successSource(ctx) {
+            audit.record('device.approved', { client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId });
             await renderPage(ctx, 'device_done', { title: 'Device connected', outcome: 'success', clientName: clientName(ctx) });
           },
         },
