@@ -20,6 +20,13 @@ import { loadResourceServers } from './provider/resource_servers.ts';
 import { createProvider } from './provider/provider.ts';
 import { loadStaticClients, validateStaticClients } from './provider/static_clients.ts';
 import { ConfigError } from './shared/errors.ts';
+import { announceInterval, enforcePollingInterval } from './provider/device_polling.ts';
+import { deviceFlowPart } from './provider/parts/device_flow.ts';
+import { SignIn } from './accounts/sign_in.ts';
+import { brandingStylesheet } from './interactions/branding.ts';
+import { deviceGuard } from './interactions/device_guard.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import { FailureThrottle } from './storage/failure_throttle.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
 import type { Store } from './storage/adapter.ts';
@@ -61,27 +68,42 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const metrics = new Metrics();
   countAuditEvents(audit, metrics);
   const store = instrumentStore(await openStore(config), metrics);
-  setPageBase({ productName: 'Gatehouse' });
+  setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
+  // Wrong device user codes, counted per client IP and for everyone together (README: brute force).
+  const userCodes = new FailureThrottle(store, [
+    { name: 'user_code:ip', limit: config.userCodeFailuresPerIp, windowSeconds: config.userCodeThrottleWindow },
+    { name: 'user_code:global', limit: config.userCodeFailuresGlobal, windowSeconds: config.userCodeThrottleWindow },
+  ]);
+  const polling = { store, interval: config.devicePollInterval, deviceCodeTtl: config.deviceCodeTtl };
+  const signIn = new SignIn(store, {
+    failuresPerAccount: config.loginFailuresPerAccount,
+    failuresPerIp: config.loginFailuresPerIp,
+    windowSeconds: config.loginThrottleWindow,
+  });
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
+    brandingStylesheet(config.accentColour),
+    announceInterval(polling),
+    deviceGuard(userCodes),
   ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers });
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, [deviceFlowPart(userCodes, audit)]);
+    enforcePollingInterval(p, polling);
     buildApp({
       provider: p,
       store,
       logger,
       audit,
       metrics,
-      routes,
       readiness,
       issuer: config.issuer,
       trustProxy: config.trustProxy,
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
+      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };

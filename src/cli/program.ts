@@ -4,6 +4,7 @@ import { registerCerts } from './commands/certs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerRegistrationToken } from './commands/registration_token.ts';
 import { registerClients } from './commands/clients.ts';
+import { registerUsers } from './commands/users.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRegistrationToken(program);
   registerClients(program);
   registerCerts(program);
+  registerUsers(program);
   return program;
 }
 

@@ -20,6 +20,13 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Device codes outlive their `exp` in the store by this many seconds: oidc-provider checks `exp`
+ * itself and answers `expired_token` (RFC 8628 §3.5) and "code expired" only if it can still find
+ * the record; a store that dropped it would make that `invalid_grant` / "incorrect code".
+ */
+export const EXPIRED_DEVICE_CODE_GRACE = 3600;
+
+/**
  * The adapter class oidc-provider instantiates per model, backed by one Store.
  * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race.
  */
@@ -30,7 +37,8 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
       this.name = name;
     }
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      await guard(() => store.upsert(this.name, id, payload as Record<string, unknown>, expiresIn));
+      const keep = this.name === 'DeviceCode' && typeof expiresIn === 'number' ? expiresIn + EXPIRED_DEVICE_CODE_GRACE : expiresIn;
+      await guard(() => store.upsert(this.name, id, payload as Record<string, unknown>, keep));
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
       return guard(() => store.find(this.name, id)) as Promise<AdapterPayload | undefined>;

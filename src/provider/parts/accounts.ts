@@ -1,13 +1,56 @@
-import type { Configuration } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { Accounts } from '../../accounts/account.ts';
+import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
+import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
 
-/** Account lookup: a stored `Account` record by id. Local accounts refine the claims. */
-export function accountsPart({ store }: ProviderContext): Configuration {
+/**
+ * Local accounts as oidc-provider sees them: `findAccount` by the opaque `sub`, the claims each
+ * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
+ * per account and client across browser sessions.
+ */
+export function accountsPart({ store, config }: ProviderContext): Configuration {
+  const accounts = new Accounts(store);
   return {
     async findAccount(_ctx, sub) {
-      const account = await store.find('Account', sub);
-      if (!account) return undefined;
-      return { accountId: sub, claims: async () => ({ sub }) };
+      const account = await accounts.findById(sub);
+      // A disabled account keeps its records but can neither sign in nor refresh tokens.
+      if (!account || account.disabled) return undefined;
+      return { accountId: sub, claims: async () => ({ ...accountClaims(account), sub }) };
+    },
+    // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
+    // relying parties check for MFA without having to ask for these claims one by one).
+    claims: { sid: null, ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'] },
+    acrValues: [ACR.password, ACR.mfa],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
+    conformIdTokenClaims: false,
+    ttl: {
+      AccessToken: config.accessTokenTtl,
+      IdToken: config.idTokenTtl,
+      DeviceCode: config.deviceCodeTtl,
+      Session: config.sessionTtl,
+      Grant: Math.max(config.consentTtl, config.refreshTokenTtl),
+      Interaction: 3600,
+      RefreshToken(ctx: KoaContextWithOIDC) {
+        // A rotated refresh token keeps the remaining life of the one it replaced.
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
+        return rotated ? rotated.remainingTTL : config.refreshTokenTtl;
+      },
+    },
+    async loadExistingGrant(ctx) {
+      const clientId = ctx.oidc.client!.clientId;
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const accountId = ctx.oidc.session!.accountId;
+      if (!accountId) return undefined;
+      // A fresh grant per authorization, carrying what the person agreed to before, so revoking
+      // one device's tokens leaves the others alone.
+      const remembered = await rememberedConsent(store, accountId, clientId);
+      if (!remembered) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+      grant.addOIDCScope(remembered.scope);
+      await grant.save();
+      return grant;
     },
   };
 }

@@ -1,0 +1,67 @@
+import type { Store } from '../storage/adapter.ts';
+import { FailureThrottle } from '../storage/failure_throttle.ts';
+import { type Account, Accounts, canonicalUsername } from './account.ts';
+import { burnPasswordCheck, verifyPassword } from './password.ts';
+import { matchTotp } from './totp.ts';
+
+export interface SignInOptions {
+  failuresPerAccount: number;
+  failuresPerIp: number;
+  windowSeconds: number;
+}
+
+/** Outcome of one sign-in step. `retryAfter` is set when the caller is throttled (429). */
+export type SignInResult = { ok: true; account: Account } | { ok: false; retryAfter?: number };
+
+/** Used TOTP steps are remembered a little longer than the ±1 step they are accepted for. */
+const USED_STEP_SECONDS = 120;
+
+/**
+ * Password and TOTP checks with failure throttling per username and per client IP. A missing
+ * account, a disabled one and a wrong password look the same from outside: same answer, same work.
+ */
+export class SignIn {
+  #accounts: Accounts;
+  #store: Store;
+  #throttle: FailureThrottle;
+
+  constructor(store: Store, options: SignInOptions) {
+    this.#store = store;
+    this.#accounts = new Accounts(store);
+    this.#throttle = new FailureThrottle(store, [
+      { name: 'login:account', limit: options.failuresPerAccount, windowSeconds: options.windowSeconds },
+      { name: 'login:ip', limit: options.failuresPerIp, windowSeconds: options.windowSeconds },
+    ]);
+  }
+
+  async password(username: string, password: string, ip: string): Promise<SignInResult> {
+    const keys = [canonicalUsername(username).slice(0, 128), ip];
+    const locked = await this.#throttle.lockedFor(keys);
+    if (locked > 0) return { ok: false, retryAfter: locked };
+    const account = username && password.length <= 1024 ? await this.#accounts.findByUsername(username) : undefined;
+    let ok = false;
+    if (account) ok = (await verifyPassword(password, account.passwordHash)) && !account.disabled;
+    else await burnPasswordCheck(password.slice(0, 1024));
+    if (ok && account) return { ok: true, account };
+    return this.#failed(keys);
+  }
+
+  /** Second step: a TOTP code for an account that passed the password step. A code works once. */
+  async totp(accountId: string, code: string, ip: string): Promise<SignInResult> {
+    const account = await this.#accounts.findById(accountId);
+    if (!account || account.disabled || !account.totpSecret) return { ok: false };
+    const keys = [account.username, ip];
+    const locked = await this.#throttle.lockedFor(keys);
+    if (locked > 0) return { ok: false, retryAfter: locked };
+    const step = matchTotp(account.totpSecret, code);
+    if (step !== undefined && (await this.#store.insert('TotpUsedStep', `${account.id}:${step}`, { step }, USED_STEP_SECONDS))) {
+      return { ok: true, account };
+    }
+    return this.#failed(keys);
+  }
+
+  async #failed(keys: string[]): Promise<SignInResult> {
+    const wait = await this.#throttle.fail(keys);
+    return wait > 0 ? { ok: false, retryAfter: wait } : { ok: false };
+  }
+}

@@ -1,0 +1,90 @@
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { describeScopes } from '../../accounts/claims.ts';
+import type { Audit } from '../../shared/audit.ts';
+import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
+import { renderPage } from '../../shared/views.ts';
+import type { FailureThrottle } from '../../storage/failure_throttle.ts';
+import type { ProviderContext } from '../context.ts';
+
+
+type Ctx = KoaContextWithOIDC & { state: Record<string, unknown> };
+
+function xsrf(ctx: KoaContextWithOIDC): string {
+  return String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
+}
+
+function clientName(ctx: KoaContextWithOIDC): string {
+  const client = ctx.oidc.client;
+  return client ? String(client.clientName ?? client.clientId) : 'an application';
+}
+
+/**
+ * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
+ * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes
+ * are counted by `userCodes` (per IP and globally); the pre-check lives in interactions/device_guard.ts.
+ * @see RFC 8628 §3.3, §5.1, §5.4
+ */
+export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
+  return function part(_ctx: ProviderContext): Configuration {
+    return {
+      features: {
+        deviceFlow: {
+          enabled: true,
+          charset: 'base-20',
+          mask: '****-****',
+          async userCodeInputSource(ctx, _form, out, err) {
+            const c = ctx as Ctx;
+            const name = (err as { name?: string } | undefined)?.name;
+            if (name === 'AbortedError') {
+              audit.record('device.denied', { client_id: ctx.oidc.client?.clientId ?? ctx.oidc.deviceCode?.clientId });
+              await renderPage(ctx, 'device_done', { title: 'Access denied', outcome: 'denied' }, 200);
+              return;
+            }
+            if (name === 'ExpiredError') {
+              await renderPage(ctx, 'device_done', { title: 'Code expired', outcome: 'expired' }, 200);
+              return;
+            }
+            if (name === 'AlreadyUsedError') {
+              await renderPage(ctx, 'device_done', { title: 'Code already used', outcome: 'used' }, 200);
+              return;
+            }
+            let message: string | undefined;
+            if (name === 'NotFoundError' || name === 'NoCodeError') {
+              const wait = await userCodes.fail([ctx.ip, '*']);
+              if (wait > 0) {
+                ctx.set('Retry-After', String(wait));
+                await renderPage(ctx, 'error', {
+                  title: 'Too many attempts',
+                  error: 'too_many_requests',
+                  description: `Too many incorrect codes. Try again in ${wait} seconds.`,
+                }, 429);
+                return;
+              }
+              message = name === 'NoCodeError' ? 'Enter the code shown on your device.' : 'The code you entered is incorrect. Check it and try again.';
+            } else if (err) {
+              // A bad or missing form token, most often an expired page: start over with a fresh form.
+              message = out?.error === 'invalid_request' ? 'This form has expired. Enter the code again.' : 'Something went wrong. Enter the code again.';
+              ctx.status = 400;
+            }
+            const prefill = typeof c.state[PREFILL_STATE] === 'string' ? (c.state[PREFILL_STATE] as string) : '';
+            await renderPage(ctx, 'device_input', { title: 'Connect a device', xsrf: xsrf(ctx), userCode: prefill, message, prefilled: Boolean(prefill) });
+          },
+          async userCodeConfirmSource(ctx, _form, _client, _deviceInfo, userCode) {
+            const params = (ctx.oidc.deviceCode?.params ?? {}) as { scope?: string };
+            await renderPage(ctx, 'device_confirm', {
+              title: 'Confirm this device',
+              xsrf: xsrf(ctx),
+              clientName: clientName(ctx),
+              userCode,
+              scopes: describeScopes(params.scope),
+            });
+          },
+          async successSource(ctx) {
+            audit.record('device.approved', { client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId });
+            await renderPage(ctx, 'device_done', { title: 'Device connected', outcome: 'success', clientName: clientName(ctx) });
+          },
+        },
+      },
+    };
+  };
+}

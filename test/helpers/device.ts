@@ -1,0 +1,90 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
+import { startTestServer, type TestServer } from './server.ts';
+
+export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
+
+/** Public device-flow clients, as an operator would declare them in GATEHOUSE_CLIENTS_FILE. */
+export const CLIENTS = [
+  { client_id: 'xxctl', client_name: 'xxctl <b>CLI</b>', token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
+  { client_id: 'other-cli', client_name: 'Other CLI', token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
+];
+
+export interface DeviceServer extends TestServer {
+  accounts: Accounts;
+}
+
+/** A server with the device clients above and a 1 s polling interval (tests poll for real). */
+export async function startDeviceServer(env: Record<string, string> = {}): Promise<DeviceServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
+  const clientsFile = join(dir, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify(CLIENTS));
+  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env });
+  const stop = server.stop.bind(server);
+  return Object.assign(server, {
+    accounts: new Accounts(server.store),
+    async stop() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+export const ALICE: NewAccount = {
+  username: 'alice',
+  password: 'correct horse battery staple',
+  name: 'Alice Liddell',
+  email: 'alice@example.com',
+  emailVerified: true,
+  groups: ['engineering', 'oncall'],
+  uidNumber: 1001,
+  gidNumber: 100,
+};
+
+export interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval: number;
+}
+
+/** POST /device/auth as a CLI would. */
+export async function requestDeviceCode(server: TestServer, clientId = 'xxctl', scope = 'openid profile email groups posix offline_access'): Promise<DeviceAuthorization> {
+  const res = await fetch(`${server.publicUrl}/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: clientId, scope }) });
+  if (res.status !== 200) throw new Error(`device authorization failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as DeviceAuthorization;
+}
+
+/** One poll of the token endpoint. */
+export async function pollOnce(server: TestServer, deviceCode: string, clientId = 'xxctl'): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${server.publicUrl}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Saves a full-page screenshot under test-artifacts/<folder>/<name>.png. */
+export async function screenshot(page: Page, folder: string, name: string): Promise<void> {
+  const dir = join(ARTIFACTS, folder);
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** Decodes a JWT payload (the signature is checked by openid-client where it matters). */
+export function jwtClaims(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
