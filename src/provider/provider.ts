@@ -7,6 +7,7 @@ import { corePart } from './parts/core.ts';
 import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
+import { authorizationCodePart } from './parts/authorization_code.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
@@ -44,6 +45,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     registrationPart(ctx),
     mtlsPart(ctx),
     resourcesPart(ctx),
+    authorizationCodePart(),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),
