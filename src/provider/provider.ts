@@ -8,6 +8,7 @@ import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
+import { deviceFlowBasePart } from './parts/device_flow.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
@@ -46,6 +47,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     mtlsPart(ctx),
     resourcesPart(ctx),
     authorizationCodePart(),
+    deviceFlowBasePart(),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),

@@ -35,8 +35,8 @@ async function clientCredentials(id: string, secret: string): Promise<Response> 
 }
 
 describe('gatehouse clients', () => {
-  it('adds a public native CLI client with a loopback redirect and no secret', async () => {
-    const r = await cli('add', '--id', 'my-cli', '--name', 'My CLI', '--public', '--native', '--grant', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback');
+  it('adds a public native CLI client (device code, authorization code) with a loopback redirect and no secret', async () => {
+    const r = await cli('add', '--id', 'my-cli', '--name', 'My CLI', '--public', '--native', '--grant', 'urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback');
     assert.equal(r.status, 0, r.stderr);
     const m = json(r.stdout);
     assert.equal(m.client_id, 'my-cli');
@@ -44,6 +44,7 @@ describe('gatehouse clients', () => {
     assert.equal(m.application_type, 'native');
     assert.deepEqual(m.response_types, ['code']);
     assert.deepEqual(m.redirect_uris, ['http://127.0.0.1/callback']);
+    assert.deepEqual(m.grant_types, ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token']);
     assert.equal(m.client_secret, undefined);
     const stored = await gh.store.find('Client', 'my-cli');
     assert.equal(stored?.client_name, 'My CLI');
@@ -71,7 +72,7 @@ describe('gatehouse clients', () => {
     assert.match(r.stdout, /^CLIENT_ID\s+NAME\s+AUTH\s+GRANTS\s+SOURCE$/m);
     assert.match(r.stdout, /^billing\s+Billing\s+client_secret_basic\s+client_credentials\s+store$/m);
     assert.match(r.stdout, /^gitops-svc\s+client_secret_basic\s+client_credentials\s+file$/m);
-    assert.match(r.stdout, /^my-cli\s+My CLI\s+none\s+authorization_code,refresh_token\s+store$/m);
+    assert.match(r.stdout, /^my-cli\s+My CLI\s+none\s+urn:ietf:params:oauth:grant-type:device_code,authorization_code,refresh_token\s+store$/m);
     const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(listed.map((c) => c.client_id), ['billing', 'gitops-svc', 'my-cli']);
     assert.ok(!JSON.stringify(listed).includes(STATIC_SECRET));

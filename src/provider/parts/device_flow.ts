@@ -19,6 +19,14 @@ function clientName(ctx: KoaContextWithOIDC): string {
 }
 
 /**
+ * The device flow itself, which every provider builder needs (the clients CLI validates
+ * `urn:ietf:params:oauth:grant-type:device_code` against it): base-20 `XXXX-XXXX` user codes.
+ */
+export function deviceFlowBasePart(): Configuration {
+  return { features: { deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' } } };
+}
+
+/**
  * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
  * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes
  * are counted by `userCodes` (per IP and globally); the pre-check lives in interactions/device_guard.ts.
@@ -29,9 +37,6 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
     return {
       features: {
         deviceFlow: {
-          enabled: true,
-          charset: 'base-20',
-          mask: '****-****',
           async userCodeInputSource(ctx, _form, out, err) {
             const c = ctx as Ctx;
             const name = (err as { name?: string } | undefined)?.name;
