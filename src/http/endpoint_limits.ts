@@ -31,10 +31,11 @@ const BODY_LIMIT = 56 * 1024;
 const MAX_KEY_LENGTH = 128;
 
 /**
- * The client_id the request claims, from HTTP Basic credentials or else the form body. It is not
+ * The client_id the request claims, from HTTP Basic credentials or else the form body (client_id,
+ * or the subject of a client assertion). It is not
  * authenticated yet (oidc-provider does that later) and serves only as the counter key: nothing
  * else is decided on it.
- * @see RFC 6749 §2.3.1 (Basic credentials are form-urlencoded before base64)
+ * @see RFC 6749 §2.3.1 (Basic credentials are form-urlencoded before base64), RFC 7523 §3 (sub)
  */
 async function claimedClientId(ctx: Context): Promise<string | undefined> {
   const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
@@ -53,8 +54,20 @@ async function claimedClientId(ctx: Context): Promise<string | undefined> {
   if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
   const body = await readFormBody(ctx);
   if (body === undefined) return undefined;
-  const clientId = new URLSearchParams(body).get('client_id');
-  return clientId || undefined;
+  const params = new URLSearchParams(body);
+  return params.get('client_id') || assertionSubject(params.get('client_assertion')) || undefined;
+}
+
+/** private_key_jwt / client_secret_jwt may omit client_id: the assertion's `sub` names the client. */
+function assertionSubject(assertion: string | null): string | undefined {
+  const payload = assertion?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

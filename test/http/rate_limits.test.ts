@@ -107,6 +107,15 @@ describe('token and device authorization rate limits (window 1 minute)', () => {
     assertLimited(await token(gh, '127.0.0.23', 'svc-p', 'post'), 60);
   });
 
+  it('per client, a client assertion without client_id is counted by its subject', async () => {
+    const segment = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const assertion = `${segment({ alg: 'ES256' })}.${segment({ iss: 'jwt-client', sub: 'jwt-client', aud: gh.config.issuer })}.c2lnbmF0dXJl`;
+    const form = { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    // Not a registered client, so oidc-provider refuses it, but the attempts count all the same.
+    for (const ip of ['127.0.0.50', '127.0.0.51', '127.0.0.52']) assert.equal((await post(gh.publicUrl, '/token', ip, form)).status, 401);
+    assertLimited(await post(gh.publicUrl, '/token', '127.0.0.53', form), 60);
+  });
+
   it('device authorization: per IP and per client; a request refused per IP does not use up the client allowance', async () => {
     const device = (from: string, clientId: string) => post(gh.publicUrl, '/device/auth', from, { client_id: clientId, scope: 'openid' });
     // Until the limit, whatever the endpoint answers, it is not a 429.
@@ -120,13 +129,14 @@ describe('token and device authorization rate limits (window 1 minute)', () => {
   it('refusals are counted per limiter in gatehouse_rate_limited_total, logged once per key, and no secret is logged', async () => {
     const text = await scrape(gh);
     assert.equal(limitedCount(text, 'token:ip'), 1);
-    assert.equal(limitedCount(text, 'token:client'), 2);
+    assert.equal(limitedCount(text, 'token:client'), 3);
     assert.equal(limitedCount(text, 'device_authorization:ip'), 1);
     assert.equal(limitedCount(text, 'device_authorization:client'), 1);
     const logged = gh.logs.filter((l) => l.event === 'rate_limited');
     assert.deepEqual(logged.map((l) => [l.limiter, l.ip ?? l.client_id]).sort(), [
       ['device_authorization:client', 'cli-d1'],
       ['device_authorization:ip', '127.0.0.30'],
+      ['token:client', 'jwt-client'],
       ['token:client', 'svc-a'],
       ['token:client', 'svc-p'],
       ['token:ip', '127.0.0.2'],
