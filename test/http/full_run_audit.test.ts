@@ -4,18 +4,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CookieClient, hidden } from '../helpers/browserless.ts';
 import { runCli, startServe, type CliResult, type ServeProcess } from '../helpers/cli.ts';
-import { freePort } from '../helpers/server.ts';
+import { DEVICE_GRANT } from '../helpers/device.ts';
+import { freePort, type TestServer } from '../helpers/server.ts';
 import { clientsFile, curl, tlsClient } from '../mtls/helpers.ts';
 
 // A "full run" against one `gatehouse serve` process and the operator CLI sharing its data dir:
 // client_credentials with client_secret_basic and over mutual TLS, dynamic registration with an
-// initial access token from the CLI, an RFC 7592 update, a revocation and a key rotation. Then
+// initial access token from the CLI, an RFC 7592 update, a revocation, a key rotation, and a
+// device flow (a user added with the CLI, one wrong password, sign-in, consent, polling, a
+// refresh). Then
 // the audit trail is checked event by event and every log line is grepped for every secret used.
 
 const BASIC_SECRET = 'full-run-basic-secret-6c2f8e0a9d41';
 const METRICS_TOKEN = 'full-run-metrics-token-1f7b3e9c5a';
 const COOKIE_KEY = 'full-run-cookie-key-0123456789abcdef0123456789';
+const PASSWORD = 'full-run-password-correct-horse';
+const WRONG_PASSWORD = 'full-run-password-typo-battery';
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -27,17 +33,17 @@ let env: Record<string, string>;
 const secrets = new Map<string, string>();
 /** stderr of every CLI run (a CLI writes its audit events there). */
 const cliLogs: string[] = [];
-const state: { registeredId?: string; registrationTokenId?: string; rotatedKids?: string[]; exitCode?: number | null } = {};
+const state: { registeredId?: string; registrationTokenId?: string; rotatedKids?: string[]; accountId?: string; exitCode?: number | null } = {};
 
-function keep(name: string, value: unknown): string {
+function keep(name: string, value: unknown, minLength = 16): string {
   assert.equal(typeof value, 'string', `${name} missing`);
-  assert.ok((value as string).length >= 16, `${name} too short to grep for`);
+  assert.ok((value as string).length >= minLength, `${name} too short to grep for`);
   secrets.set(name, value as string);
   return value as string;
 }
 
-async function cli(args: string[]): Promise<CliResult> {
-  const r = await runCli(args, { env });
+async function cli(args: string[], input?: string): Promise<CliResult> {
+  const r = await runCli(args, { env, input });
   cliLogs.push(r.stderr);
   assert.equal(r.status, 0, `gatehouse ${args.join(' ')}: ${r.stderr}`);
   return r;
@@ -75,6 +81,7 @@ before(async () => {
     GATEHOUSE_CLIENTS_FILE: clientsFile([
       { client_id: 'svc-basic', client_secret: keep('static client secret', BASIC_SECRET), token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
       tlsClient('svc-mtls', { tls_client_auth_san_dns: 'svc-mtls.internal' }),
+      { client_id: 'fullrun-cli', client_name: 'Full run CLI', token_endpoint_auth_method: 'none', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [] },
     ]),
   };
   await cli(['certs', 'init']);
@@ -132,8 +139,53 @@ before(async () => {
   for (const key of jwks.keys) for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi']) if (typeof key[part] === 'string') keep(`signing key ${key.kid} ${part}`, key[part]);
   await clientCredentials('svc-basic', BASIC_SECRET);
 
-  // Device flow (issue #3): device authorization, approval, polling and the device_code grant run
-  // here once the device flow lands; their audit events join EXPECTED below.
+  // Device flow: a public CLI client, a person added with the CLI signing in (once wrongly) and consenting.
+  await cli(['users', 'add', 'alice', '--email', 'alice@example.com', '--password-stdin'], `${keep('password', PASSWORD)}\n`);
+  keep('wrong password', WRONG_PASSWORD);
+  const deviceAuth = await fetch(`${base}/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: 'fullrun-cli', scope: 'openid email offline_access' }) });
+  const device = (await deviceAuth.json()) as Record<string, string>;
+  assert.equal(deviceAuth.status, 200, JSON.stringify(device));
+  const deviceCode = keep('device code', device.device_code);
+  const userCode = keep('user code', device.user_code, 8);
+  const browser = new CookieClient({ publicUrl: base } as TestServer);
+  const entry = await browser.request('/device');
+  const confirm = await browser.request('/device', { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: userCode } });
+  const go = await browser.request('/device', { form: { xsrf: hidden(confirm.text, 'xsrf'), user_code: userCode, confirm: 'yes' } });
+  assert.equal(go.res.status, 303, go.text);
+  const interaction = new URL(go.res.headers.get('location')!, base).pathname;
+  const login = await browser.request(interaction);
+  const wrong = await browser.request(`${interaction}/login`, { form: { csrf: hidden(login.text, 'csrf'), username: 'alice', password: WRONG_PASSWORD } });
+  assert.equal(wrong.res.status, 401);
+  let page = await browser.request(`${interaction}/login`, { form: { csrf: hidden(wrong.text, 'csrf'), username: 'alice', password: PASSWORD } });
+  // Follow the provider's redirects to the consent page, allow, and on to the success page.
+  for (let hops = 0; hops < 10; hops++) {
+    if (page.res.status === 303 || page.res.status === 302) {
+      page = await browser.request(new URL(page.res.headers.get('location')!, base).href);
+    } else if (/action="\/interaction\/[^"]+\/consent"/.test(page.text)) {
+      const action = /action="(\/interaction\/[^"]+\/consent)"/.exec(page.text)![1]!;
+      page = await browser.request(action, { form: { csrf: hidden(page.text, 'csrf') } });
+    } else {
+      break;
+    }
+  }
+  assert.equal(page.res.status, 200, page.text);
+  const polled = await fetch(`${base}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: 'fullrun-cli' }) });
+  const deviceTokens = (await polled.json()) as Record<string, unknown>;
+  assert.equal(polled.status, 200, JSON.stringify(deviceTokens));
+  keep('device access token', deviceTokens.access_token);
+  keep('device id token', deviceTokens.id_token);
+  const refreshToken = keep('refresh token', deviceTokens.refresh_token);
+  state.accountId = String((JSON.parse(Buffer.from(String(deviceTokens.id_token).split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string }).sub);
+  const refreshed = await fetch(`${base}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'fullrun-cli' }) });
+  const refreshedTokens = (await refreshed.json()) as Record<string, unknown>;
+  assert.equal(refreshed.status, 200, JSON.stringify(refreshedTokens));
+  keep('refreshed access token', refreshedTokens.access_token);
+  if (refreshedTokens.refresh_token !== undefined) keep('rotated refresh token', refreshedTokens.refresh_token);
+  // Session ids and cookie signatures are credentials; the interaction/resume cookies hold the
+  // interaction uid, which is in the page URLs by design.
+  const inUrls = /^(?:__Secure-)?gh_(?:interaction|resume)$/;
+  for (const [name, value] of browser.cookies) if (value.length >= 16 && !inUrls.test(name)) keep(`cookie ${name}`, value);
+  assert.ok([...browser.cookies.keys()].some((n) => n.includes('session')), 'no session cookie to check');
 
   // The metrics token is used too (and must not be logged either).
   const scrape = await fetch(`http://127.0.0.1:${env.GATEHOUSE_ADMIN_PORT}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -184,8 +236,16 @@ describe('a full run against one server process', () => {
     assert.equal(tokenCreated.uses, 1);
     assert.equal(tokenCreated.via, 'cli');
 
-    // The device flow adds device.approved / device.denied and token.issued for the
-    // device_code grant here when issue #3 merges.
+    // The device flow: a failed and a successful sign-in, consent, approval, tokens, a refresh.
+    const person = (l: Line) => l.client_id === 'fullrun-cli' && requestCaused(l);
+    const [failure] = find('signin.failure', person);
+    assert.equal(failure?.reason, 'bad_credentials');
+    assert.equal(failure?.username, undefined, 'a failed sign-in never logs what was typed');
+    assert.equal(find('signin.success', (l) => person(l) && l.sub === state.accountId && l.username === 'alice').length, 1);
+    assert.equal(find('consent.granted', (l) => person(l) && l.sub === state.accountId).length, 1);
+    assert.equal(find('device.approved', (l) => person(l) && l.sub === state.accountId).length, 1);
+    assert.equal(find('token.issued', (l) => person(l) && l.grant_type === DEVICE_GRANT && l.sub === state.accountId).length, 1);
+    assert.equal(find('token.refreshed', (l) => person(l) && l.sub === state.accountId).length, 1);
   });
 
   it('no log line of the server or the CLI contains a secret, token, password or private key', () => {
