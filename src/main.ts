@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import { createAdminServer } from './http/admin.ts';
@@ -10,6 +11,7 @@ import { Audit } from './shared/audit.ts';
 import type { Readiness } from './http/health.ts';
 import { createPublicServer, drain, listen } from './http/listeners.ts';
 import { registrationGuard } from './http/registration_guard.ts';
+import { endpointRateLimits } from './http/endpoint_limits.ts';
 import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from './http/mtls_listener.ts';
 import { parsePemBundle } from './pki/client_certificate.ts';
 import { certsDirEmpty, initDevPki } from './pki/dev_pki.ts';
@@ -47,7 +49,10 @@ export interface Gatehouse {
   publicUrl: string;
   /** Base URL of the mTLS listener as bound (https://localhost:port), when it runs. */
   mtlsUrl?: string;
-  /** Readiness false, drain listeners, close the store. Idempotent. */
+  /**
+   * Readiness false, keep serving for the drain delay, stop accepting, let in-flight requests
+   * finish within the shutdown timeout, close the store. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -83,7 +88,19 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   });
   const readiness: Readiness = { accepting: true };
   const routes = [
-    registrationGuard({ store, logger, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
+    registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
+    endpointRateLimits({
+      store,
+      logger,
+      metrics,
+      limits: {
+        tokenPerIp: config.tokenRateLimitIp,
+        tokenPerClient: config.tokenRateLimitClient,
+        devicePerIp: config.deviceRateLimitIp,
+        devicePerClient: config.deviceRateLimitClient,
+        windowSeconds: config.rateLimitWindow,
+      },
+    }),
     brandingStylesheet(config.accentColour),
     announceInterval(polling),
     deviceGuard(userCodes),
@@ -135,7 +152,20 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   }
 
   const servers: Server[] = [];
-  const handle: Parameters<typeof createPublicServer>[0] = (req, res) => current.handle(req, res);
+  // Once shutdown begins every response says `Connection: close`, so keep-alive clients reconnect
+  // (to another replica) instead of sending into a socket that is about to close. Responses
+  // already in flight when it begins are marked too, as long as their headers are not out yet.
+  let shuttingDown = false;
+  const inFlight = new Set<ServerResponse>();
+  const handle: Parameters<typeof createPublicServer>[0] = (req, res) => {
+    if (shuttingDown) {
+      res.shouldKeepAlive = false;
+    } else {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    }
+    current.handle(req, res);
+  };
   const publicServer = createPublicServer(handle);
   servers.push(publicServer);
   let mtls: MtlsListener | undefined;
@@ -188,8 +218,16 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     close() {
       closing ??= (async () => {
         readiness.accepting = false;
+        shuttingDown = true;
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+        inFlight.clear();
         keyRing.stop();
         mtls?.stopWatching();
+        if (config.shutdownDrainDelay > 0) {
+          logger.info({ event: 'shutdown.drain_delay', seconds: config.shutdownDrainDelay }, `readiness is false; serving for ${config.shutdownDrainDelay}s more so load balancers stop sending traffic`);
+          await sleep(config.shutdownDrainDelay * 1000);
+        }
+        logger.info({ event: 'shutdown.closing', timeout: config.shutdownTimeout }, 'no longer accepting connections; waiting for in-flight requests');
         await drain(servers, config.shutdownTimeout * 1000);
         await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');

@@ -57,8 +57,11 @@ export async function drain(servers: AnyServer[], timeoutMs: number): Promise<vo
             resolve();
           });
           server.closeIdleConnections();
-          // Keep-alive sockets that finish a response after close() must not linger.
-          server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
+          // A request arriving on a kept-alive socket after close() is answered with
+          // `Connection: close` (shouldKeepAlive survives koa resetting headers on errors).
+          server.on('request', (_req, res) => {
+            res.shouldKeepAlive = false;
+          });
         }),
     ),
   );

@@ -3,11 +3,14 @@ import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { RateLimiter } from '../storage/rate_limiter.ts';
 import { redeemRegistrationToken } from '../storage/registration_tokens.ts';
+import type { Metrics } from './metrics.ts';
 import { tooManyRequests } from './too_many.ts';
 
 export interface RegistrationGuardOptions {
   store: Store;
   logger: Logger;
+  /** Counts refusals in `gatehouse_rate_limited_total{limiter="registration:ip"}` when given. */
+  metrics?: Metrics;
   /** GATEHOUSE_REGISTRATION. */
   policy: 'open' | 'token' | 'closed';
   rateLimit: number;
@@ -34,6 +37,7 @@ export function registrationGuard(options: RegistrationGuardOptions): Middleware
 
     const limit = await limiter.hit(ctx.ip);
     if (!limit.allowed) {
+      options.metrics?.rateLimited.inc({ limiter: limiter.options.name });
       options.logger.warn({ event: 'registration.throttled', ip: ctx.ip }, 'client registration rate limit reached');
       await tooManyRequests(ctx, limit.retryAfter, 'too many client registrations from this address');
       return;

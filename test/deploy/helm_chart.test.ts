@@ -115,6 +115,15 @@ describe('Helm chart: replica rules', () => {
     assert.ok(!objects.some((o) => o.kind === 'PodDisruptionBudget' || o.kind === 'HorizontalPodAutoscaler'), kinds(objects).join());
   });
 
+  it('the grace period covers the drain delay plus the shutdown timeout', () => {
+    const objects = render(['ci/defaults-values.yaml'], { shutdownDrainDelaySeconds: 12, shutdownTimeoutSeconds: 40 });
+    const cm = configMap(objects);
+    assert.equal(cm.GATEHOUSE_SHUTDOWN_DRAIN_DELAY, '12s');
+    assert.equal(cm.GATEHOUSE_SHUTDOWN_TIMEOUT, '40s');
+    assert.ok(deployment(objects).pod.terminationGracePeriodSeconds > 12 + 40);
+    assert.match(failureOf({ 'config.GATEHOUSE_SHUTDOWN_DRAIN_DELAY': '1s' }), /set by a dedicated value/);
+  });
+
   it('replicaCount > 1 without MongoDB fails at template time with a clear message', () => {
     const err = failureOf({ replicaCount: 3 });
     assert.match(err, /replicaCount=3 needs `store\.type: mongodb`/);

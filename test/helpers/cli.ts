@@ -29,11 +29,12 @@ export async function runCli(args: string[], options: { env?: Record<string, str
 
 /**
  * The environment without any GATEHOUSE_* or MONGODB_URI the developer may have set, and with the
- * admin listener on a free port so parallel test servers never collide on its default.
+ * admin listener on a free port so parallel test servers never collide on its default, and no
+ * drain delay on SIGTERM unless a test asks for one.
  */
 export function cleanEnv(): Record<string, string> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('GATEHOUSE_') && k !== 'MONGODB_URI')) as Record<string, string>;
-  return { ...env, GATEHOUSE_ADMIN_PORT: '0' };
+  return { ...env, GATEHOUSE_ADMIN_PORT: '0', GATEHOUSE_SHUTDOWN_DRAIN_DELAY: '0' };
 }
 
 export interface ServeProcess {

@@ -44,6 +44,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
       GATEHOUSE_LOG_LEVEL: 'debug',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '5s',
+      GATEHOUSE_SHUTDOWN_DRAIN_DELAY: '0',
       GATEHOUSE_ADMIN_PORT: '0',
       GATEHOUSE_MTLS_ORIGIN: `https://localhost:${mtlsPort}`,
       GATEHOUSE_MTLS_RELOAD_INTERVAL: '1s',

@@ -9,6 +9,7 @@ import { loadStaticClients } from '../../provider/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { openStore } from '../../storage/open.ts';
+import { cliAudit } from '../audit.ts';
 
 const GRANT_ALIASES: Record<string, string> = { device_code: 'urn:ietf:params:oauth:grant-type:device_code' };
 const TLS_OPTIONS = { tlsSubjectDn: 'tls_client_auth_subject_dn', tlsSanDns: 'tls_client_auth_san_dns', tlsSanUri: 'tls_client_auth_san_uri', tlsSanIp: 'tls_client_auth_san_ip', tlsSanEmail: 'tls_client_auth_san_email' } as const;
@@ -120,6 +121,7 @@ export function registerClients(program: Command): void {
   metadataOptions(cmd.command('add').description('add a client and print its metadata (with any generated secret, once)').option('--id <client_id>', 'client_id (default: random)')).action(async (opts: MetadataOptions) => {
     await withAdmin(async (admin) => {
       const { metadata, secret } = await admin.add(toMetadata(opts));
+      cliAudit().record('client.registered', { client_id: metadata.client_id, via: 'cli' });
       printJson(secret ? { ...metadata, client_secret: secret } : metadata);
       printSecretNotice(secret);
     });
@@ -163,6 +165,7 @@ export function registerClients(program: Command): void {
       if (!Object.keys(changes).length && !opts.rotateSecret) throw new UsageError('nothing to update; give at least one option');
       await withAdmin(async (admin) => {
         const { metadata, secret } = await admin.update(clientId, changes, { rotateSecret: opts.rotateSecret });
+        cliAudit().record('client.updated', { client_id: metadata.client_id, secret_rotated: Boolean(secret), via: 'cli' });
         printJson(secret ? { ...metadata, client_secret: secret } : metadata);
         printSecretNotice(secret);
       });
@@ -175,6 +178,7 @@ export function registerClients(program: Command): void {
     .action(async (clientId: string) => {
       await withAdmin(async (admin) => {
         await admin.remove(clientId);
+        cliAudit().record('client.deleted', { client_id: clientId, via: 'cli' });
         process.stderr.write(`removed client ${safe(clientId)}\n`);
       });
     });

@@ -4,6 +4,7 @@ import { duration, int } from '../../config/setting.ts';
 import { NotFoundError, UsageError } from '../../shared/errors.ts';
 import { openStore } from '../../storage/open.ts';
 import type { Store } from '../../storage/adapter.ts';
+import { cliAudit } from '../audit.ts';
 import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from '../../storage/registration_tokens.ts';
 
 function parseOption<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } }, name: string, value: string): T {
@@ -40,6 +41,8 @@ export function registerRegistrationToken(program: Command): void {
       try {
         const created = await createRegistrationToken(store, { ttlSeconds, uses });
         process.stdout.write(`${created.token}\n`);
+        // The id is the token's SHA-256: it names the token (for revoke) without revealing it.
+        cliAudit().record('registration_token.created', { id: created.id, uses: created.uses ?? 'unlimited', expires_at: new Date(created.expiresAt * 1000).toISOString(), via: 'cli' });
         const limit = created.uses === null ? 'unlimited registrations' : `${created.uses} registration${created.uses === 1 ? '' : 's'}`;
         process.stderr.write(
           `Initial access token created (id ${created.id}): ${limit} until ${new Date(created.expiresAt * 1000).toISOString()}.\n` +

@@ -87,4 +87,12 @@ export const core = {
     type: 'duration',
     description: 'How long in-flight requests may take to finish after SIGTERM before connections are closed.',
   }),
+  shutdownDrainDelay: setting({
+    env: 'GATEHOUSE_SHUTDOWN_DRAIN_DELAY',
+    schema: duration(0, 600),
+    default: '5s',
+    type: 'duration',
+    description:
+      'After SIGTERM, how long to keep serving (readiness already false, every response `Connection: close`) so load balancers stop sending traffic before the listeners close — a built-in preStop sleep. 0 closes at once.',
+  }),
 } as const;

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { Context, Middleware, Next } from 'koa';
+import type { Logger } from '../shared/logger.ts';
+import type { Store } from '../storage/adapter.ts';
+import { RateLimiter } from '../storage/rate_limiter.ts';
+import type { Metrics } from './metrics.ts';
+import { tooManyRequests } from './too_many.ts';
+
+/** Requests per window for each limiter; 0 turns that limiter off. */
+export interface EndpointLimits {
+  tokenPerIp: number;
+  tokenPerClient: number;
+  devicePerIp: number;
+  devicePerClient: number;
+  windowSeconds: number;
+}
+
+export interface EndpointLimitOptions {
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  limits: EndpointLimits;
+}
+
+/** oidc-provider's default paths for the two endpoints (the same on the public and mTLS listeners). */
+const ENDPOINTS = { '/token': 'token', '/device/auth': 'device_authorization' } as const;
+type Endpoint = (typeof ENDPOINTS)[keyof typeof ENDPOINTS];
+
+/** oidc-provider refuses larger bodies on these endpoints anyway. */
+const BODY_LIMIT = 56 * 1024;
+const MAX_KEY_LENGTH = 128;
+
+/**
+ * The client_id the request claims, from HTTP Basic credentials or else the form body (client_id,
+ * or the subject of a client assertion). It is not
+ * authenticated yet (oidc-provider does that later) and serves only as the counter key: nothing
+ * else is decided on it.
+ * @see RFC 6749 §2.3.1 (Basic credentials are form-urlencoded before base64), RFC 7523 §3 (sub)
+ */
+async function claimedClientId(ctx: Context): Promise<string | undefined> {
+  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
+  if (basic?.[1]) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    // Malformed credentials (no colon) may be a bare secret: never use them as a key or log them.
+    if (colon === -1) return undefined;
+    const raw = decoded.slice(0, colon);
+    try {
+      return decodeURIComponent(raw.replace(/\+/g, ' ')) || undefined;
+    } catch {
+      return raw || undefined;
+    }
+  }
+  if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
+  const body = await readFormBody(ctx);
+  if (body === undefined) return undefined;
+  const params = new URLSearchParams(body);
+  return params.get('client_id') || assertionSubject(params.get('client_assertion')) || undefined;
+}
+
+/** private_key_jwt / client_secret_jwt may omit client_id: the assertion's `sub` names the client. */
+function assertionSubject(assertion: string | null): string | undefined {
+  const payload = assertion?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the form body once and hands it to oidc-provider as an already-read body (its parser
+ * takes `ctx.request.body` when the stream has been consumed), so the request is parsed by
+ * oidc-provider exactly as before. Undefined when the body is too large to be a valid request;
+ * oidc-provider then answers that.
+ */
+async function readFormBody(ctx: Context): Promise<string | undefined> {
+  if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) return undefined;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > BODY_LIMIT) return undefined;
+    chunks.push(chunk);
+  }
+  const buffer = Buffer.concat(chunks, received);
+  let text: string;
+  try {
+    text = new TextDecoder(ctx.request.charset || 'utf-8').decode(buffer);
+  } catch {
+    text = buffer.toString('utf8');
+  }
+  (ctx.request as { body?: unknown }).body = text;
+  return text;
+}
+
+/** Long claimed ids are hashed so an attacker cannot make the store keep huge keys. */
+function counterKey(clientId: string): string {
+  return clientId.length <= MAX_KEY_LENGTH ? clientId : `sha256:${createHash('sha256').update(clientId).digest('base64url')}`;
+}
+
+/**
+ * Per-IP and per-client limits on the token endpoint (the hot path) and the device authorization
+ * endpoint. Each request costs at most one store increment per limiter: the IP counter first,
+ * and the client counter only for requests the IP limit let through, so a flood from a refused
+ * address cannot also use up a client's allowance. Beyond a limit: 429, Retry-After and an
+ * OAuth-style error body, counted in `gatehouse_rate_limited_total{limiter}`.
+ */
+export function endpointRateLimits(options: EndpointLimitOptions): Middleware {
+  const { store, limits, logger, metrics } = options;
+  const make = (name: string, limit: number) => (limit > 0 ? new RateLimiter(store, { name, limit, windowSeconds: limits.windowSeconds }) : undefined);
+  const limiters: Record<Endpoint, { ip?: RateLimiter; client?: RateLimiter }> = {
+    token: { ip: make('token:ip', limits.tokenPerIp), client: make('token:client', limits.tokenPerClient) },
+    device_authorization: { ip: make('device_authorization:ip', limits.devicePerIp), client: make('device_authorization:client', limits.devicePerClient) },
+  };
+
+  const refuse = async (ctx: Context, limiter: RateLimiter, result: { count: number; retryAfter: number }, fields: Record<string, string>, description: string) => {
+    metrics.rateLimited.inc({ limiter: limiter.options.name });
+    // One log line per key and window, not one per refused request of a flood.
+    if (result.count === limiter.options.limit + 1) {
+      logger.warn({ event: 'rate_limited', limiter: limiter.options.name, limit: limiter.options.limit, window: limits.windowSeconds, ...fields }, `rate limit ${limiter.options.name} reached`);
+    }
+    ctx.set('Cache-Control', 'no-store');
+    await tooManyRequests(ctx, result.retryAfter, description);
+  };
+
+  return async function endpointLimits(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method !== 'POST') return next();
+    const endpoint = ENDPOINTS[ctx.path as keyof typeof ENDPOINTS];
+    if (!endpoint) return next();
+    const { ip, client } = limiters[endpoint];
+
+    if (ip) {
+      const result = await ip.hit(ctx.ip);
+      if (!result.allowed) return refuse(ctx, ip, result, { ip: ctx.ip }, 'too many requests from this address');
+    }
+    if (client) {
+      const clientId = await claimedClientId(ctx);
+      if (clientId !== undefined) {
+        const result = await client.hit(counterKey(clientId));
+        if (!result.allowed) return refuse(ctx, client, result, { client_id: counterKey(clientId) }, 'too many requests for this client');
+      }
+    }
+    await next();
+  };
+}
