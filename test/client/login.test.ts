@@ -3,11 +3,17 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { runCli } from '../helpers/cli.ts';
-import { curl } from '../helpers/curl.ts';
+import { execFile } from 'node:child_process';
+import { CLI, cleanEnv, runCli } from '../helpers/cli.ts';
 import { launchBrowser, screenshot } from '../helpers/device.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
+
+function shell(command: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', command], { env: { ...cleanEnv(), ...env } }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
 
 describe('gatehouse login / token / logout against a running server', () => {
   let server: TestServer & { home: string };
@@ -69,9 +75,9 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.equal(first.status, 0, first.stderr);
     const token1 = first.stdout.trim();
     assert.equal(token1, session.access_token);
-    const me = await curl(['-H', `Authorization: Bearer ${token1}`, `${server.publicUrl}/me`]);
-    assert.equal(me.status, 200, me.body);
-    assert.equal(me.json.preferred_username, 'alice');
+    // Exactly as the README shows it, through a shell and the real curl.
+    const me = await shell(`curl -sS -H "Authorization: Bearer $(${process.execPath} ${CLI} token)" ${server.publicUrl}/me`, env);
+    assert.equal(JSON.parse(me).preferred_username, 'alice');
     assert.equal((await introspect(server, token1)).active, true);
 
     // Once the cached token is (nearly) expired, `gatehouse token` refreshes and saves the rotation.
