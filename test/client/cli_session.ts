@@ -3,24 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { CLI, cleanEnv, ROOT } from '../helpers/cli.ts';
-import { ALICE, DEVICE_GRANT } from '../helpers/device.ts';
+import { CLI, cleanEnv, ROOT, runCli } from '../helpers/cli.ts';
+import { ALICE } from '../helpers/device.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Accounts } from '../../src/accounts/account.ts';
 
 export const API_SECRET = 'api-introspection-secret-0123456789abcdef';
 
-/** The public client a team registers for its CLI, and an API that introspects the tokens. */
+/** An API that introspects the tokens (the CLI's own client is added with `gatehouse clients add`). */
 export const CLIENTS = [
-  {
-    client_id: 'team-cli',
-    client_name: 'Team CLI',
-    application_type: 'native',
-    token_endpoint_auth_method: 'none',
-    grant_types: [DEVICE_GRANT, 'authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: ['http://127.0.0.1/callback'],
-  },
   { client_id: 'api', client_secret: API_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
 ];
 
@@ -32,6 +23,12 @@ export async function startLoginServer(env: Record<string, string> = {}): Promis
   mkdirSync(join(home, 'config'));
   const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env });
   await new Accounts(server.store).create(ALICE);
+  // The command from the README, against the server's own store.
+  const added = await runCli(
+    ['clients', 'add', '--id', 'team-cli', '--name', 'Team CLI', '--public', '--native', '--grant', 'device_code', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback'],
+    { env: { GATEHOUSE_DATA_DIR: join(server.dir, 'data'), GATEHOUSE_CLIENTS_FILE: clientsFile } },
+  );
+  if (added.status !== 0) throw new Error(`gatehouse clients add failed: ${added.stderr}`);
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     home,
