@@ -80,9 +80,10 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.equal(JSON.parse(me).preferred_username, 'alice');
     assert.equal((await introspect(server, token1)).active, true);
 
-    // Once the cached token is (nearly) expired, `gatehouse token` refreshes and saves the rotation.
+    // Once the cached token has expired, `gatehouse token` refreshes and saves the rotation.
     const expiresAt = session.expires_at as number;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (expiresAt - 10) * 1000 - Date.now() + 500)));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt * 1000 - Date.now() + 1500)));
+    assert.equal((await introspect(server, token1)).active, false, 'the cached token really expired');
     const second = await runCli(['token', ...who], { env });
     assert.equal(second.status, 0, second.stderr);
     const token2 = second.stdout.trim();
