@@ -1,3 +1,4 @@
+import { LoginError } from '../client/errors.ts';
 import { ConfigError, GatehouseError, UsageError } from '../shared/errors.ts';
 
 /** Exit statuses every `gatehouse` command uses. */
@@ -12,6 +13,10 @@ export function reportError(err: unknown): number {
   if (err instanceof UsageError) {
     process.stderr.write(`gatehouse: ${err.message}\n`);
     return EXIT.usage;
+  }
+  if (err instanceof LoginError) {
+    process.stderr.write(`gatehouse: ${err.message} (${err.code})\n`);
+    return err.usage ? EXIT.usage : EXIT.failure;
   }
   if (err instanceof GatehouseError) {
     process.stderr.write(`gatehouse: ${err.message} (${err.code})\n`);

@@ -5,6 +5,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerRegistrationToken } from './commands/registration_token.ts';
 import { registerClients } from './commands/clients.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerLogin } from './commands/login.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerClients(program);
   registerCerts(program);
   registerUsers(program);
+  registerLogin(program);
   return program;
 }
 

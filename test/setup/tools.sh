@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
 #   chromium (browser tests), curl and openssl (reference clients) from Debian;
-#   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin.
-# Usage: test/setup/tools.sh [all|apt|go]
+#   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
+#   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
+#   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
+# Usage: test/setup/tools.sh [all|apt|go|interop]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -16,6 +18,9 @@ apt_install() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  # Debian splits venv/ensurepip out of python3.
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "test setup: installing ${missing[*]} from Debian" >&2
   local sudo=""
@@ -47,6 +52,34 @@ go_tool() {
   touch "$stamp"
 }
 
+# interop_go: the golang.org/x/oauth2 client in test/interop/go, rebuilt when its sources change.
+interop_go() {
+  local src="$root/test/interop/go" bin="$tools/oauth2-interop"
+  local sum
+  sum=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-16)
+  [ -x "$bin" ] && [ -f "$tools/.oauth2-interop-$sum" ] && return 0
+  command -v go >/dev/null 2>&1 || die "go is required to build the golang.org/x/oauth2 interop client"
+  echo "test setup: building oauth2-interop (golang.org/x/oauth2) from the Go module proxy" >&2
+  (cd "$src" && CGO_ENABLED=0 go build -o "$bin.tmp" . && mv "$bin.tmp" "$bin") || die "could not build test/interop/go"
+  rm -f "$tools"/.oauth2-interop-*
+  touch "$tools/.oauth2-interop-$sum"
+}
+
+# interop_python: a venv at .tools/python with Authlib and requests from PyPI, pinned in requirements.txt.
+interop_python() {
+  local venv="$root/.tools/python" req="$root/test/interop/python/requirements.txt"
+  local sum
+  sum=$(sha256sum "$req" | cut -c1-16)
+  [ -x "$venv/bin/python" ] && [ -f "$venv/.requirements-$sum" ] && return 0
+  command -v python3 >/dev/null 2>&1 || die "python3 is required for the Authlib interop client"
+  echo "test setup: installing Authlib from PyPI into .tools/python" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" || die "pip could not install $req from PyPI"
+  "$venv/bin/python" -c 'import authlib.integrations.requests_client' || die "Authlib is not importable in $venv"
+  touch "$venv/.requirements-$sum"
+}
+
 case "$what" in
   all|apt) apt_install ;;
 esac
@@ -54,5 +87,11 @@ case "$what" in
   all|go)
     go_tool ferretdb github.com/FerretDB/FerretDB github.com/FerretDB/FerretDB/cmd/ferretdb v1.24.2
     go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4
+    ;;
+esac
+case "$what" in
+  all|interop)
+    interop_go
+    interop_python
     ;;
 esac
