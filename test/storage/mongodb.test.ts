@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { databaseName, MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
+import { openStore } from '../../src/storage/open.ts';
+import { dropDatabase, startMongo } from '../helpers/mongodb.ts';
+import { freePort } from '../helpers/server.ts';
+import { runConformance } from './conformance.ts';
+
+const mongo = await startMongo();
+after(() => mongo.dispose());
+
+/** A store on a database of its own; closing it drops the database on a shared server. */
+async function open(): Promise<MongoStore> {
+  const uri = mongo.uri();
+  const store = new MongoStore({ uri, timeoutMs: 3000 });
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    if (!mongo.local) await dropDatabase(uri);
+  };
+  return store;
+}
+
+runConformance(mongo.local ? 'mongodb (FerretDB)' : 'mongodb (TEST_MONGODB_URI)', { open });
+
+const quietLogger = () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = (level: string) => (obj: object, msg?: string) => void lines.push({ level, ...obj, msg });
+  return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } as never };
+};
+
+describe('mongodb specifics', () => {
+  it('an unreachable server is StoreUnavailableError within the timeout, logged once as unreachable', async () => {
+    const { lines, logger } = quietLogger();
+    const store = new MongoStore({ uri: `mongodb://127.0.0.1:${await freePort()}/nothing`, timeoutMs: 1000, logger });
+    try {
+      assert.equal(await store.start(), false);
+      await assert.rejects(store.find('Client', 'x'), { code: 'ERR_STORE_UNAVAILABLE' });
+      await assert.rejects(store.consume('AuthorizationCode', 'x'), { code: 'ERR_STORE_UNAVAILABLE' });
+      await assert.rejects(store.ping(), { code: 'ERR_STORE_UNAVAILABLE' });
+      const down = lines.filter((l) => l.event === 'store_unavailable');
+      assert.equal(down.length, 1);
+      assert.equal(down[0]!.problem, 'unreachable');
+      assert.match(String(down[0]!.msg), /unreachable/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a malformed URI is a configuration error naming MONGODB_URI, without echoing the password', async () => {
+    await assert.rejects(openStore({ store: 'mongodb', sqliteFile: ':memory:', mongodbUri: 'mongodb://user:s3cr3t-pw@host:notaport/db' }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
+      assert.match(err.message, /^MONGODB_URI: cannot be parsed/);
+      assert.doesNotMatch(err.message, /s3cr3t-pw/);
+      return true;
+    });
+  });
+
+  it('takes the database name from the URI path, defaulting to gatehouse', () => {
+    assert.equal(databaseName('mongodb://a:1,b:2/auth_db?replicaSet=rs0'), 'auth_db');
+    assert.equal(databaseName('mongodb+srv://u:p@cluster.example.com/?retryWrites=true'), 'gatehouse');
+    assert.equal(databaseName('mongodb://localhost'), 'gatehouse');
+  });
+
+  it('an expired record holding a user code does not block a new device code with that code', async () => {
+    const store = await open();
+    try {
+      await store.upsert('DeviceCode', 'old', { userCode: 'SAME-CODE' }, 0.05);
+      await new Promise((r) => setTimeout(r, 80));
+      await store.upsert('DeviceCode', 'new', { userCode: 'SAME-CODE' }, 60);
+      assert.deepEqual(await store.findByUserCode('DeviceCode', 'SAME-CODE'), { userCode: 'SAME-CODE' });
+      await assert.rejects(store.upsert('DeviceCode', 'other', { userCode: 'SAME-CODE' }, 60), { code: 'ERR_ALREADY_EXISTS' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('probes index support: FerretDB 1.x has no TTL indexes, so the sweeper runs', async () => {
+    const store = await open();
+    try {
+      await store.ping();
+      assert.ok(store.support);
+      if (mongo.local) assert.deepEqual(store.support, { ttl: false, partial: false });
+      else assert.equal(store.support.ttl, true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('survives the server stopping and resumes by itself when it returns, losing nothing committed', { skip: !mongo.local && 'TEST_MONGODB_URI names a server this test cannot stop' }, async () => {
+    const { lines, logger } = quietLogger();
+    const store = new MongoStore({ uri: mongo.uri(), timeoutMs: 1000, logger });
+    try {
+      await store.upsert('RefreshToken', 'kept', { grantId: 'g' }, 600);
+      await mongo.stop();
+      await assert.rejects(store.find('RefreshToken', 'kept'), { code: 'ERR_STORE_UNAVAILABLE' });
+      await assert.rejects(store.upsert('RefreshToken', 'lost', { grantId: 'g' }, 600), { code: 'ERR_STORE_UNAVAILABLE' });
+      await mongo.start();
+      const deadline = Date.now() + 20_000;
+      let found: unknown;
+      for (;;) {
+        try {
+          found = await store.find('RefreshToken', 'kept');
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      assert.deepEqual(found, { grantId: 'g' });
+      assert.equal(await store.consume('RefreshToken', 'kept'), true);
+      assert.ok(lines.some((l) => l.event === 'store_recovered'));
+    } finally {
+      if (mongo.local) await mongo.start().catch(() => {});
+      await store.close();
+    }
+  });
+});
