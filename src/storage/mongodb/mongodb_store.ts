@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Filter, type WriteConcernSettings } from 'mongodb';
+import { MongoClient, type Filter, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
 import { AlreadyExistsError, GatehouseError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Payload } from '../../shared/types.ts';
@@ -37,6 +37,8 @@ const key = (model: string, id: string) => `${model}:${id}`;
  */
 export class MongoStore implements Store {
   readonly kind = 'mongodb';
+  #uri: string;
+  #options: MongoClientOptions;
   #client: MongoClient;
   #c: Collections;
   #logger: MongoStoreOptions['logger'];
@@ -49,15 +51,32 @@ export class MongoStore implements Store {
   /** @throws MongoParseError for a malformed URI (no connection is attempted here). */
   constructor(options: MongoStoreOptions) {
     const timeout = options.timeoutMs ?? 5000;
-    this.#client = new MongoClient(options.uri, {
+    this.#uri = options.uri;
+    this.#options = {
       serverSelectionTimeoutMS: timeout,
       connectTimeoutMS: timeout,
       socketTimeoutMS: timeout * 3,
       heartbeatFrequencyMS: Math.max(1000, Math.min(10_000, timeout)),
       appName: 'gatehouse',
-    });
-    this.#c = collections(this.#client.db(databaseName(options.uri)));
+    };
     this.#logger = options.logger;
+    [this.#client, this.#c] = this.#newClient();
+  }
+
+  #newClient(): [MongoClient, Collections] {
+    const client = new MongoClient(this.#uri, this.#options);
+    return [client, collections(client.db(databaseName(this.#uri)))];
+  }
+
+  /**
+   * A client whose first connection failed stays closed for good (the driver closes its
+   * topology), so the next attempt needs a fresh one. After a first success the driver's own
+   * monitoring reconnects through outages.
+   */
+  #replaceClient(): void {
+    const old = this.#client;
+    [this.#client, this.#c] = this.#newClient();
+    void old.close().catch(() => {});
   }
 
   /** Index support the server showed (undefined until the first successful connection). */
@@ -79,7 +98,14 @@ export class MongoStore implements Store {
   }
 
   #ensure(): Promise<IndexSupport> {
-    this.#ready ??= ensureIndexes(this.#c).then(
+    this.#ready ??= this.#client
+      .connect()
+      .catch((err: unknown) => {
+        if (!this.#closed) this.#replaceClient();
+        throw err;
+      })
+      .then(() => ensureIndexes(this.#c))
+      .then(
       (support) => {
         this.#support = support;
         if (!support.ttl && !this.#sweeper && !this.#closed) {
@@ -108,6 +134,10 @@ export class MongoStore implements Store {
       return result;
     } catch (err) {
       if (err instanceof GatehouseError) throw err;
+      if ((err as Error)?.name === 'MongoTopologyClosedError' && !this.#closed) {
+        this.#ready = undefined;
+        this.#replaceClient();
+      }
       const problem = classify(err);
       if (!this.#down && !this.#closed) {
         this.#down = true;
