@@ -54,10 +54,15 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
   }
 }
 
+export interface StartMongoOptions {
+  /** FerretDB only: require SCRAM authentication with this user, created in `database`. */
+  auth?: { database: string; username: string; password: string };
+}
+
 /** Starts (or names) the server. Call `dispose()` in an `after` hook. */
-export async function startMongo(): Promise<MongoServer> {
+export async function startMongo(options: StartMongoOptions = {}): Promise<MongoServer> {
   const given = process.env.TEST_MONGODB_URI;
-  if (given) {
+  if (given && !options.auth) {
     return {
       local: false,
       uri: (database = randomDb()) => withDatabase(given, database),
@@ -95,6 +100,9 @@ export async function startMongo(): Promise<MongoServer> {
         '--debug-addr=-',
         '--telemetry=disable',
         '--log-level=WARN',
+        ...(options.auth
+          ? ['--test-enable-new-auth', `--setup-database=${options.auth.database}`, `--setup-username=${options.auth.username}`, `--setup-password=${options.auth.password}`]
+          : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' } },
     );

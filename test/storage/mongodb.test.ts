@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { databaseName, MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
 import { openStore } from '../../src/storage/open.ts';
+import { runCli } from '../helpers/cli.ts';
 import { dropDatabase, startMongo } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
 import { runConformance } from './conformance.ts';
@@ -45,6 +49,39 @@ describe('mongodb specifics', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('wrong credentials are logged as an authentication failure; the right ones work', async () => {
+    const password = randomBytes(12).toString('hex');
+    const secured = await startMongo({ auth: { database: 'gh', username: 'ghuser', password } });
+    try {
+      const { lines, logger } = quietLogger();
+      const wrong = new MongoStore({ uri: secured.uri('gh').replace('mongodb://', 'mongodb://ghuser:not-the-password@'), timeoutMs: 2000, logger });
+      assert.equal(await wrong.start(), false);
+      await wrong.close();
+      const down = lines.find((l) => l.event === 'store_unavailable');
+      assert.equal(down?.problem, 'auth_failed');
+      assert.match(String(down?.msg), /authentication failed/);
+      assert.doesNotMatch(JSON.stringify(lines), /not-the-password/);
+
+      const right = new MongoStore({ uri: secured.uri('gh').replace('mongodb://', `mongodb://ghuser:${password}@`), timeoutMs: 2000 });
+      try {
+        assert.equal(await right.start(), true);
+        await right.upsert('Client', 'c', { client_id: 'c' });
+        assert.deepEqual(await right.find('Client', 'c'), { client_id: 'c' });
+      } finally {
+        await right.close();
+      }
+    } finally {
+      await secured.dispose();
+    }
+  });
+
+  it('`gatehouse serve` with a malformed MONGODB_URI exits 2 naming it, without echoing the password', async () => {
+    const r = await runCli(['serve'], { env: { MONGODB_URI: 'mongodb://user:s3cr3t-pw@host:notaport/db', GATEHOUSE_DATA_DIR: join(tmpdir(), `gh-bad-uri-${process.pid}`) } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /MONGODB_URI: cannot be parsed/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cr3t-pw/);
   });
 
   it('a malformed URI is a configuration error naming MONGODB_URI, without echoing the password', async () => {
