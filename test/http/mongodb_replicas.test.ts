@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateSigningKey } from '../../src/provider/keys.ts';
+import { generateSigningKey } from '../../src/provider/keyring.ts';
 import { startServe, type ServeProcess } from '../helpers/cli.ts';
 import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
