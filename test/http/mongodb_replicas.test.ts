@@ -11,6 +11,7 @@ import { freePort } from '../helpers/server.ts';
 
 const SECRET = 'svc-secret-0123456789abcdef-replicas';
 const form = { authorization: `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
+const REGISTRATION_LIMIT = 5;
 const listening = (l: Record<string, unknown>) => l.event === 'listening';
 
 let mongo: MongoServer;
@@ -36,6 +37,8 @@ before(async () => {
     GATEHOUSE_COOKIE_KEYS: `${randomBytes(32).toString('base64url')},${randomBytes(32).toString('base64url')}`,
     GATEHOUSE_CLIENTS_FILE: clientsFile,
     GATEHOUSE_MONGODB_TIMEOUT: '2s',
+    GATEHOUSE_REGISTRATION: 'open',
+    GATEHOUSE_REGISTRATION_RATE_LIMIT: String(REGISTRATION_LIMIT),
   };
   for (const [i, port] of ports.entries()) {
     const proc = startServe({ ...shared, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: join(dir, `data-${i}`), GATEHOUSE_CERTS_DIR: join(dir, `certs-${i}`) });
@@ -89,5 +92,47 @@ describe('two Gatehouse processes on one MongoDB database', () => {
       const seen = await Promise.all(issued.map((r) => post(base, '/token/introspection', `token=${r.body.access_token as string}`)));
       assert.ok(seen.every((s) => s.body.active === true));
     }
+  });
+
+  let registrations = 0;
+  async function register(base: string): Promise<Response> {
+    const res = await fetch(`${base}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [], response_types: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', client_name: 'replicated' }),
+    });
+    if (res.status === 201) registrations += 1;
+    return res;
+  }
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+  it('a client registered on one replica gets tokens from the other, is managed there, and deleted there it is gone on the first', async () => {
+    const [a, b] = replicas;
+    const res = await register(a!.base);
+    assert.equal(res.status, 201);
+    const client = (await res.json()) as Record<string, string>;
+    const tokenFrom = (base: string) =>
+      fetch(`${base}/token`, { method: 'POST', headers: { authorization: basic(client.client_id!, client.client_secret!), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+
+    assert.equal((await tokenFrom(b!.base)).status, 200);
+    const registrationUri = client.registration_client_uri!.replace(a!.base, b!.base);
+    const read = await fetch(registrationUri, { headers: { authorization: `Bearer ${client.registration_access_token!}` } });
+    assert.equal(read.status, 200);
+    assert.equal(((await read.json()) as { client_name: string }).client_name, 'replicated');
+
+    const deleted = await fetch(registrationUri, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token!}` } });
+    assert.equal(deleted.status, 204);
+    const gone = await tokenFrom(a!.base);
+    assert.equal(gone.status, 401);
+    assert.equal(((await gone.json()) as { error: string }).error, 'invalid_client');
+  });
+
+  it('the registration rate limit is counted across both replicas', async () => {
+    let last: Response | undefined;
+    for (let i = 0; i < REGISTRATION_LIMIT * 2 && last?.status !== 429; i += 1) last = await register(replicas[i % 2]!.base);
+    assert.equal(last?.status, 429);
+    assert.ok(Number(last!.headers.get('retry-after')) > 0);
+    assert.equal(registrations, REGISTRATION_LIMIT, 'the limit applied to the sum of both replicas');
+    for (const { base } of replicas) assert.equal((await register(base)).status, 429);
   });
 });
