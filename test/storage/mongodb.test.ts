@@ -112,6 +112,26 @@ describe('mongodb specifics', () => {
     }
   });
 
+  it('two stores on separate connections to one database: one consume wins, every increment counts', async () => {
+    const uri = mongo.uri();
+    const a = new MongoStore({ uri, timeoutMs: 3000 });
+    const b = new MongoStore({ uri, timeoutMs: 3000 });
+    try {
+      await a.upsert('DeviceCode', 'dc', { userCode: 'BCDF-GHJK', grantId: 'g' }, 600);
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).consume('DeviceCode', 'dc')));
+      assert.equal(wins.filter(Boolean).length, 1);
+      assert.equal(typeof (await b.findByUserCode('DeviceCode', 'BCDF-GHJK'))?.consumed, 'number');
+
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).increment('rl:shared', 60)));
+      assert.equal((await a.increment('rl:shared', 60)).count, 41);
+      assert.equal((await b.increment('rl:shared', 60)).count, 42);
+    } finally {
+      await a.close();
+      await b.close();
+      if (!mongo.local) await dropDatabase(uri);
+    }
+  });
+
   it('probes index support: FerretDB 1.x has no TTL indexes, so the sweeper runs', async () => {
     const store = await open();
     try {
