@@ -132,6 +132,14 @@ describe('mongodb specifics', () => {
     }
   });
 
+  it('a closed store reports itself unavailable instead of reconnecting', async () => {
+    const store = await open();
+    await store.ping();
+    await store.close();
+    await assert.rejects(store.find('Client', 'x'), { code: 'ERR_STORE_UNAVAILABLE' });
+    await assert.rejects(store.ping(), { code: 'ERR_STORE_UNAVAILABLE' });
+  });
+
   it('probes index support: FerretDB 1.x has no TTL indexes, so the sweeper runs', async () => {
     const store = await open();
     try {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Filter, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
-import { AlreadyExistsError, GatehouseError } from '../../shared/errors.ts';
+import { AlreadyExistsError, GatehouseError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Payload } from '../../shared/types.ts';
 import { expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
@@ -98,32 +98,33 @@ export class MongoStore implements Store {
   }
 
   #ensure(): Promise<IndexSupport> {
-    this.#ready ??= this.#client
-      .connect()
-      .catch((err: unknown) => {
-        if (!this.#closed) this.#replaceClient();
-        throw err;
-      })
-      .then(() => ensureIndexes(this.#c))
-      .then(
-      (support) => {
-        this.#support = support;
-        if (!support.ttl && !this.#sweeper && !this.#closed) {
-          this.#logger?.info({ event: 'store_sweeper', store: 'mongodb' }, 'MongoDB server has no TTL indexes: expired records are swept every minute');
-          this.#sweeper = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
-        }
-        return support;
-      },
-      (err: unknown) => {
-        this.#ready = undefined;
-        throw err;
-      },
-    );
+    this.#ready ??= this.#connectAndIndex().catch((err: unknown) => {
+      this.#ready = undefined;
+      throw err;
+    });
     return this.#ready;
+  }
+
+  async #connectAndIndex(): Promise<IndexSupport> {
+    try {
+      await this.#client.connect();
+    } catch (err) {
+      if (!this.#closed) this.#replaceClient();
+      throw err;
+    }
+    const support = await ensureIndexes(this.#c);
+    this.#support = support;
+    if (!support.ttl && !this.#sweeper && !this.#closed) {
+      this.#logger?.info({ event: 'store_sweeper', store: 'mongodb' }, 'MongoDB server has no TTL indexes: expired records are swept every minute');
+      this.#sweeper = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
+    }
+    return support;
   }
 
   /** Runs one store operation: indexes first, driver failures become StoreUnavailableError. */
   async #run<T>(fn: () => Promise<T>): Promise<T> {
+    // The driver would quietly reconnect a closed client; a closed store stays closed.
+    if (this.#closed) throw new StoreUnavailableError('mongodb: the store is closed');
     try {
       await this.#ensure();
       const result = await fn();
