@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { Accounts } from '../../src/accounts/account.ts';
 import { generateSigningKey } from '../../src/provider/keyring.ts';
 import { MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
-import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { startServe, stopAll, type ServeProcess } from '../helpers/cli.ts';
 import { ALICE, CLIENTS, DEVICE_GRANT, launchBrowser, screenshot } from '../helpers/device.ts';
 import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
@@ -51,7 +51,8 @@ before(async () => {
     const proc = startServe({ ...shared, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: join(dir, `data-${i}`), GATEHOUSE_CERTS_DIR: join(dir, `certs-${i}`) });
     replicas.push({ proc, base: `http://127.0.0.1:${port}` });
   }
-  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening)));
+  // Generous: two processes start at once on a machine shared with other test files.
+  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening, 60_000)));
 
   const cliPaths = new Set(['/device/auth', '/token']);
   lb = createServer((req, res) => {
@@ -76,13 +77,15 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await new Promise((r) => lb?.close(r));
-  for (const { proc } of replicas) {
-    proc.child.kill('SIGTERM');
-    assert.equal(await proc.exited, 0);
+  if (lb) await new Promise((r) => lb.close(r));
+  let statuses: Array<number | null> = [];
+  try {
+    statuses = await stopAll(replicas.map((r) => r.proc));
+  } finally {
+    await mongo?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
-  await mongo.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(statuses, replicas.map(() => 0), 'each replica shuts down cleanly on SIGTERM');
 });
 
 async function poll(base: string, deviceCode: string): Promise<{ status: number; body: Record<string, unknown> }> {

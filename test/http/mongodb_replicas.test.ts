@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSigningKey } from '../../src/provider/keyring.ts';
-import { startServe, type ServeProcess } from '../helpers/cli.ts';
+import { startServe, stopAll, type ServeProcess } from '../helpers/cli.ts';
 import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
 
@@ -44,16 +44,19 @@ before(async () => {
     const proc = startServe({ ...shared, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: join(dir, `data-${i}`), GATEHOUSE_CERTS_DIR: join(dir, `certs-${i}`) });
     replicas.push({ proc, base: `http://127.0.0.1:${port}` });
   }
-  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening)));
+  // Generous: two processes start at once on a machine shared with other test files.
+  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening, 60_000)));
 });
 
 after(async () => {
-  for (const { proc } of replicas) {
-    proc.child.kill('SIGTERM');
-    assert.equal(await proc.exited, 0, 'each replica shuts down cleanly');
+  let statuses: Array<number | null> = [];
+  try {
+    statuses = await stopAll(replicas.map((r) => r.proc));
+  } finally {
+    await mongo?.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
-  await mongo.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(statuses, replicas.map(() => 0), 'each replica shuts down cleanly on SIGTERM');
 });
 
 async function post(base: string, path: string, body: string): Promise<{ status: number; body: Record<string, unknown> }> {
