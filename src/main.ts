@@ -72,7 +72,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const audit = new Audit(logger);
   const metrics = new Metrics();
   countAuditEvents(audit, metrics);
-  const store = instrumentStore(await openStore(config), metrics);
+  const store = instrumentStore(await openStore({ ...config, logger }), metrics);
   setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
   // Wrong device user codes, counted per client IP and for everyone together (README: brute force).

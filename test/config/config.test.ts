@@ -32,6 +32,7 @@ const BAD: Record<string, string> = {
   GATEHOUSE_SHUTDOWN_TIMEOUT: '5 minutes',
   GATEHOUSE_STORE: 'postgres',
   MONGODB_URI: 'http://db',
+  GATEHOUSE_MONGODB_TIMEOUT: '0s',
   GATEHOUSE_COOKIE_KEYS: 'short',
   GATEHOUSE_KEY_ACTIVATION_DELAY: 'tomorrow',
   GATEHOUSE_KEY_RETIREMENT_GRACE: '-1h',

@@ -101,3 +101,17 @@ export function startServe(env: Record<string, string>, args: string[] = ['serve
     },
   };
 }
+
+/**
+ * SIGTERM to every process at once, SIGKILL to any still running after `graceMs`; resolves with
+ * each exit status (null when killed by a signal), so a failing test never leaves servers behind.
+ */
+export async function stopAll(procs: ServeProcess[], graceMs = 15_000): Promise<Array<number | null>> {
+  for (const p of procs) p.child.kill('SIGTERM');
+  const timer = setTimeout(() => procs.forEach((p) => p.child.kill('SIGKILL')), graceMs);
+  try {
+    return await Promise.all(procs.map((p) => p.exited));
+  } finally {
+    clearTimeout(timer);
+  }
+}

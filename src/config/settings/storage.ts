@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { setting, str } from '../setting.ts';
+import { duration, setting, str } from '../setting.ts';
 
 /** Where state lives. */
 export const storage = {
@@ -15,6 +15,13 @@ export const storage = {
     type: 'URI',
     description: 'MongoDB connection string (database name taken from the path); selects the mongodb store.',
     secret: true,
+  }),
+  mongodbTimeout: setting({
+    env: 'GATEHOUSE_MONGODB_TIMEOUT',
+    schema: duration(1, 120),
+    default: '5s',
+    type: 'duration',
+    description: 'MongoDB server-selection and connect timeout (socket timeout is 3×): how long a request waits before answering 503 while the database is unreachable.',
   }),
   sqliteFile: setting({
     env: 'GATEHOUSE_SQLITE_FILE',
