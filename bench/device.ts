@@ -3,7 +3,7 @@
 // a fixed time. Reports the poll rate reached, client-side latency percentiles and the server's
 // event-loop delay during the polling.
 import { Agent, request } from 'node:http';
-import { DEVICE_CLIENT_ID, type BenchServer } from './harness.ts';
+import { DEVICE_CLIENT_ID, type BenchServer, type Probe } from './harness.ts';
 
 export interface PollResult {
   rps: number;
@@ -15,7 +15,7 @@ export interface PollResult {
   non2xx: number;
   pending: number;
   interval: number;
-  lag: { p50: number; p99: number; max: number };
+  lag: Probe;
 }
 
 interface Answer {

@@ -50,6 +50,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface Probe {
+  p50: number;
+  p99: number;
+  max: number;
+  cpuMicros: number;
+}
+
 /** A server under test running in its own process, so the load generator does not share its CPU time slice. */
 export interface BenchServer {
   name: string;
@@ -58,8 +65,8 @@ export interface BenchServer {
   mtlsUrl?: string;
   tls?: TlsMaterial;
   child: ChildProcess;
-  /** Event-loop delay since the last call (SIGUSR2 to the lag probe). */
-  eventLoopDelay(): Promise<{ p50: number; p99: number; max: number }>;
+  /** Event-loop delay (ms) and CPU time used (µs) since the last call (SIGUSR2 to the lag probe). */
+  eventLoopDelay(): Promise<Probe>;
   stop(): Promise<void>;
 }
 
@@ -69,7 +76,7 @@ function spawnServer(name: string, args: string[], env: Record<string, string>, 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lagWaiters: Array<(v: { p50: number; p99: number; max: number }) => void> = [];
+  const lagWaiters: Array<(v: Probe) => void> = [];
   let stderr = '';
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (line.startsWith('{"eventLoopDelay"')) lagWaiters.shift()?.(JSON.parse(line).eventLoopDelay);

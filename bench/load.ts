@@ -25,6 +25,10 @@ export interface LoadResult {
   requests: number;
   errors: number;
   non2xx: number;
+  /** Server CPU time per request (µs), from the server's own process.cpuUsage(). */
+  cpuPerRequest?: number;
+  /** Server event-loop delay during the run (ms). */
+  lagP99?: number;
 }
 
 /** One autocannon run against a keep-alive pool of `connections` (or new connections, see `reconnectRate`). */

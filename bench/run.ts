@@ -20,6 +20,8 @@ interface Row {
   system: string;
   result?: LoadResult;
   ratio?: number;
+  /** Baseline server CPU per request ÷ this system's: the throughput ratio on an otherwise idle core. */
+  cpuRatio?: number;
   /** Why this system was not measured (e.g. a feature not in this build). */
   unavailable?: string;
   extra?: Record<string, unknown>;
@@ -52,9 +54,11 @@ async function measure(server: BenchServer, req: Request): Promise<LoadResult> {
     handshakeEach: req.handshakeEach,
   };
   await load({ ...opts, duration: 1, amount: smoke ? 5 : 300 });
+  await server.eventLoopDelay(); // starts the server's CPU and event-loop counters afresh
   const result = await load({ ...opts, duration: DURATION, amount: smoke ? 20 : undefined });
+  const probe = await server.eventLoopDelay();
   if (result.errors || result.non2xx) throw new Error(`${server.name} ${req.path}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-  return result;
+  return { ...result, cpuPerRequest: Math.round(probe.cpuMicros / Math.max(1, result.requests)), lagP99: probe.p99 };
 }
 
 const servers = new Map<string, Promise<BenchServer>>();
@@ -87,9 +91,18 @@ async function compare(scenario: string, subject: () => Promise<BenchServer>, ba
   const server = await baseline();
   const base: Row = { scenario, system: server.name, ratio: 1, result: await measure(server, typeof req === 'function' ? await req(server) : req) };
   const sub: Row = { scenario, system: s.name, result: await measure(s, typeof req === 'function' ? await req(s) : req) };
-  sub.ratio = Math.round((sub.result!.rps / base.result!.rps) * 100) / 100;
+  setRatios(base, sub);
   rows.push(base, sub);
   print([base, sub]);
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+function setRatios(base: Row, sub: Row): void {
+  sub.ratio = round2(sub.result!.rps / base.result!.rps);
+  if (base.result!.cpuPerRequest && sub.result!.cpuPerRequest) {
+    base.cpuRatio = 1;
+    sub.cpuRatio = round2(base.result!.cpuPerRequest / sub.result!.cpuPerRequest);
+  }
 }
 
 function print(batch: Row[]): void {
@@ -99,9 +112,10 @@ function print(batch: Row[]): void {
       console.log(`${head} not available: ${r.unavailable}`);
       continue;
     }
-    const extra = r.extra?.lag ? `  loop lag p99 ${(r.extra.lag as { p99: number }).p99} ms` : '';
+    const lag = r.result.lagP99 ?? (r.extra?.lag as { p99: number } | undefined)?.p99;
     console.log(
-      `${head} ${String(r.result.rps).padStart(7)} req/s  p50 ${String(r.result.p50).padStart(5)} ms  p99 ${String(r.result.p99).padStart(5)} ms  ratio ${r.ratio?.toFixed(2) ?? '-'}${extra}`,
+      `${head} ${String(r.result.rps).padStart(6)} req/s  p50 ${String(r.result.p50).padStart(5)} ms  p99 ${String(r.result.p99).padStart(5)} ms  ratio ${r.ratio?.toFixed(2) ?? '-'}` +
+        `  | cpu ${String(r.result.cpuPerRequest ?? '-').padStart(5)} µs/req  cpu ratio ${r.cpuRatio?.toFixed(2) ?? '-'}  loop lag p99 ${lag ?? '-'} ms`,
     );
   }
 }
@@ -163,7 +177,7 @@ if (!only || 'device polling'.includes(only)) {
   const measureDevices = async (server: BenchServer): Promise<Row> => {
     const r = await pollDevices(server, { pending: DEVICE_PENDING, seconds: DEVICE_SECONDS, sockets: CONNECTIONS });
     const { lag, pending, interval, max, ...result } = r;
-    return { scenario, system: server.name, result, extra: { lag, pending, interval, maxLatency: max } };
+    return { scenario, system: server.name, result: { ...result, cpuPerRequest: Math.round(lag.cpuMicros / Math.max(1, result.requests)), lagP99: lag.p99 }, extra: { lag, pending, interval, maxLatency: max } };
   };
   const base = await startBaseline('opaque', { adapter: 'map' });
   try {
@@ -176,7 +190,7 @@ if (!only || 'device polling'.includes(only)) {
     const gh = await startGatehouse({ GATEHOUSE_STORE: 'sqlite' }, { deviceClient: true, label: 'device client' });
     try {
       const row = await measureDevices(gh);
-      row.ratio = Math.round((row.result!.rps / batch[0]!.result!.rps) * 100) / 100;
+      setRatios(batch[0]!, row);
       batch.push(row);
     } finally {
       await gh.stop();
