@@ -42,7 +42,7 @@ describe('benchmarks (smoke: a few requests per scenario)', () => {
       if (g.unavailable) {
         // Only features another branch brings may be missing, and the reason is said.
         assert.ok(!ALWAYS.includes(s), `${s} must be measured: ${g.unavailable}`);
-        assert.match(g.unavailable, /\w{10,}/);
+        assert.ok(g.unavailable.length > 20, `${s}: the reason is said (${g.unavailable})`);
         continue;
       }
       assert.equal(batch.length, 2, `${s} has a Gatehouse run and a baseline`);
