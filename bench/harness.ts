@@ -201,6 +201,12 @@ export async function startGatehouse(env: Record<string, string> = {}, options: 
       GATEHOUSE_RESOURCE_SERVERS_FILE: resources,
       GATEHOUSE_LOG_LEVEL: 'info',
       GATEHOUSE_ADMIN_PORT: '0',
+      // One load generator on one IP would hit the default limits within a second. The limiters
+      // stay on (their store counters are part of what a request costs), never reaching the limit.
+      GATEHOUSE_TOKEN_RATE_LIMIT_IP: '100000000',
+      GATEHOUSE_TOKEN_RATE_LIMIT_CLIENT: '100000000',
+      GATEHOUSE_DEVICE_RATE_LIMIT_IP: '100000000',
+      GATEHOUSE_DEVICE_RATE_LIMIT_CLIENT: '100000000',
       ...env,
     },
     (l) => l.includes('"event":"listening"'),
