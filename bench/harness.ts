@@ -1,14 +1,43 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { initDevPki, issueClientCertificate } from '../src/pki/dev_pki.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const CLIENT_ID = 'bench';
 export const CLIENT_SECRET = 'bench-secret-0123456789abcdefghij';
 export const DEVICE_CLIENT_ID = 'bench-cli';
+export const MTLS_CLIENT_ID = 'bench-mtls';
+/** Resource indicators the Gatehouse runs know (GATEHOUSE_RESOURCE_SERVERS_FILE); the baseline accepts any. */
+export const RESOURCES = { 'jwt-es256': 'https://es256.bench.test', 'jwt-rs256': 'https://rs256.bench.test' } as const;
+
+/** A client certificate for the mTLS scenarios, issued by the development CA the server trusts. */
+export interface TlsMaterial {
+  certsDir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A development PKI (our own `certs init` code) and one client certificate for `bench-mtls`. */
+export async function benchPki(dir: string): Promise<TlsMaterial> {
+  const certsDir = join(dir, 'certs');
+  await initDevPki(certsDir);
+  const client = await issueClientCertificate(certsDir, MTLS_CLIENT_ID, { sans: { dns: ['bench-mtls.clients.bench.test'] }, days: 2, outDir: join(dir, 'client') });
+  return {
+    certsDir,
+    ca: join(certsDir, 'root_ca.crt'),
+    serverCert: join(certsDir, 'server.crt'),
+    serverKey: join(certsDir, 'server.key'),
+    clientCert: client.certPath,
+    clientKey: client.keyPath,
+  };
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -21,23 +50,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface Probe {
+  p50: number;
+  p99: number;
+  max: number;
+  cpuMicros: number;
+}
+
 /** A server under test running in its own process, so the load generator does not share its CPU time slice. */
 export interface BenchServer {
   name: string;
   url: string;
+  /** The mutual-TLS listener, when the server has one. */
+  mtlsUrl?: string;
+  tls?: TlsMaterial;
   child: ChildProcess;
-  /** Event-loop delay since the last call (SIGUSR2 to the lag probe). */
-  eventLoopDelay(): Promise<{ p50: number; p99: number; max: number }>;
+  /** Event-loop delay (ms) and CPU time used (µs) since the last call (SIGUSR2 to the lag probe). */
+  eventLoopDelay(): Promise<Probe>;
   stop(): Promise<void>;
 }
 
-function spawnServer(name: string, args: string[], env: Record<string, string>, ready: (line: string) => boolean, url: string, cleanup?: () => void): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', join(ROOT, 'bench/servers/lag_probe.ts'), ...args], {
+function spawnServer(name: string, args: string[], env: Record<string, string>, ready: (line: string) => boolean, url: string, cleanup?: () => void, extra: (line: string) => Partial<BenchServer> = () => ({})): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', join(ROOT, 'bench/servers/lag_probe.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lagWaiters: Array<(v: { p50: number; p99: number; max: number }) => void> = [];
+  const lagWaiters: Array<(v: Probe) => void> = [];
   let stderr = '';
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (line.startsWith('{"eventLoopDelay"')) lagWaiters.shift()?.(JSON.parse(line).eventLoopDelay);
@@ -52,6 +91,7 @@ function spawnServer(name: string, args: string[], env: Record<string, string>, 
       resolve({
         name,
         url,
+        ...extra(line),
         child,
         eventLoopDelay: () =>
           new Promise((res) => {
@@ -74,40 +114,149 @@ function spawnServer(name: string, args: string[], env: Record<string, string>, 
 
 export type TokenFormat = 'opaque' | 'jwt-es256' | 'jwt-rs256';
 
-export async function startBaseline(format: TokenFormat): Promise<BenchServer> {
+/**
+ * Bare oidc-provider. `adapter: 'map'` swaps its LRU MemoryAdapter (about 1,000 entries, which
+ * evicts pending device codes under load) for an unbounded Map, for the device polling scenario.
+ */
+export async function startBaseline(format: TokenFormat, options: { adapter?: 'lru' | 'map' } = {}): Promise<BenchServer> {
   const port = await freePort();
-  return spawnServer(`oidc-provider (${format})`, [join(ROOT, 'bench/servers/baseline.ts')], { BENCH_PORT: String(port), BENCH_TOKEN_FORMAT: format }, (l) => l.startsWith('ready'), `http://127.0.0.1:${port}`);
+  const adapter = options.adapter ?? 'lru';
+  return spawnServer(
+    `oidc-provider (${format}${adapter === 'map' ? ', map' : ''})`,
+    [join(ROOT, 'bench/servers/baseline.ts')],
+    { BENCH_PORT: String(port), BENCH_TOKEN_FORMAT: format, BENCH_ADAPTER: adapter },
+    (l) => l.startsWith('ready'),
+    `http://127.0.0.1:${port}`,
+  );
 }
 
-/** Gatehouse as operators run it (`gatehouse serve`, info logs), on a fresh data dir. */
-export async function startGatehouse(env: Record<string, string> = {}): Promise<BenchServer> {
+/** A bare `node:https` server doing the mTLS listener's handshake (requestCert) and answering a constant. */
+export async function startTlsBaseline(): Promise<BenchServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-tls-'));
+  const tls = await benchPki(dir);
+  return spawnServer(
+    'node:https (requestCert)',
+    [join(ROOT, 'bench/servers/tls_baseline.ts')],
+    { BENCH_PORT: String(port), BENCH_TLS_CERT: tls.serverCert, BENCH_TLS_KEY: tls.serverKey, BENCH_TLS_CA: tls.ca },
+    (l) => l.startsWith('ready'),
+    `https://localhost:${port}`,
+    () => rmSync(dir, { recursive: true, force: true }),
+    () => ({ mtlsUrl: `https://localhost:${port}`, tls }),
+  );
+}
+
+export interface GatehouseOptions {
+  /** Adds the public device-flow client `bench-cli` (only when the build has the device flow). */
+  deviceClient?: boolean;
+  /** Name suffix in the table. */
+  label?: string;
+}
+
+/**
+ * Gatehouse as operators run it (`gatehouse serve`, info logs), on a fresh data dir, with a
+ * client_secret_basic client, a tls_client_auth client on the mTLS listener (development PKI) and
+ * two resource servers that get JWT access tokens (ES256 and RS256).
+ */
+export async function startGatehouse(env: Record<string, string> = {}, options: GatehouseOptions = {}): Promise<BenchServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const tls = await benchPki(dir);
   const clients = join(dir, 'clients.json');
   writeFileSync(
     clients,
     JSON.stringify([
       { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      {
+        client_id: MTLS_CLIENT_ID,
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_san_dns: 'bench-mtls.clients.bench.test',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+      ...(options.deviceClient
+        ? [{ client_id: DEVICE_CLIENT_ID, token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], response_types: [], redirect_uris: [] }]
+        : []),
     ]),
   );
+  const resources = join(dir, 'resources.json');
+  writeFileSync(
+    resources,
+    JSON.stringify({
+      [RESOURCES['jwt-es256']]: { scope: 'api', accessTokenFormat: 'jwt', signingAlg: 'ES256' },
+      [RESOURCES['jwt-rs256']]: { scope: 'api', accessTokenFormat: 'jwt', signingAlg: 'RS256' },
+    }),
+  );
   return spawnServer(
-    `gatehouse (${env.GATEHOUSE_STORE ?? 'sqlite'})`,
+    `gatehouse (${env.GATEHOUSE_STORE ?? 'sqlite'}${options.label ? `, ${options.label}` : ''})`,
     [join(ROOT, 'src/cli/main.ts'), 'serve'],
     {
       GATEHOUSE_PORT: String(port),
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
       GATEHOUSE_DATA_DIR: join(dir, 'data'),
-      GATEHOUSE_CERTS_DIR: join(dir, 'certs'),
+      GATEHOUSE_CERTS_DIR: tls.certsDir,
       GATEHOUSE_MTLS_PORT: '0',
       GATEHOUSE_CLIENTS_FILE: clients,
+      GATEHOUSE_RESOURCE_SERVERS_FILE: resources,
       GATEHOUSE_LOG_LEVEL: 'info',
       GATEHOUSE_ADMIN_PORT: '0',
+      // One load generator on one IP would hit the default limits within a second. The limiters
+      // stay on (their store counters are part of what a request costs), never reaching the limit.
+      GATEHOUSE_TOKEN_RATE_LIMIT_IP: '100000000',
+      GATEHOUSE_TOKEN_RATE_LIMIT_CLIENT: '100000000',
+      GATEHOUSE_DEVICE_RATE_LIMIT_IP: '100000000',
+      GATEHOUSE_DEVICE_RATE_LIMIT_CLIENT: '100000000',
       ...env,
     },
     (l) => l.includes('"event":"listening"'),
     `http://127.0.0.1:${port}`,
     () => rmSync(dir, { recursive: true, force: true }),
+    (l) => ({ mtlsUrl: (JSON.parse(l) as { mtlsUrl?: string }).mtlsUrl, tls }),
   );
+}
+
+const FERRETDB = join(ROOT, '.tools', 'bin', 'ferretdb');
+
+/** A MongoDB to run Gatehouse's mongodb store on: `TEST_MONGODB_URI`, else FerretDB (on SQLite) from .tools. */
+export async function startMongo(): Promise<{ uri: string; label: string; stop(): Promise<void> } | undefined> {
+  const given = process.env.TEST_MONGODB_URI;
+  if (given) {
+    const db = `gatehouse_bench_${process.pid}`;
+    return { uri: given.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?/, `$1/${db}`), label: 'TEST_MONGODB_URI', stop: async () => {} };
+  }
+  if (!existsSync(FERRETDB)) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-ferretdb-'));
+  mkdirSync(join(dir, 'data'));
+  const port = await freePort();
+  const child = spawn(
+    FERRETDB,
+    ['--handler=sqlite', `--sqlite-url=file:${join(dir, 'data')}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=WARN'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' } },
+  );
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`ferretdb exited during start: ${output}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline) throw new Error(`ferretdb did not listen within 20 s: ${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    uri: `mongodb://127.0.0.1:${port}/gatehouse_bench`,
+    label: 'FerretDB on SQLite',
+    stop: () =>
+      new Promise((res) => {
+        child.once('exit', () => (rmSync(dir, { recursive: true, force: true }), res()));
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 export const basicAuth = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;

@@ -27,6 +27,18 @@ function withinValidity(cert: X509Certificate, now: number): RefusalReason | und
   return undefined;
 }
 
+/**
+ * Results that depend only on certificate bytes (names, signature paths) are kept per certificate
+ * fingerprint, so a client that opens a new connection per request (a new certificate object each
+ * time) is parsed and verified once, not on every handshake. Oldest entries go first past the limit.
+ */
+const CACHE_LIMIT = 2000;
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
 function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
   try {
     return child.checkIssued(parent) && child.verify(parent.publicKey);
@@ -48,13 +60,11 @@ export function verifyClientCertificate(presented: PresentedCertificate, anchors
   const eku = leaf.keyUsage;
   if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return { ok: false, reason: 'not_for_client_auth' };
 
-  // Signature checks are the expensive part; a keep-alive connection presents the same objects, so
-  // the path found for this anchor set is reused and only the validity windows are re-checked.
-  let path = pathCache.get(presented);
-  if (!path || path.anchors !== anchors) {
-    path = { anchors, ...buildPath(presented, anchors) };
-    pathCache.set(presented, path);
-  }
+  // Signature checks are the expensive part; the same certificates (on a keep-alive connection or a
+  // new one) reuse the path found for this anchor set and only the validity windows are re-checked.
+  const key = [leaf, ...presented.chain].map((c) => c.fingerprint256).join(' ');
+  let path = pathCache.get(key);
+  if (!path || path.anchors !== anchors) path = remember(pathCache, key, { anchors, ...buildPath(presented, anchors) });
   if (!path.anchor) return { ok: false, reason: 'untrusted_issuer' };
   if (path.intermediates.some((c) => withinValidity(c, now)) || withinValidity(path.anchor, now)) return { ok: false, reason: 'untrusted_issuer' };
   return { ok: true, anchor: path.anchor };
@@ -66,7 +76,7 @@ interface CachedPath {
   intermediates: X509Certificate[];
 }
 
-const pathCache = new WeakMap<PresentedCertificate, CachedPath>();
+const pathCache = new Map<string, CachedPath>();
 
 /** Finds a signature path leaf → (presented CA certificates) → anchor, at most MAX_DEPTH long. */
 function buildPath(presented: PresentedCertificate, anchors: readonly X509Certificate[]): Omit<CachedPath, 'anchors'> {
@@ -92,7 +102,7 @@ export interface CertificateNames {
   ip: string[];
 }
 
-const namesCache = new WeakMap<X509Certificate, CertificateNames>();
+const namesCache = new Map<string, CertificateNames>();
 
 /** Normalises an IP address (IPv6 compressed and lower-cased, IPv4-mapped kept as such), or undefined. */
 export function normaliseIp(ip: string): string | undefined {
@@ -110,9 +120,9 @@ function normaliseEmail(e: string): string {
   return at < 0 ? e : `${e.slice(0, at)}@${e.slice(at + 1).toLowerCase()}`;
 }
 
-/** Reads the subject DN and subjectAltName entries once per certificate object. */
+/** Reads the subject DN and subjectAltName entries once per certificate (by fingerprint). */
 export function certificateNames(cert: X509Certificate): CertificateNames {
-  const cached = namesCache.get(cert);
+  const cached = namesCache.get(cert.fingerprint256);
   if (cached) return cached;
   const parsed = new x509.X509Certificate(cert.raw);
   const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
@@ -131,8 +141,7 @@ export function certificateNames(cert: X509Certificate): CertificateNames {
     uri: of('url'),
     ip: of('ip').map((ip) => normaliseIp(ip) ?? ip),
   };
-  namesCache.set(cert, names);
-  return names;
+  return remember(namesCache, cert.fingerprint256, names);
 }
 
 /** The registered subject field names RFC 8705 §2.1.2 defines. */
