@@ -70,7 +70,7 @@ describe('gatehouse users (through bin/gatehouse.js)', () => {
   it('list shows users as a table and as JSON without secrets', async () => {
     const table = await cli(['list']);
     assert.equal(table.status, 0);
-    assert.match(table.stdout, /USERNAME\s+NAME\s+EMAIL/);
+    assert.match(table.stdout, /USERNAME\s+SOURCE\s+NAME\s+EMAIL/);
     assert.match(table.stdout, /alice\s+Alice Liddell\s+alice@example.com\s+eng,oncall\s+1001\s+100\s+no\s+active/);
     const json = await cli(['list', '--json']);
     assert.equal(json.status, 0);
