@@ -271,6 +271,23 @@ describe('sign-in through upstream OpenID Connect providers', () => {
     }
   });
 
+  test('the person cancels at the upstream (it answers error=access_denied): a readable page, and they can choose again', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await deviceToSignIn(page, await requestDeviceCode(gh));
+    await page.getByRole('button', { name: 'Continue with Corp SSO' }).click();
+    await page.locator('input[name=login]').waitFor();
+    await page.getByRole('link', { name: '[ Cancel ]' }).click();
+    await page.getByRole('heading', { name: 'Sign-in not completed' }).waitFor();
+    const text = (await page.locator('main').textContent()) ?? '';
+    assert.match(text, /Corp SSO did not sign you in/);
+    assert.match(text, /access_denied/);
+    assert.ok(gh.logs.some((l) => l.event === 'upstream.upstream_error' && l.connector === 'corp' && l.upstream_error === 'access_denied'));
+    await page.getByRole('link', { name: 'Back to sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue with Corp SSO' }).waitFor();
+    await context.close();
+  });
+
   test('forged and replayed callbacks are refused: tampered state, reused state, wrong nonce, another issuer', async () => {
     // Watch the callback go by, then play with it.
     const context = await browser.newContext();
