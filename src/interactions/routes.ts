@@ -102,7 +102,7 @@ export function interactionRoutes(options: InteractionOptions) {
     if (pending) return page(ctx, d, 'totp', { title: 'Two-factor code', ...locals }, status);
     // Nothing to choose: with one connector and no password form, go straight to it.
     const only = options.upstream[0];
-    if (!options.localAccounts && options.upstream.length === 1 && only) return startUpstream(ctx, kit, only, store, logger, d);
+    if (!options.localAccounts && options.upstream.length === 1 && only) return startUpstream(ctx, only, store, logger, d);
     return page(ctx, d, 'login', { title: 'Sign in', username: '', localAccounts: options.localAccounts, connectors: buttons, ...locals }, status);
   }
 

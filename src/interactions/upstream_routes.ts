@@ -57,7 +57,7 @@ async function problemPage(ctx: Context, logger: Logger, client: UpstreamClient,
 }
 
 /** Sends the browser to the upstream with fresh state, nonce and PKCE, remembered in the store. */
-export async function startUpstream(ctx: Context, _kit: InteractionKit, client: UpstreamClient, store: Store, logger: Logger, d: Details): Promise<void> {
+export async function startUpstream(ctx: Context, client: UpstreamClient, store: Store, logger: Logger, d: Details): Promise<void> {
   let request;
   try {
     request = await client.authorizationRequest();
@@ -94,7 +94,7 @@ export function upstreamRoutes(kit: InteractionKit, options: UpstreamRouteOption
     const s = await kit.submission(ctx);
     if (!s) return;
     if (s.d.prompt.name !== 'login') return seeOther(ctx, `/interaction/${s.d.uid}`);
-    await startUpstream(ctx, kit, client, store, logger, s.d);
+    await startUpstream(ctx, client, store, logger, s.d);
   });
 
   router.get('/upstream/:connector/callback', async (ctx) => {

@@ -67,7 +67,7 @@ export async function upstreamSignIn(page: Page, login: string): Promise<void> {
 /**
  * A server that lies about an issuer: at `/` it serves the upstream's discovery document claiming
  * to be the issuer itself (endpoints still the upstream's, so responses and ID tokens come from
- * another issuer); at `/wrong` it serves the upstream's document as is (naming the upstream, not
+ * another issuer) and not promising the `iss` response parameter; at `/wrong` it serves the upstream's document as is (naming the upstream, not
  * `/wrong`).
  */
 export async function startIssuerLiar(upstream: Upstream): Promise<{ url: string; stop(): Promise<void> }> {
@@ -77,7 +77,7 @@ export async function startIssuerLiar(upstream: Upstream): Promise<{ url: string
       const { port } = server.address() as AddressInfo;
       const url = `http://127.0.0.1:${port}`;
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ ...original, issuer: url }));
+      if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ ...original, issuer: url, authorization_response_iss_parameter_supported: undefined }));
       else if (req.url === '/wrong/.well-known/openid-configuration') res.end(JSON.stringify(original));
       else {
         res.statusCode = 404;
