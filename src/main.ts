@@ -28,6 +28,8 @@ import { SignIn } from './accounts/sign_in.ts';
 import { brandingStylesheet } from './interactions/branding.ts';
 import { deviceGuard } from './interactions/device_guard.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { callbackPath } from './interactions/upstream_routes.ts';
+import { UpstreamClient } from './accounts/upstream_client.ts';
 import { FailureThrottle } from './storage/failure_throttle.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
@@ -86,6 +88,9 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     failuresPerIp: config.loginFailuresPerIp,
     windowSeconds: config.loginThrottleWindow,
   });
+  // Discovery runs in the background: an upstream that is down at start only disables its button's target.
+  const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
+  for (const client of upstream) client.warmUp();
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
@@ -120,7 +125,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl })],
+      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };

@@ -18,6 +18,19 @@ export interface Account {
   /** Base32 TOTP secret when a second factor is enrolled. */
   totpSecret?: string;
   createdAt: number;
+  /** Set for accounts created at a first sign-in through an upstream connector (no password). */
+  upstream?: UpstreamIdentity;
+  /** When claims were last refreshed from the upstream (seconds). */
+  updatedAt?: number;
+}
+
+/** Who the upstream provider says the person is; `issuer` + `subject` is the identity key. */
+export interface UpstreamIdentity {
+  connector: string;
+  issuer: string;
+  subject: string;
+  /** The upstream's username claim, released as `preferred_username`. */
+  username: string;
 }
 
 export interface NewAccount {
@@ -31,13 +44,20 @@ export interface NewAccount {
   gidNumber?: number;
 }
 
-const ACCOUNT = 'Account';
+export const ACCOUNT = 'Account';
 /** Unique username index: lower-cased username → account id, inserted atomically. */
-const ACCOUNT_NAME = 'AccountName';
+export const ACCOUNT_NAME = 'AccountName';
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Upstream identity index: `issuer|subject` → account id, inserted atomically (never keyed by email). */
+export const ACCOUNT_LINK = 'AccountLink';
+
+export function linkKey(issuer: string, subject: string): string {
+  return `${issuer}|${subject}`;
+}
 
 /** Usernames are case-insensitive; the canonical form is lower case. */
 export function canonicalUsername(username: string): string {
@@ -127,12 +147,15 @@ export class Accounts {
 
   async setPassword(username: string, password: string): Promise<Account> {
     checkPassword(password);
-    return this.update(await this.get(username), { passwordHash: await hashPassword(password) });
+    const account = await this.get(username);
+    if (account.upstream) throw new UsageError(`${account.username} signs in through connector ${account.upstream.connector} and has no password here`);
+    return this.update(account, { passwordHash: await hashPassword(password) });
   }
 
   async remove(username: string): Promise<void> {
     const account = await this.get(username);
     await this.#store.destroy(ACCOUNT, account.id);
     await this.#store.destroy(ACCOUNT_NAME, account.username);
+    if (account.upstream) await this.#store.destroy(ACCOUNT_LINK, linkKey(account.upstream.issuer, account.upstream.subject));
   }
 }

@@ -12,8 +12,8 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
   posix: ['uid_number', 'gid_number'],
 };
 
-/** `acr` values: password alone, or password and a TOTP code. */
-export const ACR = { password: 'urn:gatehouse:pwd', mfa: 'urn:gatehouse:mfa' } as const;
+/** `acr` values: password alone, password and a TOTP code, or a sign-in at an upstream provider. */
+export const ACR = { password: 'urn:gatehouse:pwd', mfa: 'urn:gatehouse:mfa', upstream: 'urn:gatehouse:upstream' } as const;
 
 /** Every scope a client may ask for, in the order they are described to people. */
 export const SCOPES = ['openid', 'profile', 'email', 'groups', 'posix', 'offline_access'] as const;
@@ -38,9 +38,9 @@ export function describeScopes(scope: string | undefined): string[] {
 export function accountClaims(account: Account): Record<string, unknown> {
   return {
     sub: account.id,
-    preferred_username: account.username,
-    name: account.name ?? account.username,
-    updated_at: account.createdAt,
+    preferred_username: account.upstream?.username ?? account.username,
+    name: account.name ?? account.upstream?.username ?? account.username,
+    updated_at: account.updatedAt ?? account.createdAt,
     ...(account.email ? { email: account.email, email_verified: account.emailVerified } : {}),
     groups: account.groups,
     ...(account.uidNumber !== undefined ? { uid_number: account.uidNumber, gid_number: account.gidNumber } : {}),

@@ -40,7 +40,9 @@ export class SignIn {
     if (locked > 0) return { ok: false, retryAfter: locked };
     const account = username && password.length <= 1024 ? await this.#accounts.findByUsername(username) : undefined;
     let ok = false;
-    if (account) ok = (await verifyPassword(password, account.passwordHash)) && !account.disabled;
+    // Upstream accounts have no password here: they sign in at their own provider only.
+    if (account?.upstream) await burnPasswordCheck(password.slice(0, 1024));
+    else if (account) ok = (await verifyPassword(password, account.passwordHash)) && !account.disabled;
     else await burnPasswordCheck(password.slice(0, 1024));
     if (ok && account) return { ok: true, account };
     return this.#failed(keys);

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { PKI_FILES } from '../pki/files.ts';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../shared/errors.ts';
+import { type ConnectorConfig, loadConnectors } from './connectors.ts';
 import { settings, type Settings } from './schema.ts';
 
 /** The configuration every module receives: validated settings plus values derived from them. */
@@ -18,6 +19,8 @@ export interface Config extends Settings {
   mtlsFiles: { cert: string; key: string; ca: string };
   /** Whether every mTLS file path is the certs-dir default (only then may development generate them). */
   mtlsFilesDefault: boolean;
+  /** Upstream OpenID Connect providers from GATEHOUSE_CONNECTORS_FILE, secrets resolved. */
+  connectors: ConnectorConfig[];
   /** Insecure development defaults in use, each to be logged once at start. */
   warnings: string[];
 }
@@ -89,6 +92,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       ca: resolve(cwd, v.mtlsCaFile ?? join(certsDir, PKI_FILES.rootCa)),
     },
     mtlsFilesDefault: !v.mtlsCertFile && !v.mtlsKeyFile && !v.mtlsCaFile,
+    connectors: loadConnectors(v.connectorsFile, raw, cwd, problems),
     warnings: [],
   };
   checkModeRules(config, problems);
@@ -108,6 +112,10 @@ function checkModeRules(config: Config, problems: string[]): void {
   rule(!config.jwksFile, 'GATEHOUSE_JWKS_FILE', 'no signing keys supplied; keys are generated and stored in the data directory');
   rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
   rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
+  for (const c of config.connectors) rule(new URL(c.issuer).protocol !== 'https:', 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" has an http: issuer`);
+  if (!config.localAccounts && config.connectors.length === 0) {
+    problems.push('GATEHOUSE_LOCAL_ACCOUNTS: false needs at least one connector in GATEHOUSE_CONNECTORS_FILE, or nobody can sign in');
+  }
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');
   if (config.mtlsEnabled && prod) {
     const missing = (

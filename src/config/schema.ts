@@ -10,12 +10,13 @@ import { mtls } from './settings/mtls.ts';
 import { resources } from './settings/resources.ts';
 import { flows } from './settings/flows.ts';
 import { rateLimits } from './settings/rate_limits.ts';
+import { connectors } from './settings/connectors.ts';
 
 /**
  * Every setting, grouped by concern. Adding a setting means adding it to one group file;
  * README's table and `.env.example` are generated from this object (`npm run docs`).
  */
-export const groups = { core, storage, keys, clients, mtls, resources, registration, flows, rateLimits, ops } as const;
+export const groups = { core, storage, keys, clients, mtls, resources, registration, flows, rateLimits, connectors, ops } as const;
 
 type Groups = typeof groups;
 type AllSettings = { [G in keyof Groups]: Groups[G] }[keyof Groups];

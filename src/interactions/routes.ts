@@ -12,6 +12,8 @@ import { renderPage } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
 import { checkCsrf, csrfToken } from './csrf.ts';
 import { readForm } from './form_body.ts';
+import { startUpstream, upstreamRoutes } from './upstream_routes.ts';
+import type { UpstreamClient } from '../accounts/upstream_client.ts';
 
 export interface InteractionOptions {
   provider: Provider;
@@ -21,6 +23,21 @@ export interface InteractionOptions {
   audit: Audit;
   /** How long consent is remembered per account and client. */
   consentTtl: number;
+  /** Upstream OpenID Connect providers offered as "Continue with …". */
+  upstream: UpstreamClient[];
+  /** Whether the username/password form is offered. */
+  localAccounts: boolean;
+}
+
+export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The pieces of the interaction routes the upstream sign-in routes reuse. */
+export interface InteractionKit {
+  provider: Provider;
+  details(ctx: Context): Promise<Details | undefined>;
+  submission(ctx: Context): Promise<{ d: Details; form: Record<string, string> } | undefined>;
+  page(ctx: Context, d: Details, view: string, locals: Record<string, unknown>, status?: number): Promise<void>;
+  finish(ctx: Context, result: Parameters<Provider['interactionFinished']>[2], merge: boolean): Promise<void>;
 }
 
 /** Accounts that passed the password step and owe a TOTP code, per interaction. */
@@ -34,7 +51,6 @@ function seeOther(ctx: Context, url: string): void {
   ctx.redirect(url);
 }
 
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /**
  * The browser steps of any authorization (device flow, authorization code, upstream SSO): sign in
@@ -79,10 +95,15 @@ export function interactionRoutes(options: InteractionOptions) {
     }, status);
   }
 
+  const buttons = options.upstream.map((c) => ({ id: c.id, label: c.config.label }));
+
   async function showLogin(ctx: Context, d: Details, locals: Record<string, unknown> = {}, status?: number) {
     const pending = await store.find(PENDING_MFA, d.uid);
     if (pending) return page(ctx, d, 'totp', { title: 'Two-factor code', ...locals }, status);
-    return page(ctx, d, 'login', { title: 'Sign in', username: '', ...locals }, status);
+    // Nothing to choose: with one connector and no password form, go straight to it.
+    const only = options.upstream[0];
+    if (!options.localAccounts && options.upstream.length === 1 && only) return startUpstream(ctx, only, store, logger, d);
+    return page(ctx, d, 'login', { title: 'Sign in', username: '', localAccounts: options.localAccounts, connectors: buttons, ...locals }, status);
   }
 
   async function showConsent(ctx: Context, d: Details) {
@@ -108,6 +129,8 @@ export function interactionRoutes(options: InteractionOptions) {
     ctx.respond = false;
   }
 
+  const kit: InteractionKit = { provider, details, submission, page, finish };
+
   router.get('/', async (ctx) => {
     const d = await details(ctx);
     if (!d) return;
@@ -117,6 +140,10 @@ export function interactionRoutes(options: InteractionOptions) {
   });
 
   router.post('/login', async (ctx) => {
+    if (!options.localAccounts) {
+      await renderPage(ctx, 'error', { title: 'Password sign-in is off', error: 'invalid_request', description: 'This server signs people in through their organisation only. Go back and choose how to sign in.' }, 404);
+      return;
+    }
     const s = await submission(ctx);
     if (!s) return;
     const { d, form } = s;
@@ -186,5 +213,5 @@ export function interactionRoutes(options: InteractionOptions) {
     await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   });
 
-  return [router.routes(), router.allowedMethods()] as unknown as Middleware[];
+  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream })] as unknown as Middleware[];
 }

@@ -70,8 +70,8 @@ describe('gatehouse users (through bin/gatehouse.js)', () => {
   it('list shows users as a table and as JSON without secrets', async () => {
     const table = await cli(['list']);
     assert.equal(table.status, 0);
-    assert.match(table.stdout, /USERNAME\s+NAME\s+EMAIL/);
-    assert.match(table.stdout, /alice\s+Alice Liddell\s+alice@example.com\s+eng,oncall\s+1001\s+100\s+no\s+active/);
+    assert.match(table.stdout, /USERNAME\s+SOURCE\s+NAME\s+EMAIL/);
+    assert.match(table.stdout, /alice\s+local\s+Alice Liddell\s+alice@example.com\s+eng,oncall\s+1001\s+100\s+no\s+active/);
     const json = await cli(['list', '--json']);
     assert.equal(json.status, 0);
     const parsed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;

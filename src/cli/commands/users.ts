@@ -65,7 +65,7 @@ function parseId(name: string) {
 }
 
 function row(a: Account): string[] {
-  return [a.username, a.name ?? '', a.email ?? '', a.groups.join(','), a.uidNumber?.toString() ?? '', a.gidNumber?.toString() ?? '', a.totpSecret ? 'yes' : 'no', a.disabled ? 'disabled' : 'active', a.id];
+  return [a.username, a.upstream ? `connector:${a.upstream.connector}` : 'local', a.name ?? '', a.email ?? '', a.groups.join(','), a.uidNumber?.toString() ?? '', a.gidNumber?.toString() ?? '', a.totpSecret ? 'yes' : 'no', a.disabled ? 'disabled' : 'active', a.id];
 }
 
 function table(rows: string[][]): string {
@@ -75,7 +75,7 @@ function table(rows: string[][]): string {
 
 /** `gatehouse users …`: local accounts in the configured store. */
 export function registerUsers(program: Command): void {
-  const users = program.command('users').description('manage local user accounts (in the configured store)');
+  const users = program.command('users').description('manage user accounts in the configured store: local ones, and those made at a first sign-in through a connector');
 
   users
     .command('add <username>')
@@ -117,7 +117,7 @@ export function registerUsers(program: Command): void {
         } else if (all.length === 0) {
           process.stdout.write('no users\n');
         } else {
-          process.stdout.write(table([['USERNAME', 'NAME', 'EMAIL', 'GROUPS', 'UID', 'GID', 'TOTP', 'STATUS', 'SUB'], ...all.map(row)]));
+          process.stdout.write(table([['USERNAME', 'SOURCE', 'NAME', 'EMAIL', 'GROUPS', 'UID', 'GID', 'TOTP', 'STATUS', 'SUB'], ...all.map(row)]));
         }
       });
     });

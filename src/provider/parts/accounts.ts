@@ -21,7 +21,7 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
     // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
     // relying parties check for MFA without having to ask for these claims one by one).
     claims: { sid: null, ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'] },
-    acrValues: [ACR.password, ACR.mfa],
+    acrValues: [ACR.password, ACR.mfa, ACR.upstream],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
     ttl: {

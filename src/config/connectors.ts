@@ -1,0 +1,136 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { Secret } from '../shared/secret.ts';
+
+const ENV = 'GATEHOUSE_CONNECTORS_FILE';
+
+/** Where a secret comes from: a file (Kubernetes/Docker secrets) or an environment variable. */
+const secretRef = z
+  .object({ file: z.string().min(1).optional(), env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional() })
+  .strict()
+  .refine((r) => (r.file === undefined) !== (r.env === undefined), 'give exactly one of "file" or "env"');
+
+const claimName = z.string().min(1).max(100);
+
+const connector = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or "-" (it is part of the redirect URI)'),
+    label: z.string().min(1).max(60),
+    issuer: z.string().refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && !u.username && !u.password;
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without query, fragment or credentials'),
+    clientId: z.string().min(1).max(255),
+    clientSecret: secretRef.optional(),
+    /** client_secret_basic (default) or client_secret_post when a secret is given. */
+    clientSecretMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** A PKCS#8 PEM or JWK private key for private_key_jwt client authentication. */
+    privateKeyJwt: secretRef.and(z.object({ kid: z.string().min(1).optional() })).optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).min(1).default(['openid', 'profile', 'email']),
+    claims: z
+      .object({
+        username: claimName.default('preferred_username'),
+        email: claimName.default('email'),
+        name: claimName.default('name'),
+        groups: claimName.default('groups'),
+        uidNumber: claimName.optional(),
+        gidNumber: claimName.optional(),
+      })
+      .strict()
+      .default({ username: 'preferred_username', email: 'email', name: 'name', groups: 'groups' }),
+    allowedEmailDomains: z.array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain like example.com').transform((d) => d.toLowerCase())).default([]),
+    /** Only an upstream-verified address counts for the domain check. */
+    requireVerifiedEmail: z.boolean().default(true),
+    /** The person must be in at least one of these upstream groups. */
+    requiredGroups: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .refine((c) => (c.clientSecret === undefined) !== (c.privateKeyJwt === undefined), 'give exactly one of "clientSecret" or "privateKeyJwt"')
+  .refine((c) => c.scopes.includes('openid'), 'scopes must include "openid"');
+
+type ConnectorInput = z.output<typeof connector>;
+
+/** One upstream OpenID Connect provider, with its secret resolved. */
+export interface ConnectorConfig extends Omit<ConnectorInput, 'clientSecret' | 'privateKeyJwt' | 'issuer'> {
+  /** Issuer URL exactly as the upstream's discovery document must state it. */
+  issuer: string;
+  clientSecret?: Secret;
+  privateKeyJwt?: { key: Secret; kid?: string };
+}
+
+function readSecret(ref: { file?: string; env?: string }, env: Record<string, string | undefined>, cwd: string, where: string, problems: string[]): Secret | undefined {
+  if (ref.file) {
+    const path = resolve(cwd, ref.file);
+    try {
+      const value = readFileSync(path, 'utf8').trim();
+      if (value) return new Secret(value);
+      problems.push(`${ENV}: ${where}: ${path} is empty`);
+    } catch (err) {
+      problems.push(`${ENV}: ${where}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    return undefined;
+  }
+  const value = env[ref.env ?? '']?.trim();
+  if (value) return new Secret(value);
+  problems.push(`${ENV}: ${where}: environment variable ${ref.env} is not set`);
+  return undefined;
+}
+
+/** Parses a PEM or JWK private key; the JWT algorithm follows from its type. */
+export function parsePrivateKey(text: string) {
+  const key = text.startsWith('{') ? createPrivateKey({ key: JSON.parse(text) as import('node:crypto').JsonWebKey, format: 'jwk' }) : createPrivateKey(text);
+  if (key.type !== 'private') throw new Error('not a private key');
+  return key;
+}
+
+function usablePrivateKey(secret: Secret): boolean {
+  try {
+    const key = parsePrivateKey(secret.reveal());
+    return ['rsa', 'ec', 'ed25519'].includes(key.asymmetricKeyType ?? '');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads `GATEHOUSE_CONNECTORS_FILE`: a JSON array of connectors. Secrets are read here from the
+ * files or environment variables the entries name, so the file itself holds none.
+ */
+export function loadConnectors(path: string | undefined, env: Record<string, string | undefined>, cwd: string, problems: string[]): ConnectorConfig[] {
+  if (!path) return [];
+  const file = resolve(cwd, path);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    problems.push(`${ENV}: ${file} is not a readable JSON file (${(err as Error).message})`);
+    return [];
+  }
+  const result = z.array(connector).safeParse(parsed);
+  if (!result.success) {
+    for (const i of result.error.issues) problems.push(`${ENV}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+    return [];
+  }
+  const seen = new Set<string>();
+  const out: ConnectorConfig[] = [];
+  for (const [index, c] of result.data.entries()) {
+    if (seen.has(c.id)) problems.push(`${ENV}: ${index}.id: "${c.id}" is used twice`);
+    seen.add(c.id);
+    const { clientSecret, privateKeyJwt, ...rest } = c;
+    const entry: ConnectorConfig = { ...rest };
+    if (clientSecret) entry.clientSecret = readSecret(clientSecret, env, cwd, `${index}.clientSecret`, problems);
+    if (privateKeyJwt) {
+      const key = readSecret(privateKeyJwt, env, cwd, `${index}.privateKeyJwt`, problems);
+      if (key && usablePrivateKey(key)) entry.privateKeyJwt = { key, kid: privateKeyJwt.kid };
+      else if (key) problems.push(`${ENV}: ${index}.privateKeyJwt: not a PKCS#8 PEM or JWK private key (RSA, EC P-256/384/521 or Ed25519)`);
+    }
+    out.push(entry);
+  }
+  return out;
+}
