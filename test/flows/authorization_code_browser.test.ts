@@ -143,6 +143,17 @@ describe('authorization code + PKCE in a real browser', () => {
       assert.equal(tokens.claims()?.sub, server.aliceId);
       assert.equal(tokens.claims()?.aud, 'webapp');
       assert.equal(tokens.refresh_token, undefined, 'no offline_access asked, no refresh token');
+
+      // Logout back to the web client: only a registered post_logout_redirect_uri, with state.
+      const bye = `http://127.0.0.1:${server.webPort}/bye`;
+      const refused = await page.goto(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${bye}/elsewhere` }).href);
+      assert.equal(refused?.status(), 400);
+      assert.match(await refused!.text(), /post_logout_redirect_uri/);
+      await page.goto(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: bye, state: 'bye-state' }).href);
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      const back = await callback.next();
+      assert.equal(`${back.origin}${back.pathname}`, bye);
+      assert.equal(back.searchParams.get('state'), 'bye-state');
       await context.close();
     } finally {
       await callback.close();

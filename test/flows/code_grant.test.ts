@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CookieClient } from '../helpers/browserless.ts';
+import { startTestServer } from '../helpers/server.ts';
 import { authorizeWithForms, introspect, pkce, startCodeServer, tokenRequest, WEB_SECRET, type CodeServer, type Pkce } from '../helpers/code_flow.ts';
 
 // The token endpoint's side of the code flow, with real codes obtained through our sign-in and
@@ -213,5 +217,27 @@ describe('revocation (RFC 7009)', () => {
     // A public client presenting someone else's token is told nothing (200) and changes nothing.
     assert.equal(await revoke(access), 200);
     assert.equal(await active(access), true);
+  });
+});
+
+describe('README', () => {
+  it('the clients file example for this flow is accepted as it stands', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /Clients for this flow in `GATEHOUSE_CLIENTS_FILE`:\n\n```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'README has the example');
+    const dir = mkdtempSync(join(tmpdir(), 'gh-readme-'));
+    writeFileSync(join(dir, 'clients.json'), block);
+    const gh = await startTestServer({ GATEHOUSE_CLIENTS_FILE: join(dir, 'clients.json') });
+    try {
+      const p = pkce();
+      const url = new URL(`${gh.publicUrl}/auth`);
+      url.search = new URLSearchParams({ client_id: 'xxctl', redirect_uri: 'http://[::1]:40123/callback', response_type: 'code', scope: 'openid', code_challenge: p.challenge, code_challenge_method: 'S256' }).toString();
+      const res = await fetch(url, { redirect: 'manual' });
+      assert.equal(res.status, 303);
+      assert.match(res.headers.get('location') ?? '', /^\/interaction\//);
+    } finally {
+      await gh.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -28,6 +28,11 @@ export async function listenForCallback(host: '127.0.0.1' | '::1', path = '/call
   const received: URL[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', redirectUri);
+    // The browser's own favicon request is not an answer from the server.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>Signed in</title><h1>Signed in</h1><p>You can close this window and return to your terminal.</p>');
     const w = waiting.shift();
