@@ -117,6 +117,13 @@ describe('authorization codes', () => {
     assert.equal(userinfo.status, 401);
   });
 
+  it('the same code redeemed five times at once: exactly one answer has tokens', async () => {
+    const c = await getCode();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => redeem(c)));
+    assert.equal(answers.filter((a) => a.status === 200).length, 1, JSON.stringify(answers.map((a) => a.body.error ?? 'ok')));
+    for (const a of answers.filter((x) => x.status !== 200)) assert.equal(a.body.error, 'invalid_grant');
+  });
+
   it('another client cannot redeem the code', async () => {
     const c = await getCode();
     const r = await redeem(c, {}, 'webapp');
@@ -171,6 +178,13 @@ describe('refresh tokens of the public client', () => {
     assert.equal(await active(rt3), false, 'the newest refresh token is revoked with the chain');
     assert.equal(await active(at3), false, 'so are the access tokens');
     assert.equal((await refresh(rt3)).body.error, 'invalid_grant');
+  });
+
+  it('one refresh token presented five times at once: exactly one answer has tokens', async () => {
+    const first = await redeem(await getCode('xxctl', OFFLINE));
+    const answers = await Promise.all(Array.from({ length: 5 }, () => refresh(String(first.body.refresh_token))));
+    assert.equal(answers.filter((a) => a.status === 200).length, 1, JSON.stringify(answers.map((a) => a.body.error ?? 'ok')));
+    for (const a of answers.filter((x) => x.status !== 200)) assert.equal(a.body.error, 'invalid_grant');
   });
 
   it('another client cannot use them', async () => {
