@@ -108,7 +108,13 @@ export function interactionRoutes(options: InteractionOptions) {
 
   async function showConsent(ctx: Context, d: Details) {
     const prompt = d.prompt.details as { missingOIDCScope?: string[] };
-    await page(ctx, d, 'consent', { title: 'Allow access', scopes: describeScopes((prompt.missingOIDCScope ?? []).join(' ')) });
+    const missing = prompt.missingOIDCScope ?? [];
+    // oidc-provider asks every time for a native client (RFC 8252 §8.6: any program on the
+    // machine can listen on a loopback port or claim a URI scheme), even when everything was
+    // granted before; the page then lists what is asked for and does not promise silence.
+    const everyTime = d.prompt.reasons.includes('native_client_prompt');
+    const scopes = describeScopes(missing.length ? missing.join(' ') : String(d.params.scope ?? ''));
+    await page(ctx, d, 'consent', { title: 'Allow access', scopes, everyTime });
   }
 
   /** A POST from our own form: the interaction is live and the CSRF token matches. */
