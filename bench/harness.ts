@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { initDevPki, issueClientCertificate } from '../src/pki/dev_pki.ts';
+import { freePort } from '../test/helpers/net.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const CLIENT_ID = 'bench';
@@ -39,16 +40,6 @@ export async function benchPki(dir: string): Promise<TlsMaterial> {
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Probe {
   p50: number;

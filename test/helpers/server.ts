@@ -1,23 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
 import { startGatehouse, type Gatehouse } from '../../src/main.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { freePort } from './net.ts';
 
-/** A free TCP port on 127.0.0.1 (for issuers that must name the port before the server starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
+
 
 export interface TestServer extends Gatehouse {
   /** Every log line written so far, parsed. */
