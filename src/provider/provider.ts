@@ -9,6 +9,7 @@ import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
 import { deviceFlowBasePart } from './parts/device_flow.ts';
+import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
@@ -48,6 +49,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     resourcesPart(ctx),
     authorizationCodePart(),
     deviceFlowBasePart(),
+    introspectionPart(),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),

@@ -12,7 +12,7 @@ export const API_SECRET = 'api-introspection-secret-0123456789abcdef';
 
 /** An API that introspects the tokens (the CLI's own client is added with `gatehouse clients add`). */
 export const CLIENTS = [
-  { client_id: 'api', client_secret: API_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+  { client_id: 'api', client_secret: API_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], introspect_any_token: true },
 ];
 
 /** A server with those clients and alice, plus a private config dir for the CLI's token cache. */

@@ -94,6 +94,8 @@ export async function startCodeServer(env: Record<string, string> = {}): Promise
       client_id: 'webapp',
       client_name: 'Web App',
       client_secret: WEB_SECRET,
+      // The tests introspect the native client's tokens as this client, as an API would.
+      introspect_any_token: true,
       token_endpoint_auth_method: 'client_secret_basic',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],

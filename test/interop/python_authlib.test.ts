@@ -44,7 +44,7 @@ describe('Authlib (Python) client_credentials with tls_client_auth over mutual T
       GATEHOUSE_CERTS_DIR: certs,
       GATEHOUSE_CLIENTS_FILE: clientsFile([
         tlsClient('billing', { tls_client_auth_san_dns: 'billing.internal.example' }, { tls_client_certificate_bound_access_tokens: true }),
-        { client_id: 'api', client_secret: API_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+        { client_id: 'api', client_secret: API_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], introspect_any_token: true },
       ]),
     });
   });

@@ -34,7 +34,7 @@ before(async () => {
     GATEHOUSE_RESOURCE_SERVERS_FILE: resources,
     GATEHOUSE_CLIENTS_FILE: clientsFile([
       tlsClient('bound', { tls_client_auth_san_email: 'bound@example.com' }, { tls_client_certificate_bound_access_tokens: true }),
-      { client_id: 'rs', client_secret: RS_SECRET, grant_types: [], response_types: [], redirect_uris: [] },
+      { client_id: 'rs', client_secret: RS_SECRET, grant_types: [], response_types: [], redirect_uris: [], introspect_any_token: true },
     ]),
   });
 });
