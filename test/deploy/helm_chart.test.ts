@@ -151,6 +151,21 @@ describe('Helm chart: replica rules', () => {
     assert.ok(opaque[0]!.data['mongodb-uri'], 'the chart-created Secret holds the URI');
   });
 
+  it('metrics stay inside the pod by default; exposed, only the admin port opens, to the named scrapers', () => {
+    const closed = render(['ci/defaults-values.yaml']);
+    assert.equal(configMap(closed).GATEHOUSE_ADMIN_HOST, '127.0.0.1');
+    assert.ok(!deployment(closed).container.ports.some((p: { name: string }) => p.name === 'metrics'));
+    const open = render(['ci/mongodb-ha-values.yaml']);
+    assert.equal(configMap(open).GATEHOUSE_ADMIN_HOST, '0.0.0.0');
+    assert.equal(configMap(open).GATEHOUSE_ADMIN_PORT, '9464');
+    assert.ok(deployment(open).container.ports.some((p: { name: string; containerPort: number }) => p.name === 'metrics' && p.containerPort === 9464));
+    const rules = only(open, 'NetworkPolicy').spec.ingress as Array<{ ports: Array<{ port: string }>; from?: unknown[] }>;
+    const metricsRule = rules.find((r) => r.ports.some((p) => p.port === 'metrics'));
+    assert.ok(metricsRule?.from?.length, 'scraping limited to the configured peers');
+    assert.ok(!rules.some((r) => r !== metricsRule && r.ports.some((p) => p.port === 'metrics')));
+    assert.ok(!open.some((o) => o.kind === 'Service' && o.spec.ports.some((p: { targetPort: string }) => p.targetPort === 'metrics')), 'no Service publishes metrics');
+  });
+
   it('MongoDB without autoscaling keeps replicaCount and gets a PDB', () => {
     const objects = render(['ci/mongodb-ha-values.yaml'], { 'autoscaling.enabled': false });
     assert.equal(deployment(objects).d.spec.replicas, 3);
