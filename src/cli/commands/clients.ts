@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { ClientMetadata } from 'oidc-provider';
-import { loadConfig } from '../../config/load.ts';
 import { ClientAdmin, InvalidClientError } from '../../provider/client_admin.ts';
 import { loadKeys } from '../../provider/keys.ts';
 import { createProvider } from '../../provider/provider.ts';
@@ -8,8 +7,8 @@ import { loadResourceServers } from '../../provider/resource_servers.ts';
 import { loadStaticClients } from '../../provider/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { openStore } from '../../storage/open.ts';
 import { cliAudit } from '../audit.ts';
+import { withStore } from '../store.ts';
 
 const GRANT_ALIASES: Record<string, string> = { device_code: 'urn:ietf:params:oauth:grant-type:device_code' };
 const TLS_OPTIONS = { tlsSubjectDn: 'tls_client_auth_subject_dn', tlsSanDns: 'tls_client_auth_san_dns', tlsSanUri: 'tls_client_auth_san_uri', tlsSanIp: 'tls_client_auth_san_ip', tlsSanEmail: 'tls_client_auth_san_email' } as const;
@@ -85,20 +84,18 @@ function toMetadata(opts: MetadataOptions): Record<string, unknown> {
 
 /** Opens the store and an oidc-provider built exactly as `serve` builds it, for validation. */
 async function withAdmin<T>(fn: (admin: ClientAdmin) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const logger = createLogger({ level: 'silent' });
-  const keys = await loadKeys({ dataDir: config.dataDir, jwksFile: config.jwksFile, cookieKeys: config.cookieKeys });
-  const staticClients = loadStaticClients(config.clientsFile);
-  const store = await openStore(config);
-  try {
-    const provider = createProvider({ config, store, keys, logger, staticClients, resourceServers: loadResourceServers(config.resourceServersFile) });
-    return await fn(new ClientAdmin(provider, store, staticClients));
-  } catch (err) {
-    if (err instanceof InvalidClientError) throw new UsageError(err.message);
-    throw err;
-  } finally {
-    await store.close();
-  }
+  return withStore(async (store, config) => {
+    const logger = createLogger({ level: 'silent' });
+    const keys = await loadKeys({ dataDir: config.dataDir, jwksFile: config.jwksFile, cookieKeys: config.cookieKeys });
+    const staticClients = loadStaticClients(config.clientsFile);
+    try {
+      const provider = createProvider({ config, store, keys, logger, staticClients, resourceServers: loadResourceServers(config.resourceServersFile) });
+      return await fn(new ClientAdmin(provider, store, staticClients));
+    } catch (err) {
+      if (err instanceof InvalidClientError) throw new UsageError(err.message);
+      throw err;
+    }
+  });
 }
 
 function printJson(value: unknown): void {

@@ -1,25 +1,14 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
 import { duration, int } from '../../config/setting.ts';
 import { NotFoundError, UsageError } from '../../shared/errors.ts';
-import { openStore } from '../../storage/open.ts';
-import type { Store } from '../../storage/adapter.ts';
 import { cliAudit } from '../audit.ts';
+import { withStore } from '../store.ts';
 import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from '../../storage/registration_tokens.ts';
 
 function parseOption<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ message: string }> } } }, name: string, value: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new UsageError(`${name}: ${result.error.issues.map((i) => i.message).join('; ')} (got ${JSON.stringify(value)})`);
   return result.data;
-}
-
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(loadConfig());
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /**
@@ -36,9 +25,7 @@ export function registerRegistrationToken(program: Command): void {
     .action(async (opts: { ttl: string; uses?: string }) => {
       const ttlSeconds = parseOption(duration(1, 366 * 86400), '--ttl', opts.ttl);
       const uses = opts.uses === undefined ? undefined : parseOption(int(1, 1_000_000), '--uses', opts.uses);
-      const config = loadConfig();
-      const store = await openStore(config);
-      try {
+      await withStore(async (store, config) => {
         const created = await createRegistrationToken(store, { ttlSeconds, uses });
         process.stdout.write(`${created.token}\n`);
         // The id is the token's SHA-256: it names the token (for revoke) without revealing it.
@@ -51,9 +38,7 @@ export function registerRegistrationToken(program: Command): void {
         if (config.registration !== 'token') {
           process.stderr.write(`Note: GATEHOUSE_REGISTRATION is ${config.registration}; the server only asks for this token when it is token.\n`);
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 
   cmd

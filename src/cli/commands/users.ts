@@ -4,20 +4,12 @@ import { type Command, Option } from 'commander';
 import QRCode from 'qrcode';
 import { type Account, Accounts } from '../../accounts/account.ts';
 import { newTotp } from '../../accounts/totp.ts';
-import { loadConfig } from '../../config/load.ts';
 import { UsageError } from '../../shared/errors.ts';
 import type { Store } from '../../storage/adapter.ts';
-import { openStore } from '../../storage/open.ts';
+import { withStore } from '../store.ts';
 
-/** Runs `fn` against the configured store (the same one `gatehouse serve` uses) and closes it. */
 async function withAccounts<T>(fn: (accounts: Accounts, store: Store, productName: string) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const store = await openStore(config);
-  try {
-    return await fn(new Accounts(store), store, config.productName);
-  } finally {
-    await store.close();
-  }
+  return withStore((store, config) => fn(new Accounts(store), store, config.productName));
 }
 
 async function readStdin(): Promise<string> {
