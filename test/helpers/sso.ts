@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CLIENTS, type DeviceAuthorization, launchBrowser, pollOnce, requestDeviceCode, screenshot } from './device.ts';
 import { freePort, startTestServer, type TestServer } from './server.ts';
 import { startIssuerLiar, startUpstream, type Upstream, upstreamSignIn } from './upstream.ts';
@@ -118,4 +119,29 @@ export async function startSsoWorld(): Promise<SsoWorld> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A code flow of the native test client, opened in a fresh browser context with the loopback redirect caught in the browser. */
+export interface BrowserCodeFlow {
+  config: oidc.Configuration;
+  context: BrowserContext;
+  page: Page;
+  /** The URL the browser was sent back to, once it was. */
+  callback(): string | undefined;
+}
+
+/** Starts an authorization code flow for `cli-native` at `issuer` with the given request parameters (PKCE, state, nonce, scope). */
+export async function openCodeFlow(browser: Browser, issuer: string, params: Record<string, string>): Promise<BrowserCodeFlow> {
+  const config = await oidc.discovery(new URL(issuer), 'cli-native', { token_endpoint_auth_method: 'none' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const redirect = `http://127.0.0.1:${await freePort()}/callback`;
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirect, ...params });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  let callback: string | undefined;
+  await page.route(`${redirect}**`, (route) => {
+    callback = route.request().url();
+    return route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
+  });
+  await page.goto(url.href);
+  return { config, context, page, callback: () => callback };
 }

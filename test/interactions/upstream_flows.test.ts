@@ -6,8 +6,8 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { runCli } from '../helpers/cli.ts';
 import { jwtClaims, requestDeviceCode, screenshot } from '../helpers/device.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
-import { CORP_SECRET, pollUntilDone, type SsoWorld, startSsoWorld } from '../helpers/sso.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { CORP_SECRET, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld } from '../helpers/sso.ts';
 import { type Upstream, upstreamSignIn } from '../helpers/upstream.ts';
 
 describe('sign-in through an upstream OpenID Connect provider', () => {
@@ -84,28 +84,25 @@ describe('sign-in through an upstream OpenID Connect provider', () => {
 
   test('authorization code + PKCE through a private_key_jwt connector; openid-client at both ends', async () => {
     upstream.users.set('bob', { email: 'bob@example.com', email_verified: true, name: 'Bob', preferred_username: 'bob', groups: ['design'] });
-    const config = await oidc.discovery(new URL(gh.config.issuer), 'cli-native', { token_endpoint_auth_method: 'none' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    const redirect = `http://127.0.0.1:${await freePort()}/callback`;
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirect, scope: 'openid email groups profile', state, nonce, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    let callback: string | undefined;
-    await page.route(`${redirect}**`, (route) => {
-      callback = route.request().url();
-      return route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
+    const { config, context, page, callback } = await openCodeFlow(browser, gh.config.issuer, {
+      scope: 'openid email groups profile',
+      state,
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
-    await page.goto(url.href);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.getByRole('button', { name: 'Continue with Partner SSO' }).click();
     await upstreamSignIn(page, 'bob');
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByText('back at the application').waitFor();
-    assert.ok(callback);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    const back = callback();
+    assert.ok(back);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(back), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
     const claims = tokens.claims();
     assert.equal(claims?.email, 'bob@example.com');
     assert.deepEqual(claims?.groups, ['design']);

@@ -5,8 +5,8 @@ import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { runCli } from '../helpers/cli.ts';
 import { jwtClaims, pollOnce, requestDeviceCode, screenshot } from '../helpers/device.ts';
-import { freePort, type TestServer } from '../helpers/server.ts';
-import { CORP_SECRET, LIAR_SECRET, deviceToSignIn, pollUntilDone, type SsoWorld, startSsoWorld, upstreamClients } from '../helpers/sso.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { CORP_SECRET, LIAR_SECRET, deviceToSignIn, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld, upstreamClients } from '../helpers/sso.ts';
 import { startUpstream, type Upstream, upstreamSignIn } from '../helpers/upstream.ts';
 
 describe('upstream sign-in: refusals, failures, forged callbacks', () => {
@@ -44,24 +44,19 @@ describe('upstream sign-in: refusals, failures, forged callbacks', () => {
     assert.doesNotMatch(list.stdout, /mallory|eve@/, 'refused people get no account');
 
     // The same in the code flow: the application is sent error=access_denied.
-    const redirect = `http://127.0.0.1:${await freePort()}/callback`;
-    const config = await oidc.discovery(new URL(gh.config.issuer), 'cli-native', { token_endpoint_auth_method: 'none' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirect, scope: 'openid', state: 'st', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    let callback: string | undefined;
-    await page.route(`${redirect}**`, (route) => {
-      callback = route.request().url();
-      return route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
+    const { context, page, callback } = await openCodeFlow(browser, gh.config.issuer, {
+      scope: 'openid',
+      state: 'st',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
-    await page.goto(url.href);
     await page.getByRole('button', { name: 'Continue with Corp SSO' }).click();
     await upstreamSignIn(page, 'mallory');
     await page.getByRole('heading', { name: 'Access refused' }).waitFor();
     await page.getByRole('link', { name: 'Return to the application' }).click();
     await page.getByText('back at the application').waitFor();
-    assert.equal(new URL(callback!).searchParams.get('error'), 'access_denied');
-    assert.equal(new URL(callback!).searchParams.get('state'), 'st');
+    assert.equal(new URL(callback()!).searchParams.get('error'), 'access_denied');
+    assert.equal(new URL(callback()!).searchParams.get('state'), 'st');
     await context.close();
   });
 
