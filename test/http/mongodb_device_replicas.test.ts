@@ -1,27 +1,25 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { Accounts } from '../../src/accounts/account.ts';
-import { generateSigningKey } from '../../src/provider/keyring.ts';
 import { MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
-import { startServe, stopAll, type ServeProcess } from '../helpers/cli.ts';
+import { stopAll } from '../helpers/cli.ts';
+import { startReplicas, type Replica } from '../helpers/replicas.ts';
 import { ALICE, CLIENTS, DEVICE_GRANT, launchBrowser, screenshot } from '../helpers/device.ts';
 import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
 
-const listening = (l: Record<string, unknown>) => l.event === 'listening';
 
 let mongo: MongoServer;
 let dir: string;
 let browser: Browser;
 let lb: Server;
 let issuer: string;
-const replicas: Array<{ proc: ServeProcess; base: string }> = [];
+const replicas: Replica[] = [];
 
 /**
  * Two `gatehouse serve` processes (A, B) on one MongoDB database behind a stand-in load balancer
@@ -32,27 +30,10 @@ const replicas: Array<{ proc: ServeProcess; base: string }> = [];
 before(async () => {
   mongo = await startMongo();
   dir = mkdtempSync(join(tmpdir(), 'gh-device-replicas-'));
-  const jwksFile = join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }), { mode: 0o600 });
-  const clientsFile = join(dir, 'clients.json');
-  writeFileSync(clientsFile, JSON.stringify(CLIENTS));
   const uri = mongo.uri();
   const [lbPort, portA, portB] = [await freePort(), await freePort(), await freePort()];
   issuer = `http://127.0.0.1:${lbPort}`;
-  const shared = {
-    MONGODB_URI: uri,
-    GATEHOUSE_ISSUER: issuer,
-    GATEHOUSE_JWKS_FILE: jwksFile,
-    GATEHOUSE_COOKIE_KEYS: randomBytes(32).toString('base64url'),
-    GATEHOUSE_CLIENTS_FILE: clientsFile,
-    GATEHOUSE_DEVICE_POLL_INTERVAL: '1s',
-  };
-  for (const [i, port] of [portA!, portB!].entries()) {
-    const proc = startServe({ ...shared, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: join(dir, `data-${i}`), GATEHOUSE_CERTS_DIR: join(dir, `certs-${i}`) });
-    replicas.push({ proc, base: `http://127.0.0.1:${port}` });
-  }
-  // Generous: two processes start at once on a machine shared with other test files.
-  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening, 60_000)));
+  replicas.push(...(await startReplicas({ dir, mongodbUri: uri, issuer, ports: [portA!, portB!], clients: CLIENTS, env: { GATEHOUSE_DEVICE_POLL_INTERVAL: '1s' } })));
 
   const cliPaths = new Set(['/device/auth', '/token']);
   lb = createServer((req, res) => {
@@ -131,7 +112,7 @@ describe('device flow across two Gatehouse processes on one MongoDB database', (
     assert.equal((await poll(issuer, auth.device_code)).body.error, 'authorization_pending');
 
     await approveInBrowser(auth.verification_uri, auth.user_code, 'mongodb-replicas');
-    const paths = (r: { proc: ServeProcess }) => r.proc.logs.map((l) => (l.req as { path?: string } | undefined)?.path).filter(Boolean);
+    const paths = (r: Replica) => r.proc.logs.map((l) => (l.req as { path?: string } | undefined)?.path).filter(Boolean);
     assert.ok(paths(b!).includes('/device'), 'B served the device pages');
     assert.ok(!paths(b!).includes('/token') && !paths(b!).includes('/device/auth'), 'B saw no CLI request');
     assert.ok(!paths(a!).includes('/device'), 'A served no page');

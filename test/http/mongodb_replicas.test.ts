@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateSigningKey } from '../../src/provider/keyring.ts';
-import { startServe, stopAll, type ServeProcess } from '../helpers/cli.ts';
+import { stopAll } from '../helpers/cli.ts';
+import { startReplicas, type Replica } from '../helpers/replicas.ts';
 import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
 
@@ -16,7 +15,7 @@ const listening = (l: Record<string, unknown>) => l.event === 'listening';
 
 let mongo: MongoServer;
 let dir: string;
-const replicas: Array<{ proc: ServeProcess; base: string }> = [];
+const replicas: Replica[] = [];
 
 /**
  * Two `gatehouse serve` processes on one database, as two replicas behind a load balancer: same
@@ -25,27 +24,17 @@ const replicas: Array<{ proc: ServeProcess; base: string }> = [];
 before(async () => {
   mongo = await startMongo();
   dir = mkdtempSync(join(tmpdir(), 'gh-replicas-'));
-  const jwksFile = join(dir, 'jwks.json');
-  writeFileSync(jwksFile, JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }), { mode: 0o600 });
-  const clientsFile = join(dir, 'clients.json');
-  writeFileSync(clientsFile, JSON.stringify([{ client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }]));
   const ports = [await freePort(), await freePort()];
-  const shared = {
-    MONGODB_URI: mongo.uri(),
-    GATEHOUSE_ISSUER: `http://127.0.0.1:${ports[0]}`,
-    GATEHOUSE_JWKS_FILE: jwksFile,
-    GATEHOUSE_COOKIE_KEYS: `${randomBytes(32).toString('base64url')},${randomBytes(32).toString('base64url')}`,
-    GATEHOUSE_CLIENTS_FILE: clientsFile,
-    GATEHOUSE_MONGODB_TIMEOUT: '2s',
-    GATEHOUSE_REGISTRATION: 'open',
-    GATEHOUSE_REGISTRATION_RATE_LIMIT: String(REGISTRATION_LIMIT),
-  };
-  for (const [i, port] of ports.entries()) {
-    const proc = startServe({ ...shared, GATEHOUSE_PORT: String(port), GATEHOUSE_DATA_DIR: join(dir, `data-${i}`), GATEHOUSE_CERTS_DIR: join(dir, `certs-${i}`) });
-    replicas.push({ proc, base: `http://127.0.0.1:${port}` });
-  }
-  // Generous: two processes start at once on a machine shared with other test files.
-  await Promise.all(replicas.map((r) => r.proc.waitForLog(listening, 60_000)));
+  replicas.push(
+    ...(await startReplicas({
+      dir,
+      mongodbUri: mongo.uri(),
+      issuer: `http://127.0.0.1:${ports[0]}`,
+      ports,
+      clients: [{ client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }],
+      env: { GATEHOUSE_MONGODB_TIMEOUT: '2s', GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_REGISTRATION_RATE_LIMIT: String(REGISTRATION_LIMIT) },
+    })),
+  );
 });
 
 after(async () => {
