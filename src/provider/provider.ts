@@ -8,6 +8,7 @@ import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
+import { deviceConsentPart } from './parts/device_consent.ts';
 import { deviceFlowBasePart } from './parts/device_flow.ts';
 import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
@@ -49,6 +50,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     resourcesPart(ctx),
     authorizationCodePart(),
     deviceFlowBasePart(),
+    deviceConsentPart(),
     introspectionPart(),
     ...extraParts.map((part) => part(ctx)),
     {

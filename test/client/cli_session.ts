@@ -80,12 +80,16 @@ export function spawnCli(args: string[], env: Record<string, string>): CliChild 
   };
 }
 
-/** Signs alice in and allows access on our pages. */
-export async function signInAndAllow(page: Page): Promise<void> {
+/**
+ * Signs alice in and allows access on our pages. A device flow has no consent page (its
+ * confirmation page is the consent): pass `consent: false` there.
+ */
+export async function signInAndAllow(page: Page, consent = true): Promise<void> {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('Username').fill(ALICE.username);
   await page.getByLabel('Password').fill(ALICE.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  if (!consent) return;
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
   await page.getByRole('button', { name: 'Allow' }).click();
 }

@@ -52,10 +52,9 @@ describe('gatehouse login / token / logout against a running server', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
-    await signInAndAllow(page);
+    await signInAndAllow(page, false);
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     await screenshot(page, 'login', 'device-connected');
     await context.close();
@@ -152,7 +151,6 @@ describe('gatehouse login / token / logout against a running server', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
     await page.getByRole('button', { name: /Cancel|Deny|No/ }).first().click();
     await context.close();

@@ -3,6 +3,8 @@ import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
+import { deviceConfirmationGrant } from './device_consent.ts';
+import { authenticationOf, tokenAuthentication } from './token_authentication.ts';
 
 /**
  * Local accounts as oidc-provider sees them: `findAccount` by the opaque `sub`, the claims each
@@ -12,12 +14,19 @@ import type { ProviderContext } from '../context.ts';
 export function accountsPart({ store, config }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
   return {
-    async findAccount(_ctx, sub) {
+    async findAccount(_ctx, sub, token) {
       const account = await accounts.findById(sub);
       // A disabled account keeps its records but can neither sign in nor refresh tokens.
       if (!account || account.disabled) return undefined;
-      return { accountId: sub, claims: async () => ({ ...accountClaims(account), sub }) };
+      const username = account.upstream?.username ?? account.username;
+      return {
+        accountId: sub,
+        username,
+        // Userinfo has no session to read how the person signed in; the access token carries it.
+        claims: async (use: string) => ({ ...accountClaims(account), sub, ...(use === 'userinfo' ? authenticationOf(token) : {}) }),
+      };
     },
+    extraTokenClaims: tokenAuthentication,
     // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
     // relying parties check for MFA without having to ask for these claims one by one).
     claims: { sid: null, ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'] },
@@ -38,6 +47,8 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
       },
     },
     async loadExistingGrant(ctx) {
+      const device = await deviceConfirmationGrant(ctx);
+      if (device) return device;
       const clientId = ctx.oidc.client!.clientId;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
