@@ -2,9 +2,10 @@
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
 #   chromium (browser tests), curl and openssl (reference clients) from Debian;
 #   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
+#   openssh-server, libpam-python and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
 #   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
-# Usage: test/setup/tools.sh [all|apt|go|interop]
+# Usage: test/setup/tools.sh [all|apt|go|interop|sshd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -94,6 +95,9 @@ interop_python() {
 
 case "$what" in
   all|apt) apt_install ;;
+esac
+case "$what" in
+  all|sshd) bash "$root/test/setup/sshd.sh" || die "sshd setup failed" ;;
 esac
 case "$what" in
   all|go)
