@@ -1,10 +1,10 @@
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSecureContext } from 'node:tls';
-import { parsePemBundle } from '../pki/client_certificate.ts';
-import type { TrustStore } from '../pki/trust_store.ts';
+import { createSecureContext, type TLSSocket } from 'node:tls';
+import { MAX_PRESENTED_CHAIN, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
+import { trustSnapshotFromPem, type ClientCaTrust, type TrustSnapshot } from '../pki/trust.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { tagListener } from './listeners.ts';
@@ -19,11 +19,11 @@ interface Material {
   cert: string;
   key: string;
   ca: string;
-  anchors: X509Certificate[];
+  trust: TrustSnapshot;
   digest: string;
 }
 
-function read(files: MtlsFiles): Omit<Material, 'anchors'> {
+function read(files: MtlsFiles): Omit<Material, 'trust'> {
   const cert = readFileSync(files.cert, 'utf8');
   const key = readFileSync(files.key, 'utf8');
   const ca = readFileSync(files.ca, 'utf8');
@@ -34,9 +34,9 @@ function read(files: MtlsFiles): Omit<Material, 'anchors'> {
 /** Reads and checks the listener's files: the key must match the certificate, the CA bundle must parse. */
 function loadMaterial(files: MtlsFiles): Material {
   const raw = read(files);
-  const anchors = parsePemBundle(raw.ca, files.ca);
+  const trust = trustSnapshotFromPem(raw.ca, files.ca);
   createSecureContext({ cert: raw.cert, key: raw.key, ca: raw.ca });
-  return { ...raw, anchors };
+  return { ...raw, trust };
 }
 
 /** Loads the trusted client CAs at start; any unreadable file is a configuration error naming it. */
@@ -56,19 +56,49 @@ export interface MtlsListener {
   stopWatching(): void;
 }
 
+const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
+
+/**
+ * The certificates the peer sent in the handshake, leaf first, parsed once per connection. The
+ * listener does not judge them (OpenSSL's own verdict is ignored): pki/chain.ts does, from the
+ * leaf through the intermediates the client sent to a trust anchor.
+ */
+export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | undefined {
+  const cached = perSocket.get(socket);
+  if (cached !== undefined) return cached ?? undefined;
+  let presented: PresentedCertificate | undefined;
+  try {
+    // Node links each certificate to the next one the client sent (`issuerCertificate`), ending
+    // at a self-signed one, which may come from the listener's CA file rather than the client.
+    const peer = socket.getPeerCertificate(true);
+    const certs: X509Certificate[] = [];
+    const seen = new Set<string>();
+    for (let link: typeof peer | undefined = peer; link?.raw && certs.length < MAX_PRESENTED_CHAIN && !seen.has(link.fingerprint256); link = link.issuerCertificate as typeof peer | undefined) {
+      seen.add(link.fingerprint256);
+      certs.push(new X509Certificate(link.raw));
+    }
+    presented = presentedCertificate(certs, 'tls');
+  } catch {
+    presented = undefined;
+  }
+  perSocket.set(socket, presented ?? null);
+  return presented;
+}
+
 /**
  * The mutual-TLS listener: asks for a client certificate but does not require or judge one, so a
  * missing or untrusted certificate becomes an OAuth `invalid_client` from our own checks rather
  * than a TLS alert. The files are polled and a change applies to new handshakes without a restart
- * (a broken replacement is logged and the previous material kept).
+ * (a broken replacement is logged and the previous material kept); a changed CA file becomes a
+ * new trust snapshot swapped into `trust`.
  */
 export function createMtlsListener(
   callback: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { files: MtlsFiles; material: Material; trust: TrustStore; logger: Logger; reloadSeconds: number },
+  options: { files: MtlsFiles; material: Material; trust: ClientCaTrust; logger: Logger; reloadSeconds: number },
 ): MtlsListener {
   const { files, trust, logger } = options;
   let current = options.material;
-  trust.anchors = current.anchors;
+  trust.swap(current.trust);
   const server = createServer(
     {
       ...tlsOptions(current),
@@ -88,7 +118,7 @@ export function createMtlsListener(
 
   let failedDigest: string | undefined;
   const timer = setInterval(() => {
-    let raw: Omit<Material, 'anchors'>;
+    let raw: Omit<Material, 'trust'>;
     try {
       raw = read(files);
     } catch (err) {
@@ -99,10 +129,10 @@ export function createMtlsListener(
     try {
       const next = loadMaterial(files);
       server.setSecureContext(tlsOptions(next));
-      trust.anchors = next.anchors;
+      trust.swap(next.trust);
       current = next;
       failedDigest = undefined;
-      logger.info({ event: 'mtls_reloaded', anchors: next.anchors.length }, 'mTLS certificate files changed; new handshakes use them');
+      logger.info({ event: 'mtls_reloaded', anchors: next.trust.anchors.length }, 'mTLS certificate files changed; new handshakes use them');
     } catch (err) {
       failedDigest = raw.digest;
       logger.error({ event: 'mtls_reload_failed', err: { message: (err as Error).message } }, 'changed mTLS certificate files are not usable; keeping the previous ones');

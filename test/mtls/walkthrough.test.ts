@@ -19,12 +19,12 @@ before(async () => {
   certs = join(dir, 'certs');
   const init = await runCli(['certs', 'init'], { env: { GATEHOUSE_CERTS_DIR: certs } });
   assert.equal(init.status, 0, init.stderr);
-  const issue = await runCli(['certs', 'issue', 'curl', '--san-email', 'curl', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
+  const issue = await runCli(['certs', 'issue', 'curl', '--san-email', 'curl@example.com', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
   assert.equal(issue.status, 0, issue.stderr);
-  assert.match(issue.stdout, /tls_client_auth_san_email: curl/);
+  assert.match(issue.stdout, /tls_client_auth_san_email: curl@example.com/);
   gh = await startTestServer({
     GATEHOUSE_CERTS_DIR: certs,
-    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('curl', { tls_client_auth_san_email: 'curl' })]),
+    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('curl', { tls_client_auth_san_email: 'curl@example.com' })]),
   });
 });
 after(async () => {
