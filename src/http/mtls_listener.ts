@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureContext, type TLSSocket } from 'node:tls';
-import { MAX_PRESENTED_CHAIN, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
+import { BoundedCache, MAX_PRESENTED_CHAIN, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
 import { trustSnapshotFromPem, type ClientCaTrust, type TrustSnapshot } from '../pki/trust.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -35,7 +35,7 @@ function read(files: MtlsFiles): Omit<Material, 'trust'> {
 function loadMaterial(files: MtlsFiles): Material {
   const raw = read(files);
   const trust = trustSnapshotFromPem(raw.ca, files.ca);
-  createSecureContext({ cert: raw.cert, key: raw.key, ca: raw.ca });
+  createSecureContext(tlsOptions(raw));
   return { ...raw, trust };
 }
 
@@ -48,7 +48,14 @@ export function loadMtlsMaterial(files: MtlsFiles): Material {
   }
 }
 
-const tlsOptions = (m: Material): ServerOptions => ({ cert: m.cert, key: m.key, ca: m.ca });
+/**
+ * The TLS context holds the server certificate only, never the trusted CAs: OpenSSL's own verdict
+ * on the client's chain is not used, and when it succeeds Node (24.21, nodejs/node#65579) drops the
+ * intermediates the client sent from what getPeerCertificate(true) returns, so a context without
+ * our CAs keeps the presented chain whole for pki/chain.ts. It also means the CertificateRequest
+ * lists no CA names (RFC 8446 §4.2.4, optional), so clients send the certificate they were given.
+ */
+const tlsOptions = (m: Pick<Material, 'cert' | 'key'>): ServerOptions => ({ cert: m.cert, key: m.key });
 
 export interface MtlsListener {
   server: Server;
@@ -57,19 +64,25 @@ export interface MtlsListener {
 }
 
 const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
+/**
+ * The intermediates each leaf came with in its last full handshake: a resumed TLS session carries
+ * the leaf only (RFC 8446 §2.2), and the chain is still needed to reach an anchor. Only helpers
+ * for path building; the path is verified by signatures all the same.
+ */
+const chainOfLeaf = new BoundedCache<string, readonly X509Certificate[]>(2000);
 
 /**
  * The certificates the peer sent in the handshake, leaf first, parsed once per connection. The
- * listener does not judge them (OpenSSL's own verdict is ignored): pki/chain.ts does, from the
- * leaf through the intermediates the client sent to a trust anchor.
+ * listener does not judge them: pki/chain.ts does, from the leaf through the intermediates the
+ * client sent to an anchor of the trust snapshot.
  */
 export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | undefined {
   const cached = perSocket.get(socket);
   if (cached !== undefined) return cached ?? undefined;
   let presented: PresentedCertificate | undefined;
   try {
-    // Node links each certificate to the next one the client sent (`issuerCertificate`), ending
-    // at a self-signed one, which may come from the listener's CA file rather than the client.
+    // Node links each certificate to its issuer among those the client sent (`issuerCertificate`),
+    // possibly ending at a root of Node's default store; only the trust snapshot's anchors count.
     const peer = socket.getPeerCertificate(true);
     const certs: X509Certificate[] = [];
     const seen = new Set<string>();
@@ -77,7 +90,10 @@ export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | 
       seen.add(link.fingerprint256);
       certs.push(new X509Certificate(link.raw));
     }
-    presented = presentedCertificate(certs, 'tls');
+    const [leaf, ...chain] = certs;
+    if (leaf && chain.length) chainOfLeaf.remember(leaf.fingerprint256, chain);
+    else if (leaf && socket.isSessionReused()) chain.push(...(chainOfLeaf.get(leaf.fingerprint256) ?? []));
+    presented = leaf && presentedCertificate([leaf, ...chain], 'tls');
   } catch {
     presented = undefined;
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
+import { CookieClient, hidden } from './browserless.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -87,4 +88,26 @@ export async function screenshot(page: Page, folder: string, name: string): Prom
 /** Decodes a JWT payload (the signature is checked by openid-client where it matters). */
 export function jwtClaims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Approves a device code through the pages without a browser, as `account`: the entry page, the
+ * confirmation, sign-in and consent forms (cookies and CSRF tokens kept by CookieClient).
+ */
+export async function approveWithForms(server: TestServer, userCode: string, account: NewAccount = ALICE): Promise<void> {
+  const client = new CookieClient(server);
+  const entry = await client.request('/device');
+  const confirm = await client.request('/device', { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: userCode } });
+  let step = await client.request('/device', { form: { xsrf: hidden(confirm.text, 'xsrf'), user_code: userCode, confirm: 'yes' } });
+  for (let i = 0; i < 10; i++) {
+    if ([302, 303].includes(step.res.status)) {
+      step = await client.request(new URL(step.res.headers.get('location')!, server.publicUrl).href);
+      continue;
+    }
+    const form = /action="([^"]*\/(login|consent))"/.exec(step.text);
+    if (!form) break;
+    const fields: Record<string, string> = form[2] === 'login' ? { csrf: hidden(step.text, 'csrf'), username: account.username, password: account.password } : { csrf: hidden(step.text, 'csrf') };
+    step = await client.request(form[1]!, { form: fields });
+  }
+  if (step.res.status !== 200) throw new Error(`device approval ended with ${step.res.status}: ${step.text.slice(0, 300)}`);
 }

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Accounts } from '../../../src/accounts/account.ts';
-import { CookieClient, hidden } from '../../helpers/browserless.ts';
+import { CookieClient } from '../../helpers/browserless.ts';
 import { authorizeWithForms, pkce, tokenRequest } from '../../helpers/code_flow.ts';
-import { ALICE, DEVICE_GRANT, pollOnce, requestDeviceCode } from '../../helpers/device.ts';
+import { ALICE, approveWithForms, DEVICE_GRANT, pollOnce, requestDeviceCode } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 // GATEHOUSE_ACCESS_TOKEN_TTL decides expires_in for every grant, and an API's own accessTokenTTL
@@ -61,25 +61,6 @@ async function codeTokens(): Promise<Record<string, unknown>> {
   return answer.body;
 }
 
-/** Approves a device code through the pages (entry, confirmation, sign-in, consent) without a browser. */
-async function approveDevice(userCode: string): Promise<void> {
-  const client = new CookieClient(server);
-  const entry = await client.request('/device');
-  const confirm = await client.request('/device', { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: userCode } });
-  let step = await client.request('/device', { form: { xsrf: hidden(confirm.text, 'xsrf'), user_code: userCode, confirm: 'yes' } });
-  for (let i = 0; i < 10; i++) {
-    if ([302, 303].includes(step.res.status)) {
-      step = await client.request(new URL(step.res.headers.get('location')!, server.publicUrl).href);
-      continue;
-    }
-    const form = /action="([^"]*\/(login|consent))"/.exec(step.text);
-    if (!form) break;
-    const fields: Record<string, string> = form[2] === 'login' ? { csrf: hidden(step.text, 'csrf'), username: ALICE.username, password: ALICE.password } : { csrf: hidden(step.text, 'csrf') };
-    step = await client.request(form[1]!, { form: fields });
-  }
-  assert.equal(step.res.status, 200, step.text.slice(0, 300));
-}
-
 describe('expires_in follows the configured access token lifetime for every grant', () => {
   it('client_credentials', async () => {
     const r = await tokenRequest(server, { grant_type: 'client_credentials' }, SVC);
@@ -106,7 +87,7 @@ describe('expires_in follows the configured access token lifetime for every gran
 
   it('urn:ietf:params:oauth:grant-type:device_code', async () => {
     const auth = await requestDeviceCode(server, 'cli', 'openid');
-    await approveDevice(auth.user_code);
+    await approveWithForms(server, auth.user_code);
     const r = await pollOnce(server, auth.device_code, 'cli');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.expires_in, TTL);

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../mtls/helpers.ts';
+import { devPki, opensslCa, opensslIssue, type Pair } from '../../mtls/pki.ts';
+
+// A company PKI made with openssl (root → issuing CA → client) with only the root trusted: the
+// intermediate the client sends in the handshake completes the path, also on a resumed TLS
+// session (which carries no certificates) and with the issuing CA expired in between.
+let dir: string;
+let gh: TestServer;
+let serverCa: string;
+let bundle: Pair;
+let leafOnly: Pair;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gh-chain-e2e-'));
+  const pki = await devPki(join(dir, 'certs'));
+  serverCa = pki.rootCa;
+  const root = await opensslCa(dir, 'root', '/O=Acme/CN=Acme Root');
+  const issuing = await opensslIssue(dir, root, 'issuing', '/O=Acme/CN=Acme Issuing CA', [], { intermediateCa: true });
+  const client = await opensslIssue(dir, issuing, 'svc', '/O=Acme/CN=svc', ['subjectAltName=DNS:svc.acme.example']);
+  bundle = { cert: join(dir, 'svc-bundle.crt'), key: client.key };
+  writeFileSync(bundle.cert, readFileSync(client.cert, 'utf8') + readFileSync(issuing.cert, 'utf8'));
+  leafOnly = client;
+  gh = await startTestServer({
+    GATEHOUSE_MTLS_CERT_FILE: pki.serverCert,
+    GATEHOUSE_MTLS_KEY_FILE: pki.serverKey,
+    GATEHOUSE_MTLS_CA_FILE: root.cert,
+    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('svc', { tls_client_auth_san_dns: 'svc.acme.example' })]),
+  });
+});
+after(async () => {
+  await gh?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const BODY = 'client_id=svc&grant_type=client_credentials';
+
+/** POST /token with node:https through `agent` (which keeps TLS sessions and offers them again). */
+function tokenVia(agent: Agent): Promise<{ status: number; reused: boolean; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gh.mtlsUrl}/token`,
+      { method: 'POST', agent, ca: readFileSync(serverCa), cert: readFileSync(bundle.cert), key: readFileSync(bundle.key), headers: { 'content-type': 'application/x-www-form-urlencoded', connection: 'close' } },
+      (res) => {
+        const reused = (res.socket as TLSSocket).isSessionReused();
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, reused, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(BODY);
+  });
+}
+
+describe('intermediates sent in the TLS handshake', () => {
+  it('curl with the leaf and its issuing CA gets a token; the leaf alone is told to send the intermediates', async () => {
+    const ok = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: bundle.cert, key: bundle.key, data: BODY });
+    assert.equal(ok.status, 200, ok.raw);
+    const bare = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: leafOnly.cert, key: leafOnly.key, data: BODY });
+    assert.equal(bare.status, 401, bare.raw);
+    assert.match(String(bare.body.error_description), /send the intermediate CA certificates with it/);
+  });
+
+  it('a resumed TLS session (no certificates in it) still authenticates with the chain of the full handshake', async () => {
+    const agent = new Agent({ keepAlive: false, maxCachedSessions: 10 });
+    try {
+      const first = await tokenVia(agent);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      assert.equal(first.reused, false);
+      const second = await tokenVia(agent);
+      assert.equal(second.reused, true, 'the agent resumed the session');
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('the handshake asks for a certificate without naming CAs (RFC 8446 §4.2.4), so a client sends the one it has', async () => {
+    const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${gh.ports.mtls!}`, '-servername', 'localhost', '-CAfile', serverCa, '-cert', bundle.cert, '-key', bundle.key], { timeout: 60_000 });
+    child.stdin!.end();
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await once(child, 'close');
+    assert.match(out, /No client certificate CA names sent/);
+  });
+});
