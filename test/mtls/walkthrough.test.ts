@@ -79,5 +79,9 @@ describe('the Smallstep walkthrough', () => {
     const r = await runCli(['certs', 'issue', 'bad', '--san-ip', '999.1.1.1', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--san-ip "999.1.1.1" is not an IPv4 or IPv6 address/);
+    // The old walkthrough's `--san-email curl`: no certificate should carry it, no client could match it.
+    const email = await runCli(['certs', 'issue', 'bad', '--san-email', 'curl', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
+    assert.equal(email.status, 2);
+    assert.match(email.stderr, /--san-email "curl" is not an email address \(local-part@domain\)/);
   });
 });

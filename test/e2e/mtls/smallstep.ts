@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../../helpers/cli.ts';
@@ -32,12 +32,14 @@ export interface SmallstepCa {
  * port, then `step ca bootstrap` by fingerprint into a second STEPPATH, as a client machine would.
  */
 export async function startSmallstepCa(dir: string): Promise<SmallstepCa> {
+  for (const bin of [STEP, STEP_CA]) if (!existsSync(bin)) throw new Error(`${bin} is missing: run bash test/setup/step.sh (or test/setup/tools.sh)`);
   const caPath = join(dir, 'ca');
   const clientPath = join(dir, 'client');
   mkdirSync(caPath, { recursive: true });
   mkdirSync(clientPath, { recursive: true });
   const passwordFile = join(dir, 'password.txt');
-  writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  // As `openssl rand -base64 24 > password.txt` writes it (README), final newline included.
+  writeFileSync(passwordFile, `${randomBytes(24).toString('base64')}\n`, { mode: 0o600 });
   const provisioner = 'ops@example.com';
   const port = await freePort();
   const exec = (steppath: string) => async (args: string[]) => {
