@@ -13,7 +13,7 @@ import { devPki, opensslCa, opensslIssue, type Pair } from '../../mtls/pki.ts';
 
 // A company PKI made with openssl (root → issuing CA → client) with only the root trusted: the
 // intermediate the client sends in the handshake completes the path, also on a resumed TLS
-// session (which carries no certificates) and with the issuing CA expired in between.
+// session (which carries no certificates), and so does a chain a trusted proxy forwards.
 let dir: string;
 let gh: TestServer;
 let serverCa: string;
@@ -35,6 +35,9 @@ before(async () => {
     GATEHOUSE_MTLS_KEY_FILE: pki.serverKey,
     GATEHOUSE_MTLS_CA_FILE: root.cert,
     GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('svc', { tls_client_auth_san_dns: 'svc.acme.example' })]),
+    // The same CAs for certificates an Envoy in front of the public listener forwards.
+    GATEHOUSE_CLIENT_CERT_HEADER: 'x-forwarded-client-cert',
+    GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1,::1',
   });
 });
 after(async () => {
@@ -92,5 +95,25 @@ describe('intermediates sent in the TLS handshake', () => {
     child.stdout!.on('data', (d) => (out += d));
     await once(child, 'close');
     assert.match(out, /No client certificate CA names sent/);
+  });
+});
+
+describe('intermediates forwarded by a trusted proxy', () => {
+  const xfcc = (chain: boolean) => {
+    const leaf = readFileSync(leafOnly.cert, 'utf8');
+    const all = readFileSync(bundle.cert, 'utf8');
+    return `x-forwarded-client-cert: By=spiffe://cluster.local/ns/auth/sa/gatehouse;Hash=abc;Cert="${encodeURIComponent(leaf)}"${chain ? `;Chain="${encodeURIComponent(all)}"` : ''}`;
+  };
+
+  it('an Envoy XFCC element with Chain= (forward_client_cert_details with chain) authenticates the client', async () => {
+    const res = await curl(`${gh.publicUrl}/token`, { data: BODY, headers: [xfcc(true)] });
+    assert.equal(res.status, 200, res.raw);
+  });
+
+  it('without Chain= the leaf alone is not enough, and the answer says so', async () => {
+    const res = await curl(`${gh.publicUrl}/token`, { data: BODY, headers: [xfcc(false)] });
+    assert.equal(res.status, 401, res.raw);
+    assert.match(String(res.body.error_description), /send the intermediate CA certificates with it/);
+    assert.equal(gh.logs.filter((l) => l.event === 'client_certificate_refused').at(-1)?.source, 'proxy');
   });
 });
