@@ -5,8 +5,9 @@ import { isAbsoluteUri, isDnsName, isIpAddress, isMailbox } from './subject_meta
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+/** The key and signature algorithms of every certificate Gatehouse issues: ECDSA P-256 with SHA-256. */
+export const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+export const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 
 /** A certificate and its private key, both PEM. */

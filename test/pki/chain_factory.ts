@@ -1,11 +1,9 @@
 import 'reflect-metadata';
 import { X509Certificate, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+// Also sets @peculiar/x509's crypto provider to node:crypto's WebCrypto.
+import { EC, SIGN } from '../../src/pki/issue.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 
 /** A certificate made for a test, with its key pair to sign further certificates. */
