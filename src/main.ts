@@ -30,6 +30,8 @@ import { deviceGuard } from './interactions/device_guard.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { callbackPath } from './interactions/upstream_routes.ts';
 import { UpstreamClient } from './accounts/upstream_client.ts';
+import { LdapConnector } from './accounts/ldap/ldap_connector.ts';
+import { AccountRecheck } from './accounts/source_recheck.ts';
 import { FailureThrottle } from './storage/failure_throttle.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
@@ -91,6 +93,9 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
   const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
   for (const client of upstream) client.warmUp();
+  // Company directories check the password form; they are asked again when a refresh token is used.
+  const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  const recheck = new AccountRecheck(store, directories);
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
@@ -111,7 +116,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     deviceGuard(userCodes),
   ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, [deviceFlowPart(userCodes, audit)]);
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, [deviceFlowPart(userCodes, audit)]);
     enforcePollingInterval(p, polling);
     buildApp({
       provider: p,
@@ -125,7 +130,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts })],
+      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };

@@ -31,6 +31,8 @@ export interface UpstreamIdentity {
   subject: string;
   /** The upstream's username claim, released as `preferred_username`. */
   username: string;
+  /** When the source last vouched for the person (sign-in or refresh re-check), seconds. */
+  checkedAt?: number;
 }
 
 export interface NewAccount {
