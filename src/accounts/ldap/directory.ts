@@ -108,7 +108,8 @@ export class LdapDirectory {
     for (const url of c.url) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       const tls: ConnectionOptions = { minVersion: 'TLSv1.2', ...(c.ca ? { ca: c.ca } : {}), ...(isIP(host) ? {} : { servername: host }) };
-      const client = new Client({ url, timeout: c.timeoutSeconds * 1000, connectTimeout: c.timeoutSeconds * 1000, tlsOptions: tls, strictDN: false });
+      // tlsOptions on an ldap:// client makes ldapts speak TLS before StartTLS: only for ldaps://.
+      const client = new Client({ url, timeout: c.timeoutSeconds * 1000, connectTimeout: c.timeoutSeconds * 1000, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tls } : {}) });
       try {
         if (c.startTls && url.startsWith('ldap:')) await client.startTLS({ ...tls, host });
         if (serviceBind && c.bindDn && c.bindPassword) await client.bind(c.bindDn, c.bindPassword.reveal());
