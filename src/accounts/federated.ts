@@ -112,8 +112,9 @@ export async function linkIdentity(store: Store, source: IdentitySource, m: Mapp
     groups: m.groups,
     uidNumber: m.uidNumber,
     gidNumber: m.gidNumber,
-    upstream: { connector: source.connector, issuer: source.issuer, subject: m.subject, username: m.username, checkedAt: now },
+    upstream: { connector: source.connector, issuer: source.issuer, subject: m.subject, username: m.username },
     updatedAt: now,
+    checkedAt: now,
   };
   let created = false;
   let link = await store.find(ACCOUNT_LINK, key);

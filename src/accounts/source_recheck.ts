@@ -50,13 +50,13 @@ export class AccountRecheck {
   async onRefresh(account: Account): Promise<RecheckVerdict> {
     const source = account.upstream ? this.#sources.get(account.upstream.connector) : undefined;
     if (!source || !account.upstream) return 'active';
-    const checkedAt = account.upstream.checkedAt ?? 0;
+    const checkedAt = account.checkedAt ?? 0;
     if (this.#now() - checkedAt < source.maxStalenessSeconds) return 'active';
     const verdict = await source.recheck(account);
     if (verdict === 'active') {
       // Re-read: recheck may have refreshed the claims.
       const fresh = (await this.#accounts.findById(account.id)) ?? account;
-      if (fresh.upstream) await this.#accounts.update(fresh, { upstream: { ...fresh.upstream, checkedAt: this.#now() } });
+      await this.#accounts.update(fresh, { checkedAt: this.#now() });
     }
     return verdict;
   }

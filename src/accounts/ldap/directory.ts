@@ -101,19 +101,23 @@ export class LdapDirectory {
     this.config = config;
   }
 
-  /** Connects to the first server that answers and, unless told not to, binds as the service account. */
-  async #open(serviceBind = true): Promise<Client> {
+  /**
+   * Connects to the first server of `urls` that answers and binds: as the service account, or
+   * anonymously (empty DN and password, RFC 4513 §5.1.1) when there is none, so a dead server is
+   * noticed here and the next one tried. With `serviceBind` false it only connects (TLS included).
+   */
+  async #open(urls: string[] = this.config.url, serviceBind = true): Promise<{ client: Client; url: string }> {
     const c = this.config;
     let last: unknown;
-    for (const url of c.url) {
+    for (const url of urls) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       const tls: ConnectionOptions = { minVersion: 'TLSv1.2', ...(c.ca ? { ca: c.ca } : {}), ...(isIP(host) ? {} : { servername: host }) };
       // tlsOptions on an ldap:// client makes ldapts speak TLS before StartTLS: only for ldaps://.
       const client = new Client({ url, timeout: c.timeoutSeconds * 1000, connectTimeout: c.timeoutSeconds * 1000, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tls } : {}) });
       try {
         if (c.startTls && url.startsWith('ldap:')) await client.startTLS({ ...tls, host });
-        if (serviceBind && c.bindDn && c.bindPassword) await client.bind(c.bindDn, c.bindPassword.reveal());
-        return client;
+        if (serviceBind) await client.bind(c.bindDn ?? '', c.bindPassword?.reveal() ?? '');
+        return { client, url };
       } catch (err) {
         last = err;
         await client.unbind().catch(() => undefined);
@@ -185,12 +189,13 @@ export class LdapDirectory {
    */
   async authenticate(username: string, password: string): Promise<DirectoryUser | undefined> {
     if (!username || username.length > MAX_INPUT || /[\x00-\x1f\x7f]/.test(username)) return undefined;
+    // An empty password would be an unauthenticated bind (RFC 4513 §5.1.2), which many servers accept.
     if (!password || password.length > MAX_PASSWORD) return undefined;
-    const client = await this.#open();
+    const { client, url } = await this.#open();
     try {
       const entry = await this.#ask(() => this.#findOne(client, `(${this.config.userSearch.usernameAttribute}=${Filter.escape(username)})`));
       if (!entry) return undefined;
-      if (!(await this.#bindAs(entry.dn, password))) return undefined;
+      if (!(await this.#bindAs(url, entry.dn, password))) return undefined;
       return await this.#ask(() => this.#map(client, entry));
     } finally {
       await client.unbind().catch(() => undefined);
@@ -202,7 +207,7 @@ export class LdapDirectory {
    * @throws DirectoryUnavailableError when the directory cannot be asked.
    */
   async lookup(id: string): Promise<DirectoryUser | undefined> {
-    const client = await this.#open();
+    const { client } = await this.#open();
     try {
       const entry = await this.#ask(() => this.#findOne(client, `(${this.config.attributes.id}=${idFilterValue(id)})`));
       return entry ? await this.#ask(() => this.#map(client, entry)) : undefined;
@@ -211,9 +216,9 @@ export class LdapDirectory {
     }
   }
 
-  /** Whether the directory accepts this password for this DN, on a connection of its own. */
-  async #bindAs(dn: string, password: string): Promise<boolean> {
-    const client = await this.#open(false);
+  /** Whether the server at `url` accepts this password for this DN, on a connection of its own. */
+  async #bindAs(url: string, dn: string, password: string): Promise<boolean> {
+    const { client } = await this.#open([url], false);
     try {
       await client.bind(dn, password);
       return true;

@@ -85,6 +85,7 @@ TLSCACertificateFile ${dir}/ca.pem
 TLSCertificateFile ${dir}/server.pem
 TLSCertificateKeyFile ${dir}/server.key
 security simple_bind=128
+allow bind_anon_dn
 database mdb
 maxsize 67108864
 suffix "${BASE_DN}"
@@ -120,7 +121,9 @@ async function listening(port: number, deadline: number): Promise<void> {
 /**
  * Starts Debian's slapd (installed by test/setup/slapd.sh) with a slapd.conf, a database and a
  * test CA of its own in a temp directory, on free loopback ports: ldaps:// and ldap:// (StartTLS;
- * `security simple_bind=128` refuses a password bind without TLS). Loads the small tree above with
+ * `security simple_bind=128` refuses a password bind without TLS). `allow bind_anon_dn` makes it
+ * accept a DN with an empty password as an anonymous bind, as many servers do: the empty-password
+ * test would sign people in if Gatehouse let such a bind through. Loads the small tree above with
  * slapadd; the ppolicy overlay gives `pwdAccountLockedTime` for disabling people.
  */
 export async function startDirectory(): Promise<TestDirectory> {
