@@ -35,6 +35,10 @@ export interface TestDirectory {
   dir: string;
   /** A client bound as the directory's root, for changing the tree during a test. */
   admin(): Promise<Client>;
+  /** Stops the server, keeping its database (the directory "down"). */
+  down(): Promise<void>;
+  /** Starts it again on the same ports. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -142,15 +146,27 @@ export async function startDirectory(): Promise<TestDirectory> {
   const ldapPort = await freePort();
   const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
   const ldapUrl = `ldap://127.0.0.1:${ldapPort}`;
-  let log = '';
-  const child: ChildProcess = spawn('/usr/sbin/slapd', ['-f', join(dir, 'slapd.conf'), '-h', `${ldapsUrl}/ ${ldapUrl}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (b: Buffer) => (log += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const start = async () => {
+    let log = '';
+    child = spawn('/usr/sbin/slapd', ['-f', join(dir, 'slapd.conf'), '-h', `${ldapsUrl}/ ${ldapUrl}/`, '-d', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await Promise.race([listening(ldapsPort, Date.now() + 30_000), exited.then(() => Promise.reject(new Error(`slapd exited: ${log}`)))]);
+  };
+  const halt = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await start();
   } catch (err) {
-    child.kill('SIGKILL');
+    child!.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -167,13 +183,10 @@ export async function startDirectory(): Promise<TestDirectory> {
       await client.bind(ROOT_DN, rootPassword);
       return client;
     },
+    down: halt,
+    up: start,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

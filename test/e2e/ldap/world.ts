@@ -90,12 +90,14 @@ export async function submitDirectory(s: Awaited<ReturnType<typeof openSignIn>>,
 }
 
 /**
- * Signs in through the directory form, consents, and redeems the code: the tokens of a native
+ * Signs in through the directory form (or the local one, for `local`), consents, and redeems the code: the tokens of a native
  * client, refresh token included.
  */
-export async function tokensFor(gh: TestServer, connector: string, username: string, password: string): Promise<Record<string, unknown>> {
+export async function tokensFor(gh: TestServer, connector: string | 'local', username: string, password: string): Promise<Record<string, unknown>> {
   const s = await openSignIn(gh);
-  const r = await submitDirectory(s, connector, username, password);
+  const r = connector === 'local'
+    ? await s.client.request(`${s.interaction}/login`, { form: { csrf: hidden(s.page, 'csrf'), username, password } })
+    : await submitDirectory(s, connector, username, password);
   assert.equal(r.res.status, 303, r.text.slice(0, 500));
   let next = new URL(r.res.headers.get('location')!, gh.publicUrl).href;
   for (let step = 0; step < 8; step++) {
