@@ -1,11 +1,27 @@
+import { FilterParser } from 'ldapts';
 import { z } from 'zod';
 import { secretRef } from './secret_ref.ts';
 import type { Secret } from '../shared/secret.ts';
 
 /** An LDAP attribute description (RFC 4512 §2.5): a name or an OID, no options. */
 const attribute = z.string().regex(/^([A-Za-z][A-Za-z0-9-]{0,63}|\d+(\.\d+)+)$/, 'must be an LDAP attribute name');
-/** A filter the operator writes; it must at least be one parenthesised RFC 4515 filter. */
-const filter = z.string().min(3).max(1024).regex(/^\(.*\)$/s, 'must be an LDAP filter in parentheses, e.g. "(objectClass=person)"');
+/** A filter the operator writes: one parenthesised RFC 4515 filter that ldapts can parse. */
+const filter = z.string().min(3).max(1024).refine((v) => {
+  if (!/^\(.*\)$/s.test(v)) return false;
+  // Values escape parentheses as \28 / \29, so every one left is structure: they must balance.
+  let depth = 0;
+  for (const ch of v) {
+    depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+    if (depth < 0) return false;
+  }
+  if (depth !== 0) return false;
+  try {
+    FilterParser.parseString(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an LDAP filter in parentheses (RFC 4515), e.g. "(objectClass=person)"');
 const dn = z.string().min(1).max(1024);
 
 const ldapUrl = z.string().refine((v) => {
