@@ -3,8 +3,9 @@
 #   chromium (browser tests), curl and openssl (reference clients) from Debian;
 #   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
 #   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
-#   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
-# Usage: test/setup/tools.sh [all|apt|go|interop]
+#   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python;
+#   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
+# Usage: test/setup/tools.sh [all|apt|go|interop|slapd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -94,6 +95,9 @@ interop_python() {
 
 case "$what" in
   all|apt) apt_install ;;
+esac
+case "$what" in
+  all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
 esac
 case "$what" in
   all|go)

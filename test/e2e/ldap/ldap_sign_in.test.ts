@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { Accounts } from '../../../src/accounts/account.ts';
 import { hidden } from '../../helpers/browserless.ts';
 import { jwtClaims, launchBrowser, requestDeviceCode, screenshot } from '../../helpers/device.ts';
+import { startTestServer } from '../../helpers/server.ts';
 import { deviceToSignIn, openCodeFlow, pollUntilDone } from '../../helpers/sso.ts';
 import { LOCAL_PASSWORD, type LdapWorld, openSignIn, startLdapWorld, submitDirectory } from './world.ts';
 
@@ -157,5 +161,27 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
     await flow.page.getByText('Old directory is not answering right now').waitFor();
     await screenshot(flow.page, 'ldap-device', '02-directory-down');
     await flow.context.close();
+  });
+
+  test('with local accounts off and one directory, the sign-in page is that directory\'s form', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ldap-solo-'));
+    const connectors = JSON.parse(readFileSync(w.gh.config.connectorsFile!, 'utf8')) as Array<Record<string, unknown>>;
+    writeFileSync(join(dir, 'connectors.json'), JSON.stringify(connectors.filter((c) => c.id === 'staff')));
+    const solo = await startTestServer({ GATEHOUSE_CONNECTORS_FILE: join(dir, 'connectors.json'), GATEHOUSE_CLIENTS_FILE: w.gh.config.clientsFile!, GATEHOUSE_LOCAL_ACCOUNTS: 'false' });
+    try {
+      const s = await openSignIn(solo);
+      assert.match(s.page, new RegExp(`action="${s.interaction}/ldap/staff"`));
+      assert.match(s.page, /with your <strong>Staff directory<\/strong> account/);
+      assert.doesNotMatch(s.page, /\/login"/);
+      const r = await s.client.request(`${s.interaction}/ldap/staff`, { form: { csrf: hidden(s.page, 'csrf'), username: 'alice', password: w.directory.passwords.alice } });
+      assert.equal(r.res.status, 303, r.text.slice(0, 300));
+      const wrong = await openSignIn(solo);
+      const bad = await wrong.client.request(`${wrong.interaction}/ldap/staff`, { form: { csrf: hidden(wrong.page, 'csrf'), username: 'alice', password: 'nope' } });
+      assert.equal(bad.res.status, 401);
+      assert.doesNotMatch(bad.text, /Other ways to sign in/);
+    } finally {
+      await solo.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
