@@ -163,6 +163,29 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
     await flow.context.close();
   });
 
+  test('bad input to the directory routes: readable pages, never a 500', async () => {
+    const s = await openSignIn(w.gh);
+    const unknown = await s.client.request(`${s.interaction}/ldap/nope`);
+    assert.equal(unknown.res.status, 404);
+    assert.match(unknown.text, /Unknown sign-in option/);
+    const expired = await s.client.request('/interaction/not-a-real-uid/ldap/corp');
+    assert.equal(expired.res.status, 400);
+    assert.match(expired.text, /Sign-in expired/);
+    const noCsrf = await s.client.request(`${s.interaction}/ldap/corp`, { form: { username: 'alice', password: w.directory.passwords.alice } });
+    assert.equal(noCsrf.res.status, 403);
+    const form = await s.client.request(`${s.interaction}/ldap/corp`);
+    const csrf = hidden(form.text, 'csrf');
+    const huge = await s.client.request(`${s.interaction}/ldap/corp`, { form: { csrf, username: 'a'.repeat(3000), password: 'p'.repeat(3000) } });
+    assert.equal(huge.res.status, 401);
+    const missing = await s.client.request(`${s.interaction}/ldap/corp`, { form: { csrf } });
+    assert.equal(missing.res.status, 401);
+    const odd = await s.client.request(`${s.interaction}/ldap/corp`, { form: { csrf, username: '\u202eecila', password: '\ud800' } });
+    assert.equal(odd.res.status, 401);
+    const json = await fetch(`${w.gh.publicUrl}${s.interaction}/ldap/corp`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: [...s.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }, body: '{"username":"alice"' });
+    assert.ok(json.status < 500, String(json.status));
+    assert.ok(!w.gh.logs.some((l) => l.msg === 'unhandled error'));
+  });
+
   test('with local accounts off and one directory, the sign-in page is that directory\'s form', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ldap-solo-'));
     const connectors = JSON.parse(readFileSync(w.gh.config.connectorsFile!, 'utf8')) as Array<Record<string, unknown>>;
