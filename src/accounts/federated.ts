@@ -96,16 +96,9 @@ export async function federatedSignIn(store: Store, connector: ConnectorConfig, 
   return linkIdentity(store, { connector: connector.id, issuer: connector.issuer }, m);
 }
 
-/**
- * The account of an identity that passed its connector's policy: keyed by source + subject (never
- * by email), created on first sign-in, claims and groups refreshed every time, so a renamed
- * person keeps their account.
- */
-export async function linkIdentity(store: Store, source: IdentitySource, m: MappedClaims): Promise<FederatedResult> {
-  const accounts = new Accounts(store);
-  const key = linkKey(source.issuer, m.subject);
-  const now = Math.floor(Date.now() / 1000);
-  const fields = {
+/** What an account takes from its source at each sign-in or re-check (`now` in seconds). */
+export function sourceFields(source: IdentitySource, m: MappedClaims, now: number) {
+  return {
     name: m.name,
     email: m.email,
     emailVerified: m.emailVerified,
@@ -116,6 +109,18 @@ export async function linkIdentity(store: Store, source: IdentitySource, m: Mapp
     updatedAt: now,
     checkedAt: now,
   };
+}
+
+/**
+ * The account of an identity that passed its connector's policy: keyed by source + subject (never
+ * by email), created on first sign-in, claims and groups refreshed every time, so a renamed
+ * person keeps their account.
+ */
+export async function linkIdentity(store: Store, source: IdentitySource, m: MappedClaims): Promise<FederatedResult> {
+  const accounts = new Accounts(store);
+  const key = linkKey(source.issuer, m.subject);
+  const now = Math.floor(Date.now() / 1000);
+  const fields = sourceFields(source, m, now);
   let created = false;
   let link = await store.find(ACCOUNT_LINK, key);
   if (!link) {

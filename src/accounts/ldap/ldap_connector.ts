@@ -1,7 +1,7 @@
 import type { LdapConnectorConfig } from '../../config/ldap_connector.ts';
 import type { Store } from '../../storage/adapter.ts';
 import { type Account, Accounts } from '../account.ts';
-import { checkPolicy, type FederatedResult, linkIdentity, type MappedClaims } from '../federated.ts';
+import { checkPolicy, type FederatedResult, type IdentitySource, linkIdentity, type MappedClaims, sourceFields } from '../federated.ts';
 import type { AccountSource, RecheckVerdict } from '../source_recheck.ts';
 import { DirectoryUnavailableError, type DirectoryUser, LdapDirectory } from './directory.ts';
 
@@ -42,6 +42,10 @@ export class LdapConnector implements AccountSource {
     this.#store = store;
   }
 
+  get #source(): IdentitySource {
+    return { connector: this.id, issuer: ldapIssuer(this.id) };
+  }
+
   get id(): string {
     return this.config.id;
   }
@@ -60,7 +64,7 @@ export class LdapConnector implements AccountSource {
     const m = mapped(user);
     const refusal = checkPolicy({ ...this.config, requireVerifiedEmail: false }, m);
     if (refusal) return { ok: false, reason: refusal };
-    return linkIdentity(this.#store, { connector: this.id, issuer: ldapIssuer(this.id) }, m);
+    return linkIdentity(this.#store, this.#source, m);
   }
 
   /**
@@ -79,16 +83,7 @@ export class LdapConnector implements AccountSource {
     if (!user) return 'refused';
     const m = mapped(user);
     if (checkPolicy({ ...this.config, requireVerifiedEmail: false }, m)) return 'refused';
-    await new Accounts(this.#store).update(account, {
-      name: m.name,
-      email: m.email,
-      emailVerified: m.emailVerified,
-      groups: m.groups,
-      uidNumber: m.uidNumber,
-      gidNumber: m.gidNumber,
-      upstream: { ...account.upstream, username: m.username },
-      updatedAt: Math.floor(Date.now() / 1000),
-    });
+    await new Accounts(this.#store).update(account, sourceFields(this.#source, m, Math.floor(Date.now() / 1000)));
     return 'active';
   }
 }
