@@ -8,7 +8,7 @@ import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
-import { deviceFlowBasePart } from './parts/device_flow.ts';
+import { deviceFlowBasePart } from '../features/device_flow/pages.ts';
 import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
-import { startGatehouse, type Gatehouse } from '../../src/main.ts';
+import { startGatehouse, type Gatehouse } from '../../src/server/gatehouse.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { freePort } from './net.ts';
 

@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
-import { tooManyRequests } from '../http/too_many.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../shared/types.ts';
-import type { FailureThrottle } from '../storage/failure_throttle.ts';
+import { tooManyRequests } from '../../http/too_many.ts';
+import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
+import type { FailureThrottle } from '../../storage/failure_throttle.ts';
 
 /** Longest user code we carry over from a link; a real one is 9 characters. */
 const MAX_PREFILL = 32;

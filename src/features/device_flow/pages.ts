@@ -4,7 +4,7 @@ import type { Audit } from '../../shared/audit.ts';
 import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
 import { renderPage } from '../../shared/views.ts';
 import type { FailureThrottle } from '../../storage/failure_throttle.ts';
-import type { ProviderContext } from '../context.ts';
+import type { ProviderContext } from '../../provider/context.ts';
 
 
 type Ctx = KoaContextWithOIDC & { state: Record<string, unknown> };
