@@ -2,9 +2,9 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Context, Next } from 'koa';
 import type { Audit } from '../shared/audit.ts';
+import { DEVICE_CODE_GRANT as DEVICE_GRANT } from '../features/device_flow/grant_type.ts';
 import type { Metrics } from './metrics.ts';
 
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 type Err = Error & { error?: string };
 type Ctx = KoaContextWithOIDC;
 
