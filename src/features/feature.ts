@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
+import type { Metrics } from '../http/metrics.ts';
 import type { ProviderContext } from '../provider/context.ts';
 import type { Audit } from '../shared/audit.ts';
 import type { Store } from '../storage/adapter.ts';
@@ -44,6 +45,8 @@ export interface Feature {
 export interface FeatureServices {
   store: Store;
   audit: Audit;
+  /** Prometheus metrics; absent outside the server (the CLI exports none). */
+  metrics?: Metrics;
   /** Current time in epoch milliseconds; tests inject a clock. Default `Date.now`. */
   now?: () => number;
 }

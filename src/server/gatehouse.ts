@@ -80,7 +80,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   const store = instrumentStore(await openStore({ ...config, logger }), metrics);
   setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
-  const features = gatehouseFeatures(config, { store, audit, now: options.now });
+  const features = gatehouseFeatures(config, { store, audit, metrics, now: options.now });
   const signIn = new SignIn(store, {
     failuresPerAccount: config.loginFailuresPerAccount,
     failuresPerIp: config.loginFailuresPerIp,

@@ -1,5 +1,6 @@
 import type { Feature, FeatureServices } from '../feature.ts';
 import { FailureThrottle } from '../../storage/failure_throttle.ts';
+import { countDeviceFlowOutcomes } from './metrics.ts';
 import { deviceFlowPart } from './pages.ts';
 import { announceInterval, pacePolls } from './polling.ts';
 import { userCodeGuard } from './user_code_guard.ts';
@@ -21,7 +22,7 @@ export interface DeviceFlowOptions {
  * RFC 8628 device authorization grant as one feature: oidc-provider's device flow with our
  * pages (pages.ts), the `interval` announcement and slow_down pacing (polling.ts), the user-code
  * pre-check and prefill (user_code_guard.ts), the wrong-code throttle (per IP and global, in the
- * store) and the audit events `device.approved` / `device.denied`.
+ * store), the audit events `device.approved` / `device.denied` and the outcome metrics.
  * @see RFC 8628
  */
 export function deviceFlowFeature(options: DeviceFlowOptions, services: FeatureServices): Feature {
@@ -34,6 +35,9 @@ export function deviceFlowFeature(options: DeviceFlowOptions, services: FeatureS
   return {
     name: 'device_flow',
     configuration: deviceFlowPart(userCodes, services.audit),
+    install(provider) {
+      if (services.metrics) countDeviceFlowOutcomes(provider, services.metrics);
+    },
     routes: () => [announceInterval(polling), pacePolls(polling), userCodeGuard(userCodes)],
   };
 }

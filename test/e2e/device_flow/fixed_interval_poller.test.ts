@@ -19,6 +19,12 @@ after(async () => {
   await server?.stop();
 });
 
+/** gatehouse_device_flow_total by outcome, as /metrics would show it. */
+async function outcomes(): Promise<Record<string, number>> {
+  const { values } = await server.metrics.deviceFlow.get();
+  return Object.fromEntries(values.map((v) => [String(v.labels.outcome), v.value]));
+}
+
 /** One poll of the fixed-pace client, then its 3 s wait. */
 async function pollEvery3s(deviceCode: string) {
   const answer = await pollOnce(server, deviceCode);
@@ -37,6 +43,8 @@ test('a poller at a fixed 3 s against a 5 s interval: slow_down while pending, i
     assert.equal(r.body.error, 'slow_down', JSON.stringify(r.body));
   }
 
+  assert.equal((await outcomes()).slow_down, 3);
+
   await approveInBrowser(browser, server, auth.user_code);
 
   const r = await pollEvery3s(auth.device_code);
@@ -45,6 +53,7 @@ test('a poller at a fixed 3 s against a 5 s interval: slow_down while pending, i
   assert.ok(r.body.access_token);
   // The code is used up: a further poll is refused, not answered with tokens again.
   assert.equal((await pollEvery3s(auth.device_code)).body.error, 'invalid_grant');
+  assert.deepEqual(await outcomes(), { slow_down: 3, approved: 1 });
 });
 
 test('the fixed-pace poller gets the normal refusals: access_denied after a denial, expired_token after expiry', async () => {
@@ -69,4 +78,7 @@ test('the fixed-pace poller gets the normal refusals: access_denied after a deni
   const r = await pollEvery3s(expired.device_code);
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'expired_token');
+  const counted = await outcomes();
+  assert.equal(counted.denied, 1);
+  assert.equal(counted.expired, 1);
 });
