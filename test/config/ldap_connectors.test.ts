@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -83,5 +83,18 @@ describe('LDAP connectors in the connectors file', () => {
   it('one LDAP connector is enough to turn local accounts off', () => {
     const config = load({ GATEHOUSE_CONNECTORS_FILE: file([base]), GATEHOUSE_LOCAL_ACCOUNTS: 'false' });
     assert.equal(config.localAccounts, false);
+  });
+
+  it('the README examples (OpenLDAP and Active Directory) are accepted, only their file paths swapped for test ones', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Company directory (LDAP / Active Directory)'));
+    const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].slice(0, 2).map((m) => JSON.parse(m[1]!) as Array<Record<string, unknown>>);
+    assert.equal(blocks.length, 2);
+    writeFileSync(join(dir, 'bind.txt'), BIND);
+    const entries = blocks.flat().map((e) => ({ ...e, caFile: 'ca.pem', ...((e.bindPassword as { file?: string }).file ? { bindPassword: { file: 'bind.txt' } } : {}) }));
+    const config = load({ GATEHOUSE_CONNECTORS_FILE: file(entries), AD_BIND_PASSWORD: BIND });
+    assert.deepEqual(config.ldapConnectors.map((c) => c.id), ['corp-ldap', 'ad']);
+    assert.equal(config.ldapConnectors[1]?.userSearch.usernameAttribute, 'sAMAccountName');
+    assert.equal(config.ldapConnectors[1]?.bindPassword?.reveal(), BIND);
   });
 });
