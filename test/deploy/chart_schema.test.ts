@@ -28,6 +28,12 @@ describe('Helm chart: values the API server would refuse are refused at template
     });
   }
 
+  it('a name starting with a digit: refused for the API servers before 1.36, which required DNS-1035 Service names', () => {
+    const r = template(['ci/defaults-values.yaml'], { fullnameOverride: '1gatehouse' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /\/fullnameOverride.*does not match pattern/);
+  });
+
   it('accepts the valid values next to each edge', () => {
     const ok: Overrides[] = [
       { fullnameOverride: 'g'.repeat(63) },

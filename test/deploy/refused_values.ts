@@ -34,13 +34,7 @@ export const REFUSED_VALUES: RefusedValue[] = [
     name: 'an uppercase fullnameOverride (Service names are DNS-1035 labels)',
     values: { fullnameOverride: 'Gatehouse' },
     chart: /\/fullnameOverride.*does not match pattern/,
-    server: /Service "Gatehouse" is invalid: metadata\.name: Invalid value: "Gatehouse": a DNS-1035 label must consist of lower case/,
-  },
-  {
-    name: 'a fullnameOverride starting with a digit',
-    values: { fullnameOverride: '1gatehouse' },
-    chart: /\/fullnameOverride.*does not match pattern/,
-    server: /Service "1gatehouse" is invalid: metadata\.name: Invalid value: "1gatehouse": a DNS-1035 label/,
+    server: /Service "Gatehouse" is invalid: metadata\.name: Invalid value: "Gatehouse": a lowercase RFC 1123 label/,
   },
   {
     name: 'a nameOverride with a dot',
@@ -78,25 +72,25 @@ export const REFUSED_VALUES: RefusedValue[] = [
     name: 'a pod label value with a space',
     values: { 'podLabels.team': 'platform security' },
     chart: /\/podLabels\/team.*does not match pattern/,
-    server: /metadata\.labels: Invalid value: "platform security"/,
+    server: /spec\.template\.labels: Invalid value: "platform security"/,
   },
   {
     name: 'a pod label key with a space',
     values: { podLabels: { 'my team': 'platform' } },
     chart: /invalid propertyName 'my team'/,
-    server: /metadata\.labels: Invalid value: "my team"/,
+    server: /spec\.template\.labels: Invalid value: "my team"/,
   },
   {
     name: 'a pod annotation key with two slashes',
     values: { podAnnotations: { 'example.com/a/b': 'x' } },
     chart: /invalid propertyName 'example\.com\/a\/b'/,
-    server: /metadata\.annotations: Invalid value: "example\.com\/a\/b"/,
+    server: /spec\.template\.annotations: Invalid value: "example\.com\/a\/b"/,
   },
   {
     name: 'a nodeSelector value longer than 63 characters',
     values: { nodeSelector: { zone: 'z'.repeat(64) } },
     chart: /\/nodeSelector\/zone.*does not match pattern/,
-    server: /nodeSelector: Invalid value: "z{64}": must be no more than 63 characters/,
+    server: /nodeSelector: Invalid value: "z{64}": must be no more than 63 bytes/,
   },
   {
     name: 'a /33 IPv4 CIDR in a NetworkPolicy peer',
@@ -156,7 +150,7 @@ export const REFUSED_VALUES: RefusedValue[] = [
     name: 'an existingSecret name with an underscore',
     values: { 'secrets.existingSecret': 'gatehouse_keys' },
     chart: /\/secrets\/existingSecret.*does not match pattern/,
-    server: /secret\.secretName: Invalid value: "gatehouse_keys"/,
+    server: /secretKeyRef\.name: Invalid value: "gatehouse_keys": a lowercase RFC 1123 subdomain/,
   },
   {
     name: 'a Secret key with a space',
@@ -174,7 +168,7 @@ export const REFUSED_VALUES: RefusedValue[] = [
     name: 'a probe port name that is not an IANA service name',
     values: { 'probes.liveness.httpGet.port': 'HTTP' },
     chart: /\/probes\/liveness\/httpGet\/port/,
-    server: /livenessProbe\.httpGet\.port: Invalid value: "HTTP": must contain only lowercase/,
+    server: /livenessProbe\.httpGet\.port: Invalid value: "HTTP": must contain only alpha-numeric characters \(a-z, 0-9\)/,
   },
   {
     name: 'a PodDisruptionBudget minAvailable that is neither a number nor a percentage',

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../helpers/cli.ts';
 import { CHART, ciValuesFiles, parseManifests, render, type K8sObject } from '../../deploy/chart.ts';
 import { REFUSED_VALUES } from '../../deploy/refused_values.ts';
-import { assertPodAdmitted, dryRunPod, helmOk, mustGet, releaseInfo, valuesArgs } from './cluster_checks.ts';
+import { assertPodAdmitted, ciValuesArgs, dryRunPod, helmOk, mustGet, releaseInfo } from './cluster_checks.ts';
 import { KUBE_VERSION, startKubeCluster, type KubeCluster } from './kube_cluster.ts';
 
 let cluster: KubeCluster;
@@ -31,7 +31,7 @@ describe('helm template | kubectl apply --dry-run=server (Pod Security restricte
     it(file, async () => {
       const ns = `dry-${basename(file, '-values.yaml')}`;
       cluster.restrictedNamespace(ns);
-      const rendered = helmOk(cluster, ['template', 'gatehouse', CHART, '-n', ns, '--kube-version', KUBE_VERSION, ...valuesArgs([file])]);
+      const rendered = helmOk(cluster, ['template', 'gatehouse', CHART, '-n', ns, '--kube-version', KUBE_VERSION, ...ciValuesArgs(cluster, file)]);
       const r = cluster.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], rendered.stdout);
       assert.equal(r.status, 0, r.stderr);
       const objects = parseManifests(rendered.stdout);

@@ -1,6 +1,8 @@
 // Assertions the deploy tier makes against the API server started by kube_cluster.ts.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { CHART, type K8sObject } from '../../deploy/chart.ts';
 import type { CommandResult, KubeCluster } from './kube_cluster.ts';
 
@@ -15,6 +17,18 @@ export function helmOk(cluster: KubeCluster, args: string[]): CommandResult {
 /** `-f` arguments for chart-relative values files. */
 export function valuesArgs(files: string[]): string[] {
   return files.flatMap((f) => ['-f', join(CHART, f)]);
+}
+
+/**
+ * Helm arguments for one ci values file. A file with inline mTLS PEM (placeholders: no private key
+ * is committed) gets a real certificate and key made at run time instead — the API server checks a
+ * `kubernetes.io/tls` Secret's pair and warns about placeholders.
+ */
+export function ciValuesArgs(cluster: KubeCluster, file: string): string[] {
+  const values = parse(readFileSync(join(CHART, file), 'utf8')) as { mtls?: { tls?: { cert?: string } } };
+  if (!values.mtls?.tls?.cert) return valuesArgs([file]);
+  const pem = (name: string) => join(cluster.dir, name);
+  return [...valuesArgs([file]), '--set-file', `mtls.tls.cert=${pem('server.crt')}`, '--set-file', `mtls.tls.key=${pem('server.key')}`, '--set-file', `mtls.tls.ca=${pem('ca.crt')}`];
 }
 
 /** An object as the API server stores it, or undefined when it does not exist. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHART, ciValuesFiles } from '../../deploy/chart.ts';
-import { assertPodAdmitted, getObject, helmOk, mustGet, releaseInfo, releaseObjects, valuesArgs } from './cluster_checks.ts';
+import { assertPodAdmitted, ciValuesArgs, getObject, helmOk, mustGet, releaseInfo, releaseObjects, valuesArgs } from './cluster_checks.ts';
 import { startKubeCluster, type KubeCluster } from './kube_cluster.ts';
 
 let cluster: KubeCluster;
@@ -28,7 +28,7 @@ describe('helm install, upgrade, rollback and uninstall of every ci values file 
     it(file, async () => {
       const ns = `ci-${basename(file, '-values.yaml')}`;
       cluster.restrictedNamespace(ns);
-      const values = valuesArgs([file]);
+      const values = ciValuesArgs(cluster, file);
 
       const install = helmOk(cluster, ['install', 'gatehouse', CHART, '-n', ns, ...values]);
       assert.match(install.stdout, /STATUS: deployed/);
@@ -172,19 +172,36 @@ describe('values that cannot change after install (cd/helm/README.md)', () => {
   };
   const immutableClaim = /PersistentVolumeClaim "gatehouse-data" is invalid: spec: Forbidden: spec is immutable/;
 
-  it('persistence.size, accessModes and storageClass: the PVC spec is immutable', () => {
+  it('persistence.size and accessModes: the PVC spec is immutable', () => {
     const ns = 'immutable-pvc';
     installed(ns);
     failedUpgrade(ns, ['persistence.size=2Gi'], immutableClaim);
     failedUpgrade(ns, ['persistence.accessModes[0]=ReadWriteOncePod'], immutableClaim);
-    failedUpgrade(ns, ['persistence.storageClass=fast'], immutableClaim);
     assert.equal(mustGet(cluster, ns, 'persistentvolumeclaim', 'gatehouse-data').spec.resources.requests.storage, '1Gi');
   });
 
-  it('nameOverride: the Deployment selector is immutable', () => {
+  it('persistence.storageClass: may be set once on a claim without a class, never changed', () => {
+    const ns = 'immutable-class';
+    installed(ns);
+    // No default StorageClass here, so the claim was created without one; Kubernetes lets a class be
+    // assigned to such a claim later (retroactive default class assignment).
+    helmOk(cluster, ['upgrade', 'gatehouse', CHART, '-n', ns, ...DEFAULTS, '--set', 'persistence.storageClass=standard']);
+    assert.equal(mustGet(cluster, ns, 'persistentvolumeclaim', 'gatehouse-data').spec.storageClassName, 'standard');
+    const r = cluster.helm(['upgrade', 'gatehouse', CHART, '-n', ns, ...DEFAULTS, '--set', 'persistence.storageClass=fast']);
+    assert.notEqual(r.status, 0, 'changing the class succeeded');
+    assert.match(r.stderr, immutableClaim);
+  });
+
+  it('nameOverride: refused when the full name stays (the Deployment selector is immutable), else every object is renamed', () => {
     const ns = 'immutable-selector';
     installed(ns);
-    failedUpgrade(ns, ['nameOverride=auth'], /Deployment\.apps "gatehouse" is invalid: spec\.selector: Invalid value: .*field is immutable/);
+    // The release name contains the new name, so the full name stays `gatehouse`.
+    failedUpgrade(ns, ['nameOverride=gate'], /Deployment\.apps "gatehouse" is invalid: spec\.selector: Invalid value: .*field is immutable/);
+    helmOk(cluster, ['upgrade', 'gatehouse', CHART, '-n', ns, ...DEFAULTS, '--set', 'nameOverride=auth']);
+    const d = mustGet(cluster, ns, 'deployment', 'gatehouse-auth');
+    assert.equal(d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data').persistentVolumeClaim.claimName, 'gatehouse-auth-data', 'a new, empty volume');
+    assert.equal(getObject(cluster, ns, 'deployment', 'gatehouse'), undefined);
+    assert.ok(getObject(cluster, ns, 'persistentvolumeclaim', 'gatehouse-data'), 'the old volume is kept');
   });
 
   it('a new volume through persistence.existingClaim, the documented way to change them', () => {
