@@ -132,15 +132,17 @@ describe('long release names', () => {
   it('a 53-character release name (the longest Helm allows) installs, every name within 63 characters', async () => {
     const ns = 'long-name';
     cluster.restrictedNamespace(ns);
-    const release = 'gatehouse-production-eu-west-1-blue-green-canary-0001';
+    // Without "gatehouse" in it, so the full name is the release name plus "-gatehouse": 63 characters.
+    const release = 'auth-production-eu-west-1-blue-green-canary-0001-abcd';
     assert.equal(release.length, 53);
+    const fullname = `${release}-gatehouse`;
     helmOk(cluster, ['install', release, CHART, '-n', ns, ...DEFAULTS]);
     assert.deepEqual(releaseInfo(cluster, ns, release), { revision: 1, status: 'deployed' });
     const objects = releaseObjects(cluster, ns, release);
-    assert.ok(objects.includes(`Service/${release}`), objects.join());
-    assert.ok(objects.includes(`Service/${release.slice(0, 58)}-mtls`), objects.join());
+    assert.ok(objects.includes(`Service/${fullname}`), objects.join());
+    assert.ok(objects.includes(`Service/${fullname.slice(0, 58)}-mtls`), objects.join());
     for (const o of objects) assert.ok(o.split('/')[1]!.length <= 63, o);
-    await assertPodAdmitted(cluster, ns, release);
+    await assertPodAdmitted(cluster, ns, fullname);
     helmOk(cluster, ['upgrade', release, CHART, '-n', ns, ...DEFAULTS, '--set', 'logLevel=debug']);
     helmOk(cluster, ['uninstall', release, '-n', ns]);
   });
