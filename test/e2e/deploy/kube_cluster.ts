@@ -98,11 +98,16 @@ function tail(file: string, bytes = 6000): string {
 }
 
 const running = new Set<ChildProcess>();
-// A failing or interrupted test file must not leave etcd or kube-apiserver behind.
-process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
+const scratchDirs = new Set<string>();
+// A failing or interrupted test file must not leave etcd, kube-apiserver or their files behind.
+function killAll(): void {
+  running.forEach((c) => c.kill('SIGKILL'));
+  scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+}
+process.once('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    running.forEach((c) => c.kill('SIGKILL'));
+    killAll();
     process.exit(130);
   });
 }
@@ -133,11 +138,13 @@ export async function startKubeCluster(): Promise<KubeCluster> {
   const kubectlBin = binary('kubectl');
   const helmBin = binary('helm');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-kube-'));
+  scratchDirs.add(dir);
   const children: ChildProcess[] = [];
   const stop = async () => {
     for (const child of children.reverse()) await stopProcess(child);
     children.length = 0;
     rmSync(dir, { recursive: true, force: true });
+    scratchDirs.delete(dir);
   };
   try {
     makeKeys(dir);
