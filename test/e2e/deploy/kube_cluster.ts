@@ -35,7 +35,7 @@ export interface KubeCluster {
   /** helm (.tools/bin) against this cluster, with its own config, cache and data dirs. */
   helm(args: string[]): CommandResult;
   /** One API request (JSON in and out); resolves with the status, parsed body and warnings. */
-  api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any; warnings: string[] }>;
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; warnings: string[] }>;
   /** A namespace enforcing (and warning and auditing) Pod Security `restricted`. */
   restrictedNamespace(name: string): void;
   /** The API server's log so far (for failure messages). */
@@ -182,12 +182,12 @@ export async function startKubeCluster(): Promise<KubeCluster> {
     const server = `https://127.0.0.1:${apiPort}`;
     const ca = readFileSync(join(dir, 'ca.crt'));
 
-    const api: KubeCluster['api'] = (method, path, body, contentType = 'application/json') =>
+    const api: KubeCluster['api'] = (method, path, body) =>
       new Promise((resolve, reject) => {
-        const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+        const payload = body === undefined ? undefined : JSON.stringify(body);
         const req = request(`${server}${path}`, {
           method, ca, timeout: 60_000,
-          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
         }, (res) => {
           let text = '';
           res.setEncoding('utf8');
