@@ -10,7 +10,7 @@ import { hidden } from '../../helpers/browserless.ts';
 import { jwtClaims, launchBrowser, requestDeviceCode, screenshot } from '../../helpers/device.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { deviceToSignIn, openCodeFlow, pollUntilDone } from '../../helpers/sso.ts';
-import { LOCAL_PASSWORD, type LdapWorld, openSignIn, startLdapWorld, submitDirectory } from './world.ts';
+import { LOCAL_PASSWORD, type LdapWorld, openSignIn, startLdapWorld, submitDirectory, tokensFor } from './world.ts';
 
 describe('sign-in with the company directory (LDAP) against a real slapd', () => {
   let w: LdapWorld;
@@ -81,10 +81,15 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
     assert.match(directoryAccounts[0]!.upstream!.subject, /^[0-9a-f-]{36}$/, 'keyed by entryUUID');
   });
 
-  test('StartTLS connector signs in too', async () => {
-    const s = await openSignIn(w.gh);
-    const r = await submitDirectory(s, 'staff', 'bob', w.directory.passwords.bob);
-    assert.equal(r.res.status, 303, r.text.slice(0, 400));
+  test('StartTLS connector with `member` groups (the user\'s DN in a filter): another account, its own groups', async () => {
+    const tokens = await tokensFor(w.gh, 'staff', 'alice', w.directory.passwords.alice);
+    const claims = jwtClaims(String(tokens.id_token));
+    assert.deepEqual(claims.groups, ['oncall']);
+    assert.equal(claims.preferred_username, 'alice');
+    const corp = (await new Accounts(w.gh.store).list()).find((a) => a.upstream?.connector === 'corp');
+    assert.notEqual(claims.sub, corp?.id, 'accounts are per connector');
+    const bob = await submitDirectory(await openSignIn(w.gh), 'staff', 'bob', w.directory.passwords.bob);
+    assert.equal(bob.res.status, 303, bob.text.slice(0, 400));
   });
 
   test('wrong password, empty password, unknown user and filter metacharacters all get "Incorrect username or password"', async () => {
@@ -107,9 +112,10 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
       assert.equal(r.res.status, 401, `${JSON.stringify(username)}: ${r.res.status}`);
       assert.match(r.text, /Incorrect username or password\./);
     }
-    // The password never reaches the logs; the typed usernames are not logged either.
+    // Passwords never reach the logs; the typed usernames are not logged either.
     assert.doesNotMatch(w.gh.logText(), new RegExp(alice));
     assert.doesNotMatch(w.gh.logText(), /admin\)\(\|/);
+    assert.ok(!w.gh.logText().includes(readFileSync(w.directory.servicePasswordFile, 'utf8').trim()), 'the service password is never logged');
   });
 
   test('a directory user outside the allowed group gets the "Access refused" page and no account', async () => {

@@ -11,7 +11,10 @@ export const BASE_DN = 'dc=example,dc=com';
 export const SERVICE_DN = `cn=gatehouse,ou=services,${BASE_DN}`;
 const ROOT_DN = `cn=admin,${BASE_DN}`;
 
-/** The people of the test tree: posixAccount entries; engineering = alice, carol, dave; sales = bob. */
+/**
+ * The people of the test tree: posixAccount entries; posixGroups engineering = alice, carol, dave and
+ * sales = bob; and a groupOfNames role, oncall = alice (by DN).
+ */
 export const PEOPLE = {
   alice: { cn: 'Alice Directory', mail: 'alice@example.com', uidNumber: 3001, gidNumber: 300, groups: ['engineering'] },
   bob: { cn: 'Bob Sales', mail: 'bob@example.com', uidNumber: 3002, gidNumber: 301, groups: ['sales'] },
@@ -71,6 +74,9 @@ function ldif(passwords: Record<Person, string>, servicePassword: string): strin
         `uidNumber: ${p.uidNumber}`, `gidNumber: ${p.gidNumber}`, `homeDirectory: /home/${uid}`, 'loginShell: /bin/bash', `userPassword: ${passwords[uid as Person]}`].join('\n')),
     `dn: cn=engineering,ou=groups,${BASE_DN}\nobjectClass: posixGroup\ncn: engineering\ngidNumber: 300\nmemberUid: alice\nmemberUid: carol\nmemberUid: dave`,
     `dn: cn=sales,ou=groups,${BASE_DN}\nobjectClass: posixGroup\ncn: sales\ngidNumber: 301\nmemberUid: bob`,
+    // For connectors using the `member` style (groups listing DNs): alice is on call.
+    `dn: ou=roles,${BASE_DN}\nobjectClass: organizationalUnit\nou: roles`,
+    `dn: cn=oncall,ou=roles,${BASE_DN}\nobjectClass: groupOfNames\ncn: oncall\nmember: uid=alice,ou=people,${BASE_DN}`,
   ];
   return `${entries.join('\n\n')}\n`;
 }

@@ -25,7 +25,8 @@ export interface LdapWorld {
 /**
  * Connectors: `corp` (ldaps://, a dead server listed first to show failover, service bind from a
  * file, engineering only, ppolicy lock as the disabled filter, memberUid groups, POSIX ids, re-check
- * at every refresh), `staff` (StartTLS, anyone in the tree) and `down` (nothing listening).
+ * at every refresh), `staff` (StartTLS, anyone in the tree, groupOfNames `member` groups) and `down`
+ * (nothing listening).
  * Local accounts stay on, with `localuser`.
  */
 export async function startLdapWorld(env: Record<string, string> = {}): Promise<LdapWorld> {
@@ -45,7 +46,7 @@ export async function startLdapWorld(env: Record<string, string> = {}): Promise<
   };
   const connectors = [
     { ...common, id: 'corp', label: 'Corp directory', url: [`ldaps://127.0.0.1:${deadPort}`, directory.ldapsUrl], requiredGroups: ['engineering'], recheckSeconds: 0 },
-    { ...common, id: 'staff', label: 'Staff directory', url: directory.ldapUrl, startTls: true },
+    { ...common, id: 'staff', label: 'Staff directory', url: directory.ldapUrl, startTls: true, groupSearch: { style: 'member', baseDn: `ou=roles,${BASE_DN}`, filter: '(objectClass=groupOfNames)' } },
     { ...common, id: 'down', label: 'Old directory', url: `ldaps://127.0.0.1:${deadPort}` },
   ];
   writeFileSync(join(dir, 'connectors.json'), JSON.stringify(connectors));
