@@ -194,7 +194,10 @@ export class LdapDirectory {
     const { client, url } = await this.#open();
     try {
       const entry = await this.#ask(() => this.#findOne(client, `(${this.config.userSearch.usernameAttribute}=${Filter.escape(username)})`));
-      if (!entry) return undefined;
+      if (!entry) {
+        await this.#sameWorkAsABind(url);
+        return undefined;
+      }
       if (!(await this.#bindAs(url, entry.dn, password))) return undefined;
       return await this.#ask(() => this.#map(client, entry));
     } finally {
@@ -229,6 +232,21 @@ export class LdapDirectory {
       throw new DirectoryUnavailableError(`user bind failed (${(err as Error).message})`, err);
     } finally {
       await client.unbind().catch(() => undefined);
+    }
+  }
+
+  /**
+   * An unknown user costs what a wrong password does (a second TLS connection and a bind round
+   * trip), so response times do not tell which usernames exist. The bind is anonymous: the typed
+   * password goes nowhere.
+   */
+  async #sameWorkAsABind(url: string): Promise<void> {
+    try {
+      const { client } = await this.#open([url], false);
+      await client.bind('', '').catch(() => undefined);
+      await client.unbind().catch(() => undefined);
+    } catch {
+      // The directory going away here changes nothing: the answer is "incorrect" either way.
     }
   }
 
