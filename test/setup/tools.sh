@@ -6,7 +6,8 @@
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
 #   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
 #   by test/setup/kube.sh.
-# Usage: test/setup/tools.sh [all|apt|go|kube|interop]
+#   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
+# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -99,6 +100,9 @@ case "$what" in
     apt_install
     bash "$root/test/setup/kube.sh" apt
     ;;
+esac
+case "$what" in
+  all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
 esac
 case "$what" in
   all|go)
