@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { clientsFile, curl, tlsClient } from '../../mtls/helpers.ts';
 import { devPki, opensslCa, opensslIssue, type Pair } from '../../mtls/pki.ts';
+import { make, root as makeRoot, type Made } from '../../pki/chain_factory.ts';
 
 // A company PKI made with openssl (root → issuing CA → client) with only the root trusted: the
 // intermediate the client sends in the handshake completes the path, also on a resumed TLS
@@ -19,6 +21,16 @@ let gh: TestServer;
 let serverCa: string;
 let bundle: Pair;
 let leafOnly: Pair;
+/** Chains made to break one rule, under a second trusted root. */
+const broken: Record<'expiredIssuer' | 'serverOnly', Pair> = {} as never;
+
+/** Writes a made certificate (with the CAs to send along) and its key as PEM files. */
+function writePair(name: string, leaf: Made, ...chain: Made[]): Pair {
+  const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  writeFileSync(pair.cert, [leaf, ...chain].map((c) => c.cert.toString()).join(''));
+  writeFileSync(pair.key, KeyObject.from(leaf.keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  return pair;
+}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gh-chain-e2e-'));
@@ -30,10 +42,20 @@ before(async () => {
   bundle = { cert: join(dir, 'svc-bundle.crt'), key: client.key };
   writeFileSync(bundle.cert, readFileSync(client.cert, 'utf8') + readFileSync(issuing.cert, 'utf8'));
   leafOnly = client;
+
+  const other = await makeRoot('Other Root');
+  const oldIssuing = await make('Old Issuing', other, { ca: true, fromDays: -30, toDays: -1 });
+  const issuing2 = await make('Issuing 2', other, { ca: true });
+  const svcName = [{ type: 'dns' as const, value: 'svc.acme.example' }];
+  broken.expiredIssuer = writePair('old', await make('svc', oldIssuing, { san: svcName, fromDays: -5, toDays: 5 }), oldIssuing);
+  broken.serverOnly = writePair('web', await make('svc', issuing2, { san: svcName, eku: ['1.3.6.1.5.5.7.3.1'] }), issuing2);
+  const trustFile = join(dir, 'trusted.pem');
+  writeFileSync(trustFile, readFileSync(root.cert, 'utf8') + other.cert.toString());
+
   gh = await startTestServer({
     GATEHOUSE_MTLS_CERT_FILE: pki.serverCert,
     GATEHOUSE_MTLS_KEY_FILE: pki.serverKey,
-    GATEHOUSE_MTLS_CA_FILE: root.cert,
+    GATEHOUSE_MTLS_CA_FILE: trustFile,
     GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('svc', { tls_client_auth_san_dns: 'svc.acme.example' })]),
     // The same CAs for certificates an Envoy in front of the public listener forwards.
     GATEHOUSE_CLIENT_CERT_HEADER: 'x-forwarded-client-cert',
@@ -72,6 +94,16 @@ describe('intermediates sent in the TLS handshake', () => {
     const bare = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: leafOnly.cert, key: leafOnly.key, data: BODY });
     assert.equal(bare.status, 401, bare.raw);
     assert.match(String(bare.body.error_description), /send the intermediate CA certificates with it/);
+  });
+
+  it('an expired issuing CA, or a leaf only for TLS servers, is refused saying so', async () => {
+    const old = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: broken.expiredIssuer.cert, key: broken.expiredIssuer.key, data: BODY });
+    assert.equal(old.status, 401, old.raw);
+    assert.match(String(old.body.error_description), /a CA certificate in the client certificate's chain is expired, not yet valid, or not allowed to issue it/);
+    assert.match(String(gh.logs.filter((l) => l.event === 'client_certificate_refused').at(-1)?.detail), /^expired: CN=Old Issuing/);
+    const web = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: broken.serverOnly.cert, key: broken.serverOnly.key, data: BODY });
+    assert.equal(web.status, 401, web.raw);
+    assert.match(String(web.body.error_description), /extended key usage does not allow TLS client authentication/);
   });
 
   it('a resumed TLS session (no certificates in it) still authenticates with the chain of the full handshake', async () => {
