@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { Context, Next } from 'koa';
+import { certificateState } from '../pki/certificate_state.ts';
 import { parsePemBundle, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
 import { refusalDescription } from '../pki/refusal.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -94,18 +95,17 @@ export function clientCertificates(options: ClientCertificateOptions) {
         }
       }
     }
-    if (presented) ctx.state.clientCertificate = presented;
+    if (presented) certificateState(ctx).clientCertificate = presented;
     await next();
     explainRefusal(ctx, logger);
   };
 }
 
 function explainRefusal(ctx: Context, logger: Logger): void {
-  const refusal = ctx.state.certificateRefusal;
+  const { certificateRefusal: refusal, clientCertificate: cert } = certificateState(ctx);
   const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
   if (!refusal || ctx.status !== 401 || !body || typeof body !== 'object' || body.error !== 'invalid_client') return;
   body.error_description = refusalDescription(refusal);
-  const cert = ctx.state.clientCertificate;
   logger.info(
     {
       event: 'client_certificate_refused',

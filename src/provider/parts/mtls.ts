@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { certificateState } from '../../pki/certificate_state.ts';
 import { verifyClientCertificate } from '../../pki/chain.ts';
 import type { CertificateRefusal } from '../../pki/refusal.ts';
 import { subjectMatches } from '../../pki/subject_match.ts';
@@ -28,7 +29,7 @@ export function validateCaPin(key: string, value: unknown, metadata: Record<stri
 
 /** Records why the certificate failed; http/certificate_source.ts turns it into the error_description and log line. */
 function refuse(ctx: KoaContextWithOIDC, refusal: CertificateRefusal): false {
-  ctx.state.certificateRefusal = refusal;
+  certificateState(ctx).certificateRefusal = refusal;
   return false;
 }
 
@@ -53,13 +54,13 @@ export function mtlsPart({ trust }: ProviderContext): Configuration {
         tlsClientAuth: true,
         selfSignedTlsClientAuth: true,
         getCertificate(ctx) {
-          const cert = ctx.state.clientCertificate;
+          const state = certificateState(ctx);
           // Only an invalid_client answer uses this (client authentication without a certificate).
-          if (!cert) ctx.state.certificateRefusal = { reason: 'no_certificate' };
-          return cert?.leaf;
+          if (!state.clientCertificate) state.certificateRefusal = { reason: 'no_certificate' };
+          return state.clientCertificate?.leaf;
         },
         certificateAuthorized(ctx) {
-          const cert = ctx.state.clientCertificate;
+          const cert = certificateState(ctx).clientCertificate;
           if (!cert) return refuse(ctx, { reason: 'no_certificate' });
           const verdict = verifyClientCertificate(cert, trust?.current ?? NO_TRUST);
           if (!verdict.ok) return refuse(ctx, verdict);
@@ -70,7 +71,7 @@ export function mtlsPart({ trust }: ProviderContext): Configuration {
           return true;
         },
         certificateSubjectMatches(ctx, property, expected) {
-          const cert = ctx.state.clientCertificate;
+          const cert = certificateState(ctx).clientCertificate;
           if (cert && subjectMatches(cert.leaf, property, expected)) return true;
           return refuse(ctx, { reason: 'subject_mismatch', field: property });
         },
