@@ -52,7 +52,9 @@ export function loadMtlsMaterial(files: MtlsFiles): Material {
  * The TLS context holds the server certificate only, never the trusted CAs: OpenSSL's own verdict
  * on the client's chain is not used, and when it succeeds Node (24.21, nodejs/node#65579) drops the
  * intermediates the client sent from what getPeerCertificate(true) returns, so a context without
- * our CAs keeps the presented chain whole for pki/chain.ts. It also means the CertificateRequest
+ * our CAs keeps the presented chain whole for pki/chain.ts. (A client certificate chaining to a
+ * public root of Node's default store still verifies and loses its intermediates there; such a
+ * CA's issuing certificate can be configured as the anchor.) It also means the CertificateRequest
  * lists no CA names (RFC 8446 §4.2.4, optional), so clients send the certificate they were given.
  */
 const tlsOptions = (m: Pick<Material, 'cert' | 'key'>): ServerOptions => ({ cert: m.cert, key: m.key });
