@@ -52,7 +52,10 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
 [ -x /usr/sbin/sshd ] || die "openssh-server installed but /usr/sbin/sshd is missing"
 /usr/bin/python3 -c "import qrcode" || die "python3-qrcode installed but not importable"
 if $installs_server; then
-  # Belt and braces: if anything started the system sshd anyway, stop it (only the one from its pid file).
+  # Belt and braces: a system without policy-rc.d support may still have enabled or started it.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
   if [ -f /run/sshd.pid ]; then kill "$(cat /run/sshd.pid)" 2>/dev/null || true; rm -f /run/sshd.pid; fi
 fi
 exit 0

@@ -1,9 +1,10 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
+import type { Store } from '../../storage/adapter.ts';
 import type { ProviderContext } from '../context.ts';
-import { deviceConfirmationGrant } from './device_consent.ts';
 import { authenticationOf, tokenAuthentication } from './token_authentication.ts';
 
 /**
@@ -11,19 +12,38 @@ import { authenticationOf, tokenAuthentication } from './token_authentication.ts
  * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
  * per account and client across browser sessions.
  */
-export function accountsPart({ store, config }: ProviderContext): Configuration {
+export function accountsPart({ store, config, recheck, logger }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
   return {
-    async findAccount(_ctx, sub, token) {
-      const account = await accounts.findById(sub);
+    async findAccount(ctx, sub, token) {
+      let account = await accounts.findById(sub);
       // A disabled account keeps its records but can neither sign in nor refresh tokens.
       if (!account || account.disabled) return undefined;
-      const username = account.upstream?.username ?? account.username;
+      // A refresh asks the account's source again (README: Company directory, re-check on refresh).
+      if (recheck && !recheck.empty && token?.kind === 'RefreshToken' && ctx?.oidc?.route === 'token') {
+        const verdict = await recheck.onRefresh(account);
+        if (verdict === 'unreachable') {
+          logger.warn({ event: 'account.recheck_unreachable', sub, connector: account.upstream?.connector }, 'account source not answering; refresh refused for now');
+          const err = new errors.TemporarilyUnavailable('the account directory is not answering, try again later');
+          throw Object.assign(err, { status: 503, statusCode: 503 });
+        }
+        if (verdict === 'refused') {
+          logger.info({ event: 'account.recheck_refused', sub, connector: account.upstream?.connector }, 'account source refused the account; its grant is revoked');
+          const grantId = (token as { grantId?: string }).grantId;
+          if (grantId) {
+            await store.revokeByGrantId(grantId);
+            await (await ctx.oidc.provider.Grant.find(grantId))?.destroy();
+          }
+          return undefined;
+        }
+        account = (await accounts.findById(sub)) ?? account;
+      }
+      const current = account;
       return {
         accountId: sub,
-        username,
+        username: current.upstream?.username ?? current.username,
         // Userinfo has no session to read how the person signed in; the access token carries it.
-        claims: async (use: string) => ({ ...accountClaims(account), sub, ...(use === 'userinfo' ? authenticationOf(token) : {}) }),
+        claims: async (use: string) => ({ ...accountClaims(current), sub, ...(use === 'userinfo' ? authenticationOf(token) : {}) }),
       };
     },
     extraTokenClaims: tokenAuthentication,
@@ -34,7 +54,9 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
     ttl: {
-      AccessToken: config.accessTokenTtl,
+      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       IdToken: config.idTokenTtl,
       DeviceCode: config.deviceCodeTtl,
       Session: config.sessionTtl,
@@ -46,22 +68,28 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
         return rotated ? rotated.remainingTTL : config.refreshTokenTtl;
       },
     },
-    async loadExistingGrant(ctx) {
-      const device = await deviceConfirmationGrant(ctx);
-      if (device) return device;
-      const clientId = ctx.oidc.client!.clientId;
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
-      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      const accountId = ctx.oidc.session!.accountId;
-      if (!accountId) return undefined;
-      // A fresh grant per authorization, carrying what the person agreed to before, so revoking
-      // one device's tokens leaves the others alone.
-      const remembered = await rememberedConsent(store, accountId, clientId);
-      if (!remembered) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
-      grant.addOIDCScope(remembered.scope);
-      await grant.save();
-      return grant;
-    },
+    loadExistingGrant: loadRememberedGrant(store),
+  };
+}
+
+/**
+ * oidc-provider's `loadExistingGrant` for every flow: the grant of this consent or session, or a
+ * fresh grant per authorization carrying what the person agreed to before (so revoking one
+ * device's tokens leaves the others alone). The device flow feature puts its own in front of it
+ * (src/features/device_flow/consent.ts) and falls back to this one.
+ */
+export function loadRememberedGrant(store: Store) {
+  return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
+    const clientId = ctx.oidc.client!.clientId;
+    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const accountId = ctx.oidc.session!.accountId;
+    if (!accountId) return undefined;
+    const remembered = await rememberedConsent(store, accountId, clientId);
+    if (!remembered) return undefined;
+    const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(remembered.scope);
+    await grant.save();
+    return grant;
   };
 }

@@ -1,4 +1,6 @@
 import { type Configuration, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { loadRememberedGrant } from '../../provider/parts/accounts.ts';
+import type { Store } from '../../storage/adapter.ts';
 
 const DEVICE_ROUTES = new Set(['code_verification', 'device_resume']);
 
@@ -12,9 +14,8 @@ function confirmedDevice(ctx: KoaContextWithOIDC): boolean {
  * the code and every scope in plain words, and oidc-provider only authorizes after the person
  * pressed its Continue. Returns a fresh grant for exactly the scopes the device asked for, so no
  * second page asks for the same thing; other flows get `undefined` (their own consent applies).
- * Used from `loadExistingGrant`.
  */
-export async function deviceConfirmationGrant(ctx: KoaContextWithOIDC) {
+async function deviceConfirmationGrant(ctx: KoaContextWithOIDC) {
   const accountId = ctx.oidc.session?.accountId;
   if (!accountId || !confirmedDevice(ctx)) return undefined;
   const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: unknown } };
@@ -25,12 +26,16 @@ export async function deviceConfirmationGrant(ctx: KoaContextWithOIDC) {
 }
 
 /**
- * oidc-provider's interaction policy with one change: its `native_client_prompt` check (ask native
- * clients for consent every time, RFC 8252 §8.6: any program can listen on a loopback redirect)
- * does not apply to a confirmed device code, which has no redirect and was just confirmed on our
- * page. Every other check, and every other flow, is oidc-provider's default.
+ * The confirmation page as the device flow's consent, in two pieces of oidc-provider configuration:
+ * - `loadExistingGrant`: the grant above for a confirmed device code, otherwise the one every flow
+ *   uses (`loadRememberedGrant`, from the accounts part, which this replaces in the merge);
+ * - the interaction policy with one change: its `native_client_prompt` check (ask native clients
+ *   for consent every time, RFC 8252 §8.6: any program can listen on a loopback redirect) does not
+ *   apply to a confirmed device code, which has no redirect and was just confirmed on our page.
+ * Every other check, and every other flow, keeps oidc-provider's and the accounts part's behaviour.
  */
-export function deviceConsentPart(): Configuration {
+export function deviceConsentPart(store: Store): Configuration {
+  const remembered = loadRememberedGrant(store);
   const policy = interactionPolicy.base();
   const consent = policy.get('consent');
   const native = consent?.checks.get('native_client_prompt');
@@ -42,5 +47,10 @@ export function deviceConsentPart(): Configuration {
       confirmedDevice(ctx) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : native.check(ctx)),
     index,
   );
-  return { interactions: { policy } };
+  return {
+    interactions: { policy },
+    async loadExistingGrant(ctx) {
+      return (await deviceConfirmationGrant(ctx)) ?? remembered(ctx);
+    },
+  };
 }
