@@ -1,7 +1,7 @@
 # Gatehouse SSH logins: a pam_python module (Debian: libpam-python, /lib/security/pam_python.so)
 # that signs a Unix user in through Gatehouse's device authorization grant (RFC 8628).
 #
-#   auth required pam_python.so /usr/local/lib/gatehouse/gatehouse_pam.py config=/etc/gatehouse/pam.conf
+#   auth required /lib/security/pam_python.so /usr/local/lib/gatehouse/gatehouse_pam.py config=/etc/gatehouse/pam.conf
 #
 # The first (and only) keyboard-interactive prompt carries the link (verification_uri_complete), the
 # user code and a terminal QR code: OpenSSH holds PAM info messages back until a prompt is shown

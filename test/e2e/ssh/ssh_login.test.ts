@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
@@ -21,6 +22,7 @@ describe('SSH login through Gatehouse (real sshd, PAM module, Chromium)', () => 
   let browser: Browser;
   let person: Account;
   let settings: Record<string, string>;
+  let hostSecret: string;
 
   before(async () => {
     server = await startDeviceServer({ GATEHOUSE_STORE: 'sqlite' });
@@ -32,6 +34,7 @@ describe('SSH login through Gatehouse (real sshd, PAM module, Chromium)', () => 
     assert.deepEqual(client.grant_types, ['urn:ietf:params:oauth:grant-type:device_code']);
     assert.equal(client.token_endpoint_auth_method, 'client_secret_basic');
     assert.equal(client.scope, 'openid profile groups posix');
+    hostSecret = String(client.client_secret);
     const secretFile = join(sshd.dir, 'client_secret');
     writeFileSync(secretFile, `${String(client.client_secret)}\n`, { mode: 0o600 });
     chmodSync(secretFile, 0o600);
@@ -129,6 +132,38 @@ describe('SSH login through Gatehouse (real sshd, PAM module, Chromium)', () => 
     assert.deepEqual(again.result, { ok: true, idUn: sshd.user }, again.text);
     assert.equal(pages.paths.length, 2, `link with a live session: confirm, done — saw ${pages.paths.join(' → ')}`);
     await context.close();
+  });
+
+  test('told to slow down, the module waits the longer interval (one slow_down, not a string of them) and still logs in', async () => {
+    sshd.configure(settings);
+    const slowDowns = () => server.logs.filter((l) => l.event === 'grant.error' && l.error === 'slow_down' && l.client_id === 'build-42').length;
+    const before = slowDowns();
+    const ssh = sshLogin(sshd.port, sshd.user);
+    const { link, code } = linkAndCode(await ssh.firstPrompt);
+    // Another poll of the same device code just before the module's: the module's comes too soon.
+    const stored = await server.store.findByUserCode('DeviceCode', code.replace('-', ''));
+    assert.ok(stored);
+    const early = await fetch(`${server.publicUrl}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`build-42:${hostSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: String(stored.jti) }),
+    });
+    assert.equal(((await early.json()) as { error?: string }).error, 'authorization_pending');
+    await ssh.pressEnter();
+    const deadline = Date.now() + 30_000;
+    while (slowDowns() === before) {
+      assert.ok(Date.now() < deadline, 'the module polled right after Enter and got slow_down');
+      await delay(50);
+    }
+    // Approve only after a module that ignored slow_down would have polled again (1 s interval);
+    // one that honours it waits 6 s, so it sees no second slow_down.
+    await delay(2500);
+    const context = await browser.newContext();
+    await approveAs(sshd.user)(link, await context.newPage());
+    await context.close();
+    const result = await ssh.result;
+    assert.deepEqual(result, { ok: true, idUn: sshd.user });
+    assert.equal(slowDowns() - before, 1, 'the module kept to interval + 5 s after its slow_down');
   });
 
   test('refused: approved by a different Gatehouse user, by preferred_username and by uid', async () => {
