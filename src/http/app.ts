@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
+import { canonicalAuthorization } from './authorization.ts';
 import { clientCertificates } from './client_certificate.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -40,6 +41,7 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): Provider {
   const { provider, logger } = options;
   const mw: Middleware[] = [
+    canonicalAuthorization(),
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
     issuerOrigin(options.issuer),
     requestLogging(logger),

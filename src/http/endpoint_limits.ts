@@ -3,6 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { RateLimiter } from '../storage/rate_limiter.ts';
+import { credentialsFor } from './authorization.ts';
 import type { Metrics } from './metrics.ts';
 import { tooManyRequests } from './too_many.ts';
 
@@ -38,9 +39,9 @@ const MAX_KEY_LENGTH = 128;
  * @see RFC 6749 §2.3.1 (Basic credentials are form-urlencoded before base64), RFC 7523 §3 (sub)
  */
 async function claimedClientId(ctx: Context): Promise<string | undefined> {
-  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
-  if (basic?.[1]) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const basic = credentialsFor(ctx.get('authorization'), 'basic');
+  if (basic && /^[A-Za-z0-9+/=]+$/.test(basic)) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     // Malformed credentials (no colon) may be a bare secret: never use them as a key or log them.
     if (colon === -1) return undefined;
