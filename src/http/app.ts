@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
 import { canonicalAuthorization } from './authorization.ts';
+import { clientSecretHashing } from './client_secrets.ts';
 import { clientCertificates } from './client_certificate.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
@@ -48,6 +49,7 @@ export function buildApp(options: AppOptions): Provider {
     options.metrics.middleware(),
     errorBoundary(logger),
     auditRevocations(options.audit),
+    clientSecretHashing(),
     clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
     ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
     securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),

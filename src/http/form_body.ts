@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 const BODY_LIMIT = 56 * 1024;
 
 /**
- * Reads an `application/x-www-form-urlencoded` body once and hands it to oidc-provider as an
+ * Reads an `application/x-www-form-urlencoded` POST body once and hands it to oidc-provider as an
  * already-read body (its parser takes `ctx.request.body` when the stream has been consumed), so
  * the request is parsed by oidc-provider exactly as before. Every middleware of ours that looks
  * at the form goes through here, so the second one gets the same text. Undefined when the
@@ -12,6 +12,11 @@ const BODY_LIMIT = 56 * 1024;
  */
 export async function readFormBody(ctx: Context): Promise<string | undefined> {
   if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
+  return readBodyText(ctx);
+}
+
+/** Like `readFormBody`, for a body of any type (oidc-provider also takes JSON this way). */
+export async function readBodyText(ctx: Context): Promise<string | undefined> {
   const already = (ctx.request as { body?: unknown }).body;
   if (typeof already === 'string') return already;
   if (!ctx.req.readable) return undefined;
@@ -37,4 +42,9 @@ export async function readFormBody(ctx: Context): Promise<string | undefined> {
 /** Replaces the form body oidc-provider will parse (after `readFormBody`). */
 export function replaceFormBody(ctx: Context, params: URLSearchParams): void {
   (ctx.request as { body?: unknown }).body = params.toString();
+}
+
+/** Replaces the body text oidc-provider will parse (after `readBodyText`). */
+export function replaceBodyText(ctx: Context, text: string): void {
+  (ctx.request as { body?: unknown }).body = text;
 }

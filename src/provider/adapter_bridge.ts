@@ -2,6 +2,7 @@ import { errors } from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../storage/adapter.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
+import { migratedClientRecord, withHashedSecret } from './client_secret.ts';
 
 /** 503 `temporarily_unavailable` for a store that cannot answer, instead of a 500 storm. */
 export function storeDown(cause: unknown): Error {
@@ -58,10 +59,14 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     }
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const keep = this.name === 'DeviceCode' && typeof expiresIn === 'number' ? expiresIn + EXPIRED_DEVICE_CODE_GRACE : expiresIn;
-      await guard(() => store.upsert(this.name, id, payload as Record<string, unknown>, keep));
+      // Client secrets are stored hashed (client_secret.ts); registration hands us the raw one.
+      const stored = this.name === 'Client' ? withHashedSecret(payload) : payload;
+      await guard(() => store.upsert(this.name, id, stored as Record<string, unknown>, keep));
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return guard(() => store.find(this.name, id)) as Promise<AdapterPayload | undefined>;
+      const found = await guard(() => store.find(this.name, id));
+      if (this.name !== 'Client') return found as AdapterPayload | undefined;
+      return guard(() => migratedClientRecord(store, this.name, id, found)) as Promise<AdapterPayload | undefined>;
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       return guard(() => store.findByUserCode(this.name, userCode)) as Promise<AdapterPayload | undefined>;
