@@ -25,7 +25,11 @@ describe('client secrets are kept only as hashes', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-secrets-'));
     const clientsFile = join(dir, 'clients.json');
-    writeFileSync(clientsFile, JSON.stringify([{ client_id: 'static-svc', client_secret: STATIC_SECRET, ...SERVICE }]));
+    writeFileSync(clientsFile, JSON.stringify([
+      { client_id: 'static-svc', client_secret: STATIC_SECRET, ...SERVICE },
+      // README: the file may hold the hash instead of the secret.
+      { client_id: 'prehashed-svc', client_secret: hashClientSecret(`${STATIC_SECRET}-2`), ...SERVICE },
+    ]));
     gh = await startTestServer({ GATEHOUSE_STORE: 'sqlite', GATEHOUSE_CLIENTS_FILE: clientsFile });
     env = { GATEHOUSE_DATA_DIR: gh.config.dataDir, GATEHOUSE_ISSUER: gh.config.issuer, GATEHOUSE_CLIENTS_FILE: clientsFile };
   });
@@ -122,6 +126,7 @@ describe('client secrets are kept only as hashes', () => {
     assert.equal((await token({ authorization: basic('static-svc', STATIC_SECRET) })).status, 200);
     assert.equal((await token({}, { client_id: 'static-svc', client_secret: STATIC_SECRET })).status, 200, 'oidc-provider takes either secret method');
     assert.equal((await token({ authorization: basic('static-svc', hashClientSecret(STATIC_SECRET)) })).status, 401);
+    assert.equal((await token({ authorization: basic('prehashed-svc', `${STATIC_SECRET}-2`) })).status, 200, 'a file holding only the hash');
   });
 
   it('malformed Basic credentials are still refused with 400, never 500', async () => {
