@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseAuthorization } from '../../src/http/authorization.ts';
-import { createRegistrationToken } from '../../src/storage/registration_tokens.ts';
-import { CookieClient } from '../helpers/browserless.ts';
-import { authorizeWithForms, pkce, startCodeServer, tokenRequest, type CodeServer } from '../helpers/code_flow.ts';
+import { parseAuthorization } from '../../../src/http/authorization.ts';
+import { createRegistrationToken } from '../../../src/storage/registration_tokens.ts';
+import { CookieClient } from '../../helpers/browserless.ts';
+import { authorizeWithForms, pkce, startCodeServer, tokenRequest, type CodeServer } from '../../helpers/code_flow.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdefghijklmnop';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

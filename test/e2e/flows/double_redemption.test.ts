@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Store } from '../../src/storage/adapter.ts';
-import { CookieClient } from '../helpers/browserless.ts';
-import { authorizeWithForms, introspect, pkce, startCodeServer, tokenRequest, WEB_SECRET, type CodeServer, type TokenAnswer } from '../helpers/code_flow.ts';
+import type { Store } from '../../../src/storage/adapter.ts';
+import { CookieClient } from '../../helpers/browserless.ts';
+import { authorizeWithForms, introspect, pkce, startCodeServer, tokenRequest, WEB_SECRET, type CodeServer, type TokenAnswer } from '../../helpers/code_flow.ts';
 
 /**
  * Holds `store.consume` for `model` until two redemptions have reached it, so both requests have

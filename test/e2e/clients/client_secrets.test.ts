@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hashClientSecret } from '../../src/provider/client_secret.ts';
-import { runCli } from '../helpers/cli.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { hashClientSecret } from '../../../src/provider/client_secret.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const SERVICE = { redirect_uris: [], response_types: [], grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic' };
 const STATIC_SECRET = 'static-file-secret-0123456789abcdefghijklmnop';

@@ -1,9 +1,9 @@
 import type { Context, Next } from 'koa';
-import { readFormBody, replaceFormBody } from '../http/form_body.ts';
-import { tooManyRequests } from '../http/too_many.ts';
-import { normalizeUserCode } from '../provider/parts/device_flow.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../shared/types.ts';
-import type { FailureThrottle } from '../storage/failure_throttle.ts';
+import { readFormBody, replaceFormBody } from '../../http/form_body.ts';
+import { tooManyRequests } from '../../http/too_many.ts';
+import type { FailureThrottle } from '../../storage/failure_throttle.ts';
+import { normalizeUserCode } from './pages.ts';
+import { deviceFlowState } from './state.ts';
 
 /** Longest user code we carry over from a link; a real one is 9 characters. */
 const MAX_PREFILL = 32;
@@ -19,12 +19,12 @@ const MAX_PREFILL = 32;
  *   oidc-provider sees it, so `bcdf_ghjk` or full-width letters find the code (RFC 8628 §6.1);
  * - a submission without a live session is sent back to a fresh form instead of failing.
  */
-export function deviceGuard(userCodes: FailureThrottle, path = '/device') {
+export function userCodeGuard(userCodes: FailureThrottle, path = '/device') {
   return async function guard(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== path) return next();
     if (ctx.method === 'GET' && ctx.query.user_code !== undefined) {
       const code = ctx.query.user_code;
-      if (typeof code === 'string' && code.length <= MAX_PREFILL) ctx.state[PREFILL_STATE] = normalizeUserCode(code).replace(/^(.{4})(.+)$/, '$1-$2');
+      if (typeof code === 'string' && code.length <= MAX_PREFILL) deviceFlowState(ctx).deviceFlowPrefill = normalizeUserCode(code).replace(/^(.{4})(.+)$/, '$1-$2');
       ctx.querystring = '';
     } else if (ctx.method === 'POST') {
       const wait = await userCodes.lockedFor([ctx.ip, '*']);

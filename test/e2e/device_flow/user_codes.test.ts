@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { normalizeUserCode } from '../../src/provider/parts/device_flow.ts';
-import { CookieClient, hidden } from '../helpers/browserless.ts';
-import { type DeviceServer, requestDeviceCode, startDeviceServer } from '../helpers/device.ts';
+import { normalizeUserCode } from '../../../src/features/device_flow/pages.ts';
+import { CookieClient, hidden } from '../../helpers/browserless.ts';
+import { type DeviceServer, requestDeviceCode, startDeviceServer } from '../../helpers/device.ts';
 
 /** Full-width forms (U+FF01–U+FF5E) of ASCII text, as an East Asian input method types them. */
 const fullWidth = (s: string) => s.replace(/[!-~]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0));

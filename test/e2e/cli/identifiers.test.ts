@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { digestId, randomId } from '../../src/shared/random_id.ts';
-import { createRegistrationToken, hashRegistrationToken, redeemRegistrationToken } from '../../src/storage/registration_tokens.ts';
-import { runCli } from '../helpers/cli.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { digestId, randomId } from '../../../src/shared/random_id.ts';
+import { createRegistrationToken, hashRegistrationToken, redeemRegistrationToken } from '../../../src/storage/registration_tokens.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 /**
  * Every identifier we generate can be typed after a command, and every command that takes an

@@ -3,11 +3,11 @@ import { argon2, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Accounts } from '../../src/accounts/account.ts';
-import { ARGON2_PARAMETERS, hashPassword, matchPassword, preparePassword, verifyPassword } from '../../src/accounts/password.ts';
-import { CookieClient } from '../helpers/browserless.ts';
-import { runCli } from '../helpers/cli.ts';
-import { authorizeWithForms, pkce, startCodeServer, type CodeServer } from '../helpers/code_flow.ts';
+import { Accounts } from '../../../src/accounts/account.ts';
+import { ARGON2_PARAMETERS, hashPassword, matchPassword, preparePassword, verifyPassword } from '../../../src/accounts/password.ts';
+import { CookieClient } from '../../helpers/browserless.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { authorizeWithForms, pkce, startCodeServer, type CodeServer } from '../../helpers/code_flow.ts';
 
 /** The password, and the same text in other scripts, each composed (NFC) and decomposed (NFD). */
 const PASSWORDS = ['Grüße-Pässwort-42', 'κωδικός-πρόσβασης', '비밀번호-한국어-7', 'Mật khẩu Tiếng Việt'];
