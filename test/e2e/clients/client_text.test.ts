@@ -74,6 +74,14 @@ describe('client metadata shown to people carries no invisible formatting', () =
     assert.match(update.stderr, /invalid_client_metadata: policy_uri .*U\+2066/);
   });
 
+  it('`gatehouse clients list` shows a name stored before the rule with the invisible characters replaced', async () => {
+    await gh.store.upsert('Client', 'old-spoof', { client_id: 'old-spoof', client_name: 'Acme \u202Egnp.exe', ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } });
+    const list = await runCli(['clients', 'list'], { env: { GATEHOUSE_DATA_DIR: gh.config.dataDir, GATEHOUSE_ISSUER: gh.config.issuer } });
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /old-spoof\s+Acme \?gnp\.exe/);
+    assert.ok(!list.stdout.includes('\u202E'));
+  });
+
   it('a static clients file with one stops `gatehouse serve`, naming the client and field', async () => {
     const file = join(gh.dir, 'spoof-clients.json');
     writeFileSync(file, JSON.stringify([{ client_id: 'spoof', client_secret: 'a-long-enough-static-secret-0123456789', ...SERVICE, client_name: 'Acme \u202Egnp.exe' }]));
