@@ -27,6 +27,8 @@ import { brandingStylesheet } from '../interactions/branding.ts';
 import { interactionRoutes } from '../interactions/routes.ts';
 import { callbackPath } from '../interactions/upstream_routes.ts';
 import { UpstreamClient } from '../accounts/upstream_client.ts';
+import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setPageBase } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
@@ -89,6 +91,9 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
   const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
   for (const client of upstream) client.warmUp();
+  // Company directories check the password form; they are asked again when a refresh token is used.
+  const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  const recheck = new AccountRecheck(store, directories);
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
@@ -107,7 +112,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
     brandingStylesheet(config.accentColour),
   ];
   const build = (jwks: KeyMaterial['jwks']) => {
-    const p = createFeaturedProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, features);
+    const p = createFeaturedProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, features);
     buildApp({
       provider: p,
       store,
@@ -120,7 +125,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts })],
+      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback() };
