@@ -244,6 +244,26 @@ export class LdapDirectory {
     }
   }
 
+  /**
+   * The directory's `attributeTypes` definitions (RFC 4512 §4.2, §5.1: the root DSE names the
+   * subschema subentry), read with the service account; empty when the server publishes none.
+   * @throws DirectoryUnavailableError when the directory cannot be asked.
+   */
+  async schemaAttributeTypes(): Promise<string[]> {
+    const { client } = await this.#open();
+    try {
+      return await this.#ask(async () => {
+        const root = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['subschemaSubentry'] });
+        const subschema = root.searchEntries[0] ? values(root.searchEntries[0], 'subschemaSubentry')[0] : undefined;
+        if (!subschema) return [];
+        const { searchEntries } = await client.search(subschema, { scope: 'base', filter: '(objectClass=subschema)', attributes: ['attributeTypes'] });
+        return searchEntries[0] ? values(searchEntries[0], 'attributeTypes') : [];
+      });
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
   /** Whether the server at `url` accepts this password for this DN, on a connection of its own. */
   async #bindAs(url: string, dn: string, password: string): Promise<boolean> {
     const { client } = await this.#open([url], false);
