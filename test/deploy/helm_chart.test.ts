@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { settings } from '../../src/config/schema.ts';
 import { README, regenerated } from './chart_readme.ts';
 import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, renderNotes, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
 
@@ -275,6 +276,24 @@ describe('Helm chart: secrets', () => {
       assert.match(failureOf({ [`config.${key}`]: 'value' }), new RegExp(`config\\.${key} is a secret and would land in a ConfigMap`));
     }
     assert.match(failureOf({ 'config.GATEHOUSE_ISSUER': 'https://elsewhere.example' }), /set by a dedicated value/);
+  });
+
+  it('config accepts every non-secret setting without a dedicated value (token lifetimes and token rate limits are not secrets) and refuses every secret one', () => {
+    const dedicated = /set by a dedicated value/;
+    const accepted: string[] = [];
+    for (const s of Object.values(settings)) {
+      const r = template(['ci/defaults-values.yaml'], { [`config.${s.env}`]: '1' });
+      if (s.secret) {
+        assert.match(r.stderr, new RegExp(`config\\.${s.env} is a secret`), s.env);
+      } else if (r.status !== 0) {
+        assert.match(r.stderr, dedicated, `${s.env} refused: ${r.stderr}`);
+      } else {
+        accepted.push(s.env);
+      }
+    }
+    for (const env of ['GATEHOUSE_ACCESS_TOKEN_TTL', 'GATEHOUSE_REFRESH_TOKEN_TTL', 'GATEHOUSE_ID_TOKEN_TTL', 'GATEHOUSE_TOKEN_RATE_LIMIT_IP', 'GATEHOUSE_CONNECTORS_FILE']) {
+      assert.ok(accepted.includes(env), `${env} should pass through config`);
+    }
   });
 
   it('values.schema.json rejects unknown keys and bad values', () => {
