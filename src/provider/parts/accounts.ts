@@ -46,7 +46,9 @@ export function accountsPart({ store, config, recheck, logger }: ProviderContext
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
     ttl: {
-      AccessToken: config.accessTokenTtl,
+      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       IdToken: config.idTokenTtl,
       DeviceCode: config.deviceCodeTtl,
       Session: config.sessionTtl,
