@@ -126,9 +126,12 @@ describe('path validation, one broken rule at a time', () => {
     assert.match(!verdict.ok ? (verdict.detail ?? '') : '', /not_a_ca: CN=Not A CA/);
     const noBasicConstraints = await make('No Constraints', root, { keyUsage: KeyUsageFlags.keyCertSign });
     assert.equal(reasonOf(verifyClientCertificate(tls(await make('svc', noBasicConstraints), noBasicConstraints), trusting(root))), 'invalid_chain');
-    // A CA whose key usage leaves out keyCertSign is not an issuer at all.
+    // A CA whose key usage leaves out keyCertSign signed the leaf all the same: the client did send
+    // its issuer, so the answer is that this CA may not issue certificates, not "send the intermediates".
     const noCertSign = await make('CRL Only', root, { ca: true, keyUsage: KeyUsageFlags.cRLSign });
-    assert.notEqual(reasonOf(verifyClientCertificate(tls(await make('svc', noCertSign), noCertSign), trusting(root))), 'ok');
+    const noCertSignVerdict = verifyClientCertificate(tls(await make('svc', noCertSign), noCertSign), trusting(root));
+    assert.equal(reasonOf(noCertSignVerdict), 'invalid_chain');
+    assert.match(!noCertSignVerdict.ok ? (noCertSignVerdict.detail ?? '') : '', /no_key_cert_sign: CN=CRL Only/);
   });
 
   it('path lengths: an intermediate under a pathLen 0 CA, or two under a pathLen 1 root, are refused', async () => {
