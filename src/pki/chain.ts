@@ -83,7 +83,10 @@ function buildPath(presented: PresentedCertificate, anchors: readonly X509Certif
     }
     const next = presented.chain.find((c) => c !== current && !intermediates.includes(c) && issuedBy(current, c));
     if (!next) {
-      return { refusal: { reason: 'untrusted_issuer', detail: intermediates.length ? `no trusted issuer for ${describe(current)}` : 'no path to a trusted CA' } };
+      const detail = current.issuer === current.subject && issuedBy(current, current)
+        ? `self-signed: ${describe(current)}`
+        : `issuer ${current.issuer.replace(/\n/g, ', ')} of ${describe(current)}: neither presented nor trusted`;
+      return { refusal: { reason: 'untrusted_issuer', detail } };
     }
     const can = abilities(next);
     if (!can.ca) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };

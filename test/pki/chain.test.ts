@@ -44,7 +44,10 @@ describe('a company PKI made with openssl', () => {
     assert.deepEqual(verdict.ok && verdict.intermediates.map((c) => c.subject), [intermediate.subject]);
   });
   it('refuses the same leaf without its issuing CA, or with nothing trusted', () => {
-    assert.equal(verifyClientCertificate(tls(leaf), trustSnapshot([root])).ok === false && 'untrusted_issuer', 'untrusted_issuer');
+    const alone = verifyClientCertificate(tls(leaf), trustSnapshot([root]));
+    assert.equal(!alone.ok && alone.reason, 'untrusted_issuer');
+    // The log names the missing issuer, so an operator knows which CA certificate to send or trust.
+    assert.match(!alone.ok ? (alone.detail ?? '') : '', /issuer O=Acme, CN=Acme Issuing CA of O=Acme, CN=svc: neither presented nor trusted/);
     const none = verifyClientCertificate(tls(leaf, intermediate), trustSnapshot([]));
     assert.equal(!none.ok && none.reason, 'untrusted_issuer');
   });
@@ -167,7 +170,9 @@ describe('path validation, one broken rule at a time', () => {
 
   it('a self-signed certificate is not issued by a trusted CA', async () => {
     const self = await makeRoot('svc');
-    assert.equal(reasonOf(verifyClientCertificate(tls(self), trusting(root))), 'untrusted_issuer');
+    const verdict = verifyClientCertificate(tls(self), trusting(root));
+    assert.equal(reasonOf(verdict), 'untrusted_issuer');
+    assert.match(!verdict.ok ? (verdict.detail ?? '') : '', /self-signed: CN=svc/);
   });
 
   it('a new trust snapshot is judged anew (results are cached per snapshot)', async () => {
