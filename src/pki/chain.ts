@@ -83,10 +83,12 @@ function buildPath(presented: PresentedCertificate, anchors: readonly X509Certif
     }
     const next = presented.chain.find((c) => c !== current && !intermediates.includes(c) && issuedBy(current, c));
     if (!next) {
-      const detail = current.issuer === current.subject && issuedBy(current, current)
-        ? `self-signed: ${describe(current)}`
-        : `issuer ${current.issuer.replace(/\n/g, ', ')} of ${describe(current)}: neither presented nor trusted`;
-      return { refusal: { reason: 'untrusted_issuer', detail } };
+      if (current.issuer === current.subject && issuedBy(current, current)) {
+        return intermediates.length
+          ? { refusal: { reason: 'untrusted_issuer', detail: `root not trusted: ${describe(current)}` } }
+          : { refusal: { reason: 'untrusted_issuer', detail: `self-signed: ${describe(current)}`, selfSigned: true } };
+      }
+      return { refusal: { reason: 'untrusted_issuer', detail: `issuer ${current.issuer.replace(/\n/g, ', ')} of ${describe(current)}: neither presented nor trusted` } };
     }
     const can = abilities(next);
     if (!can.ca) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };

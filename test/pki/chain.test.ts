@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseCertificateHeader } from '../../src/http/certificate_source.ts';
 import { MAX_INTERMEDIATES, verifyClientCertificate } from '../../src/pki/chain.ts';
 import { MAX_PRESENTED_CHAIN, presentedCertificate } from '../../src/pki/presented_certificate.ts';
+import { refusalDescription } from '../../src/pki/refusal.ts';
 import { subjectMatches } from '../../src/pki/subject_match.ts';
 import { trustSnapshot } from '../../src/pki/trust.ts';
 import { opensslCa, opensslIssue } from '../mtls/pki.ts';
@@ -173,6 +174,18 @@ describe('path validation, one broken rule at a time', () => {
     const verdict = verifyClientCertificate(tls(self), trusting(root));
     assert.equal(reasonOf(verdict), 'untrusted_issuer');
     assert.match(!verdict.ok ? (verdict.detail ?? '') : '', /self-signed: CN=svc/);
+    // No intermediate would help: the client operator is told what would.
+    const description = !verdict.ok ? refusalDescription(verdict) : '';
+    assert.match(description, /is self-signed/);
+    assert.match(description, /self_signed_tls_client_auth/);
+    assert.doesNotMatch(description, /send the intermediate/);
+    // A whole chain up to a root nobody configured: the log names that root.
+    const otherRoot = await makeRoot('Other Root');
+    const otherIssuing = await make('Other Issuing', otherRoot, { ca: true });
+    const foreign = verifyClientCertificate(tls(await make('svc', otherIssuing), otherIssuing, otherRoot), trusting(root));
+    assert.equal(reasonOf(foreign), 'untrusted_issuer');
+    assert.match(!foreign.ok ? (foreign.detail ?? '') : '', /^root not trusted: CN=Other Root$/);
+    assert.match(!foreign.ok ? refusalDescription(foreign) : '', /send the intermediate/);
   });
 
   it('a new trust snapshot is judged anew (results are cached per snapshot)', async () => {
