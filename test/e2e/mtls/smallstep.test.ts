@@ -151,5 +151,9 @@ describe('certificate-bound access tokens with step-ca certificates', () => {
     const refusedWithOther = await me(other);
     assert.equal(refusedWithOther.status, 401, refusedWithOther.body);
     assert.equal(refusedWithOther.json.error, 'invalid_token');
+    // The response stays RFC 6750's generic invalid_token; the log says it was the certificate binding.
+    const line = gh.logs.filter((l) => l.event === 'userinfo.error').at(-1);
+    assert.equal(line?.error_detail, 'failed x5t#S256 verification', JSON.stringify(line));
+    assert.equal(line?.level, 'info', 'logged at info, as certificate refusals are');
   });
 });
