@@ -15,6 +15,23 @@ function clientName(ctx: KoaContextWithOIDC): string {
   return client ? String(client.clientName ?? client.clientId) : 'an application';
 }
 
+/** oidc-provider's `base-20` user code alphabet: consonants only, so codes spell no words. */
+export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/**
+ * What a person typed, reduced to the user code alphabet: compatibility-normalised (NFKC, so
+ * full-width `ＢＣＤＦ` is `BCDF`), upper-cased, and every character outside the alphabet
+ * (hyphens, spaces, `_`, dots…) dropped. `bcdf_ghjk`, `BCDF GHJK` and `ＢＣＤＦ－ＧＨＪＫ` all
+ * become `BCDFGHJK`. Characters outside the alphabet carry no information, so dropping them
+ * makes no code easier to guess.
+ * @see RFC 8628 §6.1
+ */
+export function normalizeUserCode(input: string): string {
+  let out = '';
+  for (const c of input.normalize('NFKC').toUpperCase()) if (USER_CODE_ALPHABET.includes(c)) out += c;
+  return out;
+}
+
 async function renderConfirm(ctx: KoaContextWithOIDC, name: string, userCode: string, scope: unknown): Promise<void> {
   await renderPage(ctx, 'device_confirm', {
     title: 'Confirm this device',
@@ -25,10 +42,10 @@ async function renderConfirm(ctx: KoaContextWithOIDC, name: string, userCode: st
   });
 }
 
-/** A base-20 user code as oidc-provider stores it (upper case, separators dropped), or undefined. */
+/** A user code as oidc-provider stores it (the 8 letters of `normalizeUserCode`), or undefined. */
 function storedUserCode(input: string): string | undefined {
-  const normalized = input.replace(/[a-z]/g, (c) => c.toUpperCase()).replace(/\W/g, '');
-  return /^[BCDFGHJKLMNPQRSTVWXZ]{8}$/.test(normalized) ? normalized : undefined;
+  const normalized = normalizeUserCode(input);
+  return normalized.length === 8 ? normalized : undefined;
 }
 
 type LinkOutcome = 'confirm' | 'incorrect' | 'throttled' | 'form';
