@@ -22,6 +22,16 @@ function descendants(pid: number): number[] {
   return children.flatMap((child) => [...descendants(child), child]);
 }
 
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /** A throwaway sshd on 127.0.0.1 with its own PAM service, config, host key and Unix user. */
 export interface TestSshd {
   port: number;
@@ -52,28 +62,35 @@ export async function startSshd(): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sshd-'));
   const undo: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })];
   let sshd: ChildProcess | undefined;
-  const cleanup = async () => {
-    if (sshd?.pid && sshd.exitCode === null && sshd.signalCode === null) {
-      // Connections live in sshd's own children (they call setsid, so no process group reaches
-      // them): end those first, by pid, so none outlives the test or keeps the user busy.
-      for (const pid of descendants(sshd.pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      const exited = new Promise((resolve) => sshd!.once('exit', resolve));
-      sshd.kill('SIGTERM');
-      await exited;
-    }
-    for (const step of undo.reverse()) {
+  const undoAll = () => {
+    for (const step of undo.splice(0).reverse()) {
       try {
         step();
       } catch {
         // Keep undoing the rest.
       }
     }
+  };
+  // A test process that ends without its after() hooks (an uncaught error) still undoes the machine.
+  const onExit = () => {
+    if (sshd?.pid) killAll([...descendants(sshd.pid), sshd.pid]);
+    undoAll();
+  };
+  process.once('exit', onExit);
+  const cleanup = async () => {
+    process.removeListener('exit', onExit);
+    if (sshd?.pid && sshd.exitCode === null && sshd.signalCode === null) {
+      // Connections live in sshd's own children (they call setsid, so no process group reaches
+      // them). Closed ones end on their own within moments and sshd reaps them; whatever is left
+      // after that is ended by pid, so none outlives the test or keeps the user busy.
+      const deadline = Date.now() + 5000;
+      while (descendants(sshd.pid).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      killAll(descendants(sshd.pid));
+      const exited = new Promise((resolve) => sshd!.once('exit', resolve));
+      sshd.kill('SIGTERM');
+      await exited;
+    }
+    undoAll();
   };
   try {
     if (!existsSync('/run/sshd')) {
