@@ -12,6 +12,7 @@ import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
+import { ttlPart } from './parts/ttl.ts';
 
 /** A slice of the oidc-provider configuration; features (src/features/) contribute theirs as parts. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
@@ -44,6 +45,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     corePart(ctx),
     errorsPart(),
     accountsPart(ctx),
+    ttlPart(ctx),
     registrationPart(ctx),
     mtlsPart(ctx),
     resourcesPart(ctx),

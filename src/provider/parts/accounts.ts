@@ -1,4 +1,4 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
@@ -9,7 +9,7 @@ import type { ProviderContext } from '../context.ts';
  * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
  * per account and client across browser sessions.
  */
-export function accountsPart({ store, config }: ProviderContext): Configuration {
+export function accountsPart({ store }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
   return {
     async findAccount(_ctx, sub) {
@@ -24,19 +24,6 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
     acrValues: [ACR.password, ACR.mfa, ACR.upstream],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
-    ttl: {
-      AccessToken: config.accessTokenTtl,
-      IdToken: config.idTokenTtl,
-      DeviceCode: config.deviceCodeTtl,
-      Session: config.sessionTtl,
-      Grant: Math.max(config.consentTtl, config.refreshTokenTtl),
-      Interaction: 3600,
-      RefreshToken(ctx: KoaContextWithOIDC) {
-        // A rotated refresh token keeps the remaining life of the one it replaced.
-        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
-        return rotated ? rotated.remainingTTL : config.refreshTokenTtl;
-      },
-    },
     async loadExistingGrant(ctx) {
       const clientId = ctx.oidc.client!.clientId;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);

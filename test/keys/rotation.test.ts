@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { effectiveJwks, generateSigningKey, keyState, nextTransition, prune, rotate, type StoredKey } from '../../src/provider/keyring.ts';
+import { effectiveJwks, generateSigningKey, keyState, nextTransition, type StoredKey } from '../../src/keys/key_file.ts';
+import { prune, rotate } from '../../src/keys/rotation.ts';
 
 const T = 1_800_000_000;
 
