@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { curl as runCurl } from '../helpers/curl.ts';
+import { curl as runCurl } from './curl.ts';
 
 export interface MtlsCurlResult {
   status: number;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { certificateNames, verifyClientCertificate } from '../../src/pki/client_certificate.ts';
-import { devPki, opensslCa } from '../mtls/pki.ts';
+import { devPki, opensslCa } from '../helpers/pki.ts';
 
 // A client opening a new TLS connection per request presents a new certificate object each time:
 // names and signature paths are kept per fingerprint, and a different trust set is still judged anew.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCertificateHeader } from '../../src/http/client_certificate.ts';
 import { subjectMatches, verifyClientCertificate } from '../../src/pki/client_certificate.ts';
-import { opensslCa, opensslIssue } from '../mtls/pki.ts';
+import { opensslCa, opensslIssue } from '../helpers/pki.ts';
 
 // Path building against a company PKI made with openssl: root → issuing CA → client.
 let dir: string;

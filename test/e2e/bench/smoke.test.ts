@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT } from '../helpers/cli.ts';
+import { ROOT } from '../../helpers/cli.ts';
 
 interface Row {
   scenario: string;

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli, startServe } from '../helpers/cli.ts';
-import { freePort } from '../helpers/server.ts';
+import { runCli, startServe } from '../../helpers/cli.ts';
+import { freePort } from '../../helpers/server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gh-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { CLI, cleanEnv, ROOT, runCli } from '../helpers/cli.ts';
-import { ALICE } from '../helpers/device.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { Accounts } from '../../src/accounts/account.ts';
+import { CLI, cleanEnv, ROOT, runCli } from '../../helpers/cli.ts';
+import { ALICE } from '../../helpers/device.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { Accounts } from '../../../src/accounts/account.ts';
 
 export const API_SECRET = 'api-introspection-secret-0123456789abcdef';
 

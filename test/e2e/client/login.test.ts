@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { execFile } from 'node:child_process';
-import { CLI, cleanEnv, runCli } from '../helpers/cli.ts';
-import { launchBrowser, screenshot } from '../helpers/device.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { CLI, cleanEnv, runCli } from '../../helpers/cli.ts';
+import { launchBrowser, screenshot } from '../../helpers/device.ts';
+import type { TestServer } from '../../helpers/server.ts';
 import { introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
 
 function shell(command: string, env: Record<string, string>): Promise<string> {
@@ -180,7 +180,7 @@ describe('gatehouse login / token / logout against a running server', () => {
 });
 
 test('src/client is a layer of its own: it imports only node:, openid-client and its own files', () => {
-  const dir = join(import.meta.dirname, '..', '..', 'src', 'client');
+  const dir = join(import.meta.dirname, '..', '..', '..', 'src', 'client');
   for (const file of readdirSync(dir)) {
     const text = readFileSync(join(dir, file), 'utf8');
     for (const [, spec] of text.matchAll(/from '([^']+)'/g)) {

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
-import { initDevPki } from '../../src/pki/dev_pki.ts';
-import { generateSigningKey } from '../../src/keys/key_file.ts';
-import { cleanEnv, ROOT } from '../helpers/cli.ts';
-import { freePort } from '../helpers/server.ts';
-import { copies, globalArgs, parseDockerfile, stageEnv } from './dockerfile.ts';
+import { initDevPki } from '../../../src/pki/dev_pki.ts';
+import { generateSigningKey } from '../../../src/keys/key_file.ts';
+import { cleanEnv, ROOT } from '../../helpers/cli.ts';
+import { freePort } from '../../helpers/server.ts';
+import { copies, globalArgs, parseDockerfile, stageEnv } from '../../deploy/dockerfile.ts';
 
 const instructions = parseDockerfile();
 const finalStage = Math.max(...instructions.map((i) => i.stage));

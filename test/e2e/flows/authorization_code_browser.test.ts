@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import { listenForCallback, PASSWORD, startCodeServer, WEB_SECRET, type CodeServer } from '../helpers/code_flow.ts';
-import { launchBrowser, screenshot } from '../helpers/device.ts';
+import { listenForCallback, PASSWORD, startCodeServer, WEB_SECRET, type CodeServer } from '../../helpers/code_flow.ts';
+import { launchBrowser, screenshot } from '../../helpers/device.ts';
 
 // `xxctl login --browser` and a web app, end to end: openid-client builds the request, Chromium
 // signs in and consents on our pages, the redirect lands on a real loopback listener.

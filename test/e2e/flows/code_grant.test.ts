@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CookieClient } from '../helpers/browserless.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { authorizeWithForms, introspect, pkce, startCodeServer, tokenRequest, WEB_SECRET, type CodeServer, type Pkce } from '../helpers/code_flow.ts';
+import { CookieClient } from '../../helpers/browserless.ts';
+import { startTestServer } from '../../helpers/server.ts';
+import { authorizeWithForms, introspect, pkce, startCodeServer, tokenRequest, WEB_SECRET, type CodeServer, type Pkce } from '../../helpers/code_flow.ts';
 
 // The token endpoint's side of the code flow, with real codes obtained through our sign-in and
 // consent forms: PKCE verifiers, single-use codes, refresh token rotation, redirect URI binding,
@@ -236,7 +236,7 @@ describe('revocation (RFC 7009)', () => {
 
 describe('README', () => {
   it('the clients file example for this flow is accepted as it stands', async () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
     const block = /Clients for this flow in `GATEHOUSE_CLIENTS_FILE`:\n\n```json\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(block, 'README has the example');
     const dir = mkdtempSync(join(tmpdir(), 'gh-readme-'));

@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CookieClient, hidden } from '../helpers/browserless.ts';
-import { runCli, startServe, type CliResult, type ServeProcess } from '../helpers/cli.ts';
-import { DEVICE_GRANT } from '../helpers/device.ts';
-import { freePort, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from '../mtls/helpers.ts';
+import { CookieClient, hidden } from '../../helpers/browserless.ts';
+import { runCli, startServe, type CliResult, type ServeProcess } from '../../helpers/cli.ts';
+import { DEVICE_GRANT } from '../../helpers/device.ts';
+import { freePort, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
 
 // A "full run" against one `gatehouse serve` process and the operator CLI sharing its data dir:
 // client_credentials with client_secret_basic and over mutual TLS, dynamic registration with an

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startServe } from '../helpers/cli.ts';
-import { freePort } from '../helpers/server.ts';
+import { startServe } from '../../helpers/cli.ts';
+import { freePort } from '../../helpers/server.ts';
 
 const SECRET = 'drain-client-secret-3e8a1f0c6b';
 const BODY = 'grant_type=client_credentials';

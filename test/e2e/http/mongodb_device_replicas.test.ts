@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { Accounts } from '../../src/accounts/account.ts';
-import { MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
-import { stopAll } from '../helpers/cli.ts';
-import { startReplicas, type Replica } from '../helpers/replicas.ts';
-import { ALICE, CLIENTS, DEVICE_GRANT, launchBrowser, screenshot } from '../helpers/device.ts';
-import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
-import { freePort } from '../helpers/server.ts';
+import { Accounts } from '../../../src/accounts/account.ts';
+import { MongoStore } from '../../../src/storage/mongodb/mongodb_store.ts';
+import { stopAll } from '../../helpers/cli.ts';
+import { startReplicas, type Replica } from '../../helpers/replicas.ts';
+import { ALICE, CLIENTS, DEVICE_GRANT, launchBrowser, screenshot } from '../../helpers/device.ts';
+import { startMongo, type MongoServer } from '../../helpers/mongodb.ts';
+import { freePort } from '../../helpers/server.ts';
 
 
 let mongo: MongoServer;

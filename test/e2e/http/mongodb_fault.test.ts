@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startMongo, type MongoServer } from '../../helpers/mongodb.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const SECRET = 'svc-secret-0123456789abcdef-mongo';
 const auth = `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`;

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stopAll } from '../helpers/cli.ts';
-import { startReplicas, type Replica } from '../helpers/replicas.ts';
-import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
-import { freePort } from '../helpers/server.ts';
+import { stopAll } from '../../helpers/cli.ts';
+import { startReplicas, type Replica } from '../../helpers/replicas.ts';
+import { startMongo, type MongoServer } from '../../helpers/mongodb.ts';
+import { freePort } from '../../helpers/server.ts';
 
 const SECRET = 'svc-secret-0123456789abcdef-replicas';
 const form = { authorization: `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { issueClientCertificate } from '../../src/pki/dev_pki.ts';
-import { runCli } from '../helpers/cli.ts';
-import { curl } from '../helpers/curl.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { issueClientCertificate } from '../../../src/pki/dev_pki.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { curl } from '../../helpers/curl.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 /** The exact registration from the issue (Smallstep walkthrough), pointed at the test server. */
 const ISSUE_DOCUMENT = '{"redirect_uris":[],"response_types":[],"grant_types":["client_credentials"],"token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"curl"}';
@@ -250,7 +250,7 @@ describe('token policy', () => {
 
   it('an expired token → 401', async () => {
     const { token } = await createToken(['--ttl', '1s']);
-    const { hashRegistrationToken } = await import('../../src/storage/registration_tokens.ts');
+    const { hashRegistrationToken } = await import('../../../src/storage/registration_tokens.ts');
     const deadline = Date.now() + 10_000;
     while ((await gh.store.find('RegistrationToken', hashRegistrationToken(token))) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));

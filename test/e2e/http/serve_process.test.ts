@@ -5,8 +5,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cleanEnv, ROOT, startServe } from '../helpers/cli.ts';
-import { freePort } from '../helpers/server.ts';
+import { cleanEnv, ROOT, startServe } from '../../helpers/cli.ts';
+import { freePort } from '../../helpers/server.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

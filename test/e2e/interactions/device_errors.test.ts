@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ALICE, approveInBrowser, type DeviceServer, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../helpers/device.ts';
+import { ALICE, approveInBrowser, type DeviceServer, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

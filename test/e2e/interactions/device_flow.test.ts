@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
-import type { Account } from '../../src/accounts/account.ts';
-import { ALICE, type DeviceServer, jwtClaims, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../helpers/device.ts';
+import type { Account } from '../../../src/accounts/account.ts';
+import { ALICE, type DeviceServer, jwtClaims, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
 
 const SCOPE = 'openid profile email groups posix offline_access';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CookieClient, hidden } from '../helpers/browserless.ts';
-import { ALICE, type DeviceServer, requestDeviceCode, startDeviceServer } from '../helpers/device.ts';
+import { CookieClient, hidden } from '../../helpers/browserless.ts';
+import { ALICE, type DeviceServer, requestDeviceCode, startDeviceServer } from '../../helpers/device.ts';
 
 /** Drives a device code up to the sign-in page and returns the interaction path. */
 async function toSignIn(server: DeviceServer, client: CookieClient): Promise<string> {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser } from 'playwright-core';
-import { runCli } from '../helpers/cli.ts';
-import { type DeviceServer, jwtClaims, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../helpers/device.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { type DeviceServer, jwtClaims, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
 
 const PASSWORD = 'six-impossible-things';
 

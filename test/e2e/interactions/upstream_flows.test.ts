@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { runCli } from '../helpers/cli.ts';
-import { jwtClaims, requestDeviceCode, screenshot } from '../helpers/device.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { CORP_SECRET, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld } from '../helpers/sso.ts';
-import { type Upstream, upstreamSignIn } from '../helpers/upstream.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { jwtClaims, requestDeviceCode, screenshot } from '../../helpers/device.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { CORP_SECRET, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld } from '../../helpers/sso.ts';
+import { type Upstream, upstreamSignIn } from '../../helpers/upstream.ts';
 
 describe('sign-in through an upstream OpenID Connect provider', () => {
   let w: SsoWorld;

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { runCli } from '../helpers/cli.ts';
-import { jwtClaims, pollOnce, requestDeviceCode, screenshot } from '../helpers/device.ts';
-import type { TestServer } from '../helpers/server.ts';
-import { CORP_SECRET, LIAR_SECRET, deviceToSignIn, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld, upstreamClients } from '../helpers/sso.ts';
-import { startUpstream, type Upstream, upstreamSignIn } from '../helpers/upstream.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { jwtClaims, pollOnce, requestDeviceCode, screenshot } from '../../helpers/device.ts';
+import type { TestServer } from '../../helpers/server.ts';
+import { CORP_SECRET, LIAR_SECRET, deviceToSignIn, openCodeFlow, pollUntilDone, type SsoWorld, startSsoWorld, upstreamClients } from '../../helpers/sso.ts';
+import { startUpstream, type Upstream, upstreamSignIn } from '../../helpers/upstream.ts';
 
 describe('upstream sign-in: refusals, failures, forged callbacks', () => {
   let w: SsoWorld;

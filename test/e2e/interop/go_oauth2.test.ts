@@ -5,11 +5,11 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { introspect, signInAndAllow, startLoginServer } from '../client/cli_session.ts';
-import { ROOT } from '../helpers/cli.ts';
-import { launchBrowser, screenshot } from '../helpers/device.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { ROOT } from '../../helpers/cli.ts';
+import { launchBrowser, screenshot } from '../../helpers/device.ts';
+import type { TestServer } from '../../helpers/server.ts';
 
-// Built by test/setup/tools.sh from test/interop/go with golang.org/x/oauth2 from the Go module proxy.
+// Built by test/setup/tools.sh from test/e2e/interop/go with golang.org/x/oauth2 from the Go module proxy.
 const BIN = join(ROOT, '.tools', 'bin', 'oauth2-interop');
 
 /** Runs the Go client; `next()` resolves with each JSON line it prints. */

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_SECRET } from '../client/cli_session.ts';
-import { ROOT, runCli } from '../helpers/cli.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, tlsClient } from '../mtls/helpers.ts';
+import { ROOT, runCli } from '../../helpers/cli.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, tlsClient } from '../../helpers/mtls_curl.ts';
 
 // A venv made by test/setup/tools.sh with Authlib and requests from PyPI.
 const PYTHON = join(ROOT, '.tools', 'python', 'bin', 'python');
-const SCRIPT = join(ROOT, 'test', 'interop', 'python', 'client_credentials.py');
+const SCRIPT = join(ROOT, 'test', 'e2e', 'interop', 'python', 'client_credentials.py');
 
 function runPython(args: string[]): Promise<{ code: number; out: Record<string, unknown>; stderr: string }> {
   return new Promise((resolve) => {

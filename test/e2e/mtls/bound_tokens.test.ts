@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
-import { devPki, thumbprint, type Pair } from './pki.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, thumbprint, type Pair } from '../../helpers/pki.ts';
 
 // Certificate-bound access tokens (RFC 8705 §3) and JWT access tokens for resource servers
 // (RFC 9068 via RFC 8707 resource indicators), over the real mTLS listener.

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
-import { devPki, jwkWithX5c, opensslCa, opensslIssue, opensslSelfSigned, type Pair } from './pki.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, jwkWithX5c, opensslCa, opensslIssue, opensslSelfSigned, type Pair } from '../../helpers/pki.ts';
 
 // RFC 8705 client authentication over the real mTLS listener with the real curl binary: each
 // subject field, a company CA made with openssl, self-signed certificates, and every refusal.

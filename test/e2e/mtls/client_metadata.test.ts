@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/shared/errors.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { clientsFile, tlsClient } from './helpers.ts';
+import { ConfigError } from '../../../src/shared/errors.ts';
+import { startTestServer } from '../../helpers/server.ts';
+import { clientsFile, tlsClient } from '../../helpers/mtls_curl.ts';
 
 // RFC 8705 §2.1.2: a tls_client_auth client registers exactly one subject field. A static client
 // breaking that stops the server at start, naming it, rather than failing its requests later.

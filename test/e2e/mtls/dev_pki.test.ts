@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/shared/errors.ts';
-import { startTestServer } from '../helpers/server.ts';
-import { curl } from './helpers.ts';
+import { ConfigError } from '../../../src/shared/errors.ts';
+import { startTestServer } from '../../helpers/server.ts';
+import { curl } from '../../helpers/mtls_curl.ts';
 
 describe('development PKI on start', () => {
   it('an empty certs dir gets a development CA and a localhost/127.0.0.1/::1 server certificate, and the log says so', async () => {

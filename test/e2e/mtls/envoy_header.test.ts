@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
-import { devPki, type Pair } from './pki.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, type Pair } from '../../helpers/pki.ts';
 
 // Envoy's x-forwarded-client-cert format: `By=…;Hash=…;Cert="<URL-encoded PEM>";URI=…`.
 let dir: string;

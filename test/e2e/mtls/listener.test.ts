@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { issueCertificate, createRootCa } from '../../src/pki/issue.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
-import { devPki, opensslCa, opensslIssue, type Pair } from './pki.ts';
+import { issueCertificate, createRootCa } from '../../../src/pki/issue.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, opensslCa, opensslIssue, type Pair } from '../../helpers/pki.ts';
 
 // The mTLS listener itself: discovery aliases, TLS floor, and certificate/CA files reloaded from
 // disk without a restart (as cert-manager rotates a Secret).

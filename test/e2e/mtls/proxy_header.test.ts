@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
-import { devPki, type Pair } from './pki.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, type Pair } from '../../helpers/pki.ts';
 
 // A TLS-terminating proxy in front of the public listener forwards the client certificate in a
 // header; it is believed only from GATEHOUSE_TRUSTED_PROXIES and still checked like a TLS one.

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from './helpers.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
 
 // The Smallstep walkthrough with our own tools: a private CA, a client certificate with an email
 // SAN, a tls_client_auth client, and the real curl binary getting a token over mutual TLS.

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Provider from 'oidc-provider';
-import { generateSigningKey } from '../../src/keys/key_file.ts';
-import { startMongo, type MongoServer } from '../helpers/mongodb.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { generateSigningKey } from '../../../src/keys/key_file.ts';
+import { startMongo, type MongoServer } from '../../helpers/mongodb.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 const REDIRECT = 'https://app.example.test/cb';
 const WEB_SECRET = 'web-secret-0123456789abcdef-redemption';
