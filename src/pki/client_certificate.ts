@@ -144,9 +144,6 @@ export function certificateNames(cert: X509Certificate): CertificateNames {
   return remember(namesCache, cert.fingerprint256, names);
 }
 
-/** The registered subject field names RFC 8705 §2.1.2 defines. */
-export type SubjectProperty = 'tls_client_auth_subject_dn' | 'tls_client_auth_san_dns' | 'tls_client_auth_san_uri' | 'tls_client_auth_san_ip' | 'tls_client_auth_san_email';
-
 /**
  * Whether the certificate carries the registered value: the DN compared after RFC 4514
  * normalisation, DNS names case-insensitively, IPs after normalisation, URIs exactly.
