@@ -3,8 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ALICE, approveInBrowser, type DeviceServer, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function enterCode(page: Page, server: DeviceServer, code: string) {
   await page.goto(`${server.config.issuer}/device`);
   await page.getByLabel('Code').fill(code);
@@ -22,11 +20,9 @@ async function signIn(page: Page) {
 describe('device flow: denial, expiry, pace, other clients', () => {
   let server: DeviceServer;
   let browser: Browser;
-  // The polling pace reads this clock, so a test moves time on instead of sleeping.
-  let clockMs = Date.now();
 
   before(async () => {
-    server = await startDeviceServer({}, { now: () => clockMs });
+    server = await startDeviceServer();
     await server.accounts.create(ALICE);
     browser = await launchBrowser();
   });
@@ -69,7 +65,7 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     const stored = await server.store.findByUserCode('DeviceCode', auth.user_code.replace('-', ''));
     assert.ok(stored);
     await server.store.upsert('DeviceCode', String(stored.jti), { ...stored, exp: Math.floor(Date.now() / 1000) - 1 }, 3600);
-    await sleep(1100);
+    server.clock.advance(1100);
     const r = await pollOnce(server, auth.device_code);
     assert.equal(r.status, 400);
     assert.equal(r.body.error, 'expired_token');
@@ -88,15 +84,15 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     assert.equal(fast.status, 400);
     assert.equal(fast.body.error, 'slow_down');
     // The new interval is 6 s: 2 s later is still too fast (and raises it again, to 11 s).
-    clockMs += 2000;
+    server.clock.advance(2000);
     assert.equal((await pollOnce(server, auth.device_code)).body.error, 'slow_down');
-    clockMs += 11_100;
+    server.clock.advance(11_100);
     assert.equal((await pollOnce(server, auth.device_code)).body.error, 'authorization_pending');
 
     await approveInBrowser(browser, server, auth.user_code);
 
     // Sooner than the 11 s interval, but the flow is no longer pending: the tokens, not slow_down.
-    clockMs += 1000;
+    server.clock.advance(1000);
     const r = await pollOnce(server, auth.device_code);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.ok(r.body.access_token);

@@ -25,14 +25,16 @@ async function focused(page: Page, selector: string): Promise<void> {
   }));
 }
 
-/** Polls like a CLI of our own making: at the announced interval until the answer is final. */
+/** Polls like a CLI of our own making: at the announced interval (on the server's clock) until the answer is final. */
 async function pollUntilDone(server: DeviceServer, deviceCode: string, interval: number, clientId = 'xxctl') {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, interval * 1000 + 50));
+    server.clock.advance(interval * 1000);
     const r = await pollOnce(server, deviceCode, clientId);
     if (r.body.error !== 'authorization_pending') return r;
     if (Date.now() > deadline) throw new Error('device flow did not finish within 60 s');
+    // Still pending: give the approval a moment to land before the next (clock-paced) poll.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -158,7 +160,7 @@ describe('device authorization grant in a real browser', () => {
       assert.ok(r.body.refresh_token);
       if (round === 2) {
         // A device code works once.
-        await new Promise((resolve) => setTimeout(resolve, auth.interval * 1000 + 50));
+        server.clock.advance(auth.interval * 1000);
         const again = await pollOnce(server, auth.device_code);
         assert.equal(again.status, 400);
         assert.equal(again.body.error, 'invalid_grant');

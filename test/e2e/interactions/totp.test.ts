@@ -63,7 +63,7 @@ describe('TOTP second factor in the device flow (user made with the real CLI)', 
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
 
-    await new Promise((resolve) => setTimeout(resolve, auth.interval * 1000 + 50));
+    server.clock.advance(auth.interval * 1000);
     const r = await pollOnce(server, auth.device_code);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const claims = jwtClaims(String(r.body.id_token));
