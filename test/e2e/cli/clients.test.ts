@@ -67,13 +67,18 @@ describe('gatehouse clients', () => {
   });
 
   it('lists stored and static clients together', async () => {
-    const r = await cli('list');
+    // A store of its own, so the listing is exactly what this test added plus the static file.
+    const own = { ...env, GATEHOUSE_DATA_DIR: mkdtempSync(join(dir, 'list-')) };
+    const ownCli = (...args: string[]) => runCli(['clients', ...args], { env: own });
+    assert.equal((await ownCli('add', '--id', 'billing', '--name', 'Billing', '--grant', 'client_credentials')).status, 0);
+    assert.equal((await ownCli('add', '--id', 'my-cli', '--name', 'My CLI', '--public', '--native', '--grant', 'urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback')).status, 0);
+    const r = await ownCli('list');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^CLIENT_ID\s+NAME\s+AUTH\s+GRANTS\s+SOURCE$/m);
     assert.match(r.stdout, /^billing\s+Billing\s+client_secret_basic\s+client_credentials\s+store$/m);
     assert.match(r.stdout, /^gitops-svc\s+client_secret_basic\s+client_credentials\s+file$/m);
     assert.match(r.stdout, /^my-cli\s+My CLI\s+none\s+urn:ietf:params:oauth:grant-type:device_code,authorization_code,refresh_token\s+store$/m);
-    const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<Record<string, unknown>>;
+    const listed = JSON.parse((await ownCli('list', '--json')).stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(listed.map((c) => c.client_id), ['billing', 'gitops-svc', 'my-cli']);
     assert.ok(!JSON.stringify(listed).includes(STATIC_SECRET));
   });
@@ -121,6 +126,7 @@ describe('gatehouse clients', () => {
   });
 
   it('refuses invalid metadata with exit status 2 and the OAuth error', async () => {
+    assert.equal((await cli('add', '--id', 'unchanged', '--grant', 'client_credentials')).status, 0);
     const none = await cli('add', '--id', 'x1', '--public', '--grant', 'client_credentials');
     assert.equal(none.status, 2);
     assert.match(none.stderr, /invalid_client_metadata: the client_credentials grant requires client authentication/);
@@ -136,12 +142,13 @@ describe('gatehouse clients', () => {
     const badId = await cli('add', '--id', 'has space', '--grant', 'client_credentials');
     assert.equal(badId.status, 2);
     assert.match(badId.stderr, /client_id must start with a letter or digit/);
-    assert.equal((await cli('update', 'billing')).status, 2, 'nothing to update');
+    assert.equal((await cli('update', 'unchanged')).status, 2, 'nothing to update');
     assert.equal(await gh.store.find('Client', 'x1'), undefined);
   });
 
   it('refuses duplicates and changes to static clients', async () => {
-    const dup = await cli('add', '--id', 'billing', '--grant', 'client_credentials');
+    assert.equal((await cli('add', '--id', 'taken', '--grant', 'client_credentials')).status, 0);
+    const dup = await cli('add', '--id', 'taken', '--grant', 'client_credentials');
     assert.equal(dup.status, 1);
     assert.match(dup.stderr, /already exists/);
     const clash = await cli('add', '--id', 'gitops-svc', '--grant', 'client_credentials');
