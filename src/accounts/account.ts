@@ -22,6 +22,8 @@ export interface Account {
   upstream?: UpstreamIdentity;
   /** When claims were last refreshed from the upstream (seconds). */
   updatedAt?: number;
+  /** When the account's source last vouched for the person (sign-in or refresh re-check), seconds. */
+  checkedAt?: number;
 }
 
 /** Who the upstream provider says the person is; `issuer` + `subject` is the identity key. */

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
-import { clientCertificates } from './client_certificate.ts';
+import { clientCertificates } from './certificate_source.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';

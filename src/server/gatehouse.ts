@@ -14,9 +14,8 @@ import { createPublicServer, listen } from '../http/listeners.ts';
 import { registrationGuard } from '../http/registration_guard.ts';
 import { endpointRateLimits } from '../http/endpoint_limits.ts';
 import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from '../http/mtls_listener.ts';
-import { parsePemBundle } from '../pki/client_certificate.ts';
 import { certsDirEmpty, initDevPki } from '../pki/dev_pki.ts';
-import type { TrustStore } from '../pki/trust_store.ts';
+import { ClientCaTrust, trustSnapshotFromPem } from '../pki/trust.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
 import { loadKeys, type KeyMaterial } from '../keys/key_material.ts';
 import { loadResourceServers } from '../provider/resource_servers.ts';
@@ -27,6 +26,8 @@ import { brandingStylesheet } from '../interactions/branding.ts';
 import { interactionRoutes } from '../interactions/routes.ts';
 import { callbackPath } from '../interactions/upstream_routes.ts';
 import { UpstreamClient } from '../accounts/upstream_client.ts';
+import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setPageBase } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
@@ -89,6 +90,9 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
   const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
   for (const client of upstream) client.warmUp();
+  // Company directories check the password form; they are asked again when a refresh token is used.
+  const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  const recheck = new AccountRecheck(store, directories);
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
@@ -107,7 +111,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
     brandingStylesheet(config.accentColour),
   ];
   const build = (jwks: KeyMaterial['jwks']) => {
-    const p = createFeaturedProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, features);
+    const p = createFeaturedProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, features);
     buildApp({
       provider: p,
       store,
@@ -120,7 +124,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts })],
+      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback() };
@@ -204,18 +208,18 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
  * The CAs trusted for client certificates and, when the mTLS listener runs, its files. In
  * development an empty certs dir gets a generated development PKI; production never generates.
  */
-async function loadClientCertificateTrust(config: Config, logger: Logger): Promise<{ trust: TrustStore; material?: ReturnType<typeof loadMtlsMaterial> }> {
+async function loadClientCertificateTrust(config: Config, logger: Logger): Promise<{ trust: ClientCaTrust; material?: ReturnType<typeof loadMtlsMaterial> }> {
   if (config.mtlsEnabled) {
     if (config.mode === 'development' && config.mtlsFilesDefault && certsDirEmpty(config.certsDir)) {
       const written = await initDevPki(config.certsDir);
       logger.warn({ event: 'dev_pki_generated', files: written }, `generated a development CA and a localhost server certificate in ${config.certsDir} — acceptable only in development`);
     }
     const material = loadMtlsMaterial(config.mtlsFiles);
-    return { trust: { anchors: material.anchors }, material };
+    return { trust: new ClientCaTrust(material.trust), material };
   }
-  if (!config.clientCertHeader) return { trust: { anchors: [] } };
+  if (!config.clientCertHeader) return { trust: new ClientCaTrust() };
   try {
-    return { trust: { anchors: parsePemBundle(readFileSync(config.mtlsFiles.ca, 'utf8'), config.mtlsFiles.ca) } };
+    return { trust: new ClientCaTrust(trustSnapshotFromPem(readFileSync(config.mtlsFiles.ca, 'utf8'), config.mtlsFiles.ca)) };
   } catch (err) {
     throw new ConfigError([`GATEHOUSE_MTLS_CA_FILE: needed to verify certificates from GATEHOUSE_CLIENT_CERT_HEADER (${(err as Error).message})`]);
   }

@@ -3,12 +3,15 @@ import type { ProviderContext } from '../context.ts';
 
 /**
  * Every lifetime oidc-provider enforces, in seconds, in one place. The settings behind them are
- * GATEHOUSE_*_TTL (src/config/settings/flows.ts); the interaction lifetime is fixed.
+ * GATEHOUSE_*_TTL (src/config/settings/flows.ts) and a resource server's own accessTokenTTL
+ * (GATEHOUSE_RESOURCE_SERVERS_FILE); the interaction lifetime is fixed.
  */
 export function ttlPart({ config }: ProviderContext): Configuration {
   return {
     ttl: {
-      AccessToken: config.accessTokenTtl,
+      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       IdToken: config.idTokenTtl,
       DeviceCode: config.deviceCodeTtl,
       Session: config.sessionTtl,
