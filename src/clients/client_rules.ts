@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { errors } from 'oidc-provider';
 import { DEVICE_CODE_GRANT } from '../features/device_flow/grant_type.ts';
 import { TLS_SUBJECT_FIELDS, tlsSubjectMetadataProblem } from '../pki/subject_metadata.ts';
+import { checkDisplayedText } from './client_text.ts';
 
 /**
  * Gatehouse's own client metadata rules, on top of what oidc-provider's schema checks (types,
@@ -167,9 +168,7 @@ function checkAuthentication(m: Record<string, unknown>): void {
 }
 
 function checkNames(m: Record<string, unknown>): void {
-  const name = optionalString(m, 'client_name', LIMITS.clientName);
-  // Names are shown to people on consent and device pages and printed by the CLI.
-  if (name !== undefined && /\p{Cc}/u.test(name)) fail('client_name must not contain control characters');
+  optionalString(m, 'client_name', LIMITS.clientName);
   for (const field of ['software_id', 'software_version']) optionalString(m, field, LIMITS.shortString);
   optionalString(m, 'scope', LIMITS.scope);
   stringArray(m, 'contacts', LIMITS.contacts);
@@ -186,6 +185,7 @@ export function checkClientMetadata(m: Record<string, unknown>, options: ClientR
   if (size > LIMITS.documentBytes) fail(`client metadata must not be larger than ${LIMITS.documentBytes} bytes`);
   if (m.application_type !== undefined && m.application_type !== 'web' && m.application_type !== 'native') fail('application_type must be web or native');
   checkNames(m);
+  checkDisplayedText(m);
   checkAuthentication(m);
   const subjectProblem = tlsSubjectMetadataProblem(m);
   if (subjectProblem) fail(subjectProblem);

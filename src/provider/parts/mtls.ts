@@ -42,7 +42,8 @@ function refuse(ctx: KoaContextWithOIDC, refusal: CertificateRefusal): false {
 export function mtlsPart({ trust }: ProviderContext): Configuration {
   return {
     // oidc-provider lists every method a client may register; the default list has no mTLS ones.
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
+    // No client_secret_jwt: only a hash of each client secret is kept (parts/discovery.ts).
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
     extraClientMetadata: {
       properties: [CA_PIN_PROPERTY],
       validator: (_ctx, key, value, metadata) => validateCaPin(key, value, metadata as Record<string, unknown>),
