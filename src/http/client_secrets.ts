@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { hashClientSecret, isHashedClientSecret } from '../provider/client_secret.ts';
+import { hashClientSecret, isHashedClientSecret } from '../clients/client_secret.ts';
 import { credentialsFor } from './authorization.ts';
 import { readBodyText, readFormBody, replaceBodyText, replaceFormBody } from './form_body.ts';
 
@@ -33,7 +33,7 @@ function hashedBasic(credentials: string): string | undefined {
  * In front of oidc-provider, which compares client secrets itself: every secret a client
  * presents — HTTP Basic on any endpoint, `client_secret` in the form at the client
  * authentication endpoints, `client_secret` in an RFC 7592 update — is replaced by its hash
- * (provider/client_secret.ts), the only form Gatehouse keeps. Malformed credentials are left
+ * (clients/client_secret.ts), the only form Gatehouse keeps. Malformed credentials are left
  * as they are, for oidc-provider to refuse as before. Responses of the RFC 7592 endpoint carry
  * no `client_secret`: only its hash exists after registration.
  * @see RFC 6749 §2.3.1, RFC 7591 §3.2.1, RFC 7592 §2.1–2.2

@@ -4,7 +4,7 @@ import type { Config } from '../config/load.ts';
 import type { ClientCaTrust } from '../pki/trust.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
-import type { KeyMaterial } from './keys.ts';
+import type { KeyMaterial } from '../keys/key_material.ts';
 import type { ResourceServerConfig } from './resource_servers.ts';
 
 /** What the provider configuration parts may ask for. */

@@ -17,9 +17,9 @@ import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from '../http
 import { certsDirEmpty, initDevPki } from '../pki/dev_pki.ts';
 import { ClientCaTrust, trustSnapshotFromPem } from '../pki/trust.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
-import { loadKeys, type KeyMaterial } from '../provider/keys.ts';
+import { loadKeys, type KeyMaterial } from '../keys/key_material.ts';
 import { loadResourceServers } from '../provider/resource_servers.ts';
-import { loadStaticClients, validateStaticClients } from '../provider/static_clients.ts';
+import { loadStaticClients, validateStaticClients } from '../clients/static_clients.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { SignIn } from '../accounts/sign_in.ts';
 import { brandingStylesheet } from '../interactions/branding.ts';

@@ -1,4 +1,4 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
@@ -10,7 +10,7 @@ import type { ProviderContext } from '../context.ts';
  * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
  * per account and client across browser sessions.
  */
-export function accountsPart({ store, config, recheck, logger }: ProviderContext): Configuration {
+export function accountsPart({ store, recheck, logger }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
   return {
     async findAccount(ctx, sub, token) {
@@ -45,21 +45,6 @@ export function accountsPart({ store, config, recheck, logger }: ProviderContext
     acrValues: [ACR.password, ACR.mfa, ACR.upstream],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
-    ttl: {
-      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
-      IdToken: config.idTokenTtl,
-      DeviceCode: config.deviceCodeTtl,
-      Session: config.sessionTtl,
-      Grant: Math.max(config.consentTtl, config.refreshTokenTtl),
-      Interaction: 3600,
-      RefreshToken(ctx: KoaContextWithOIDC) {
-        // A rotated refresh token keeps the remaining life of the one it replaced.
-        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
-        return rotated ? rotated.remainingTTL : config.refreshTokenTtl;
-      },
-    },
     async loadExistingGrant(ctx) {
       const clientId = ctx.oidc.client!.clientId;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hashClientSecret } from '../../../src/provider/client_secret.ts';
+import { hashClientSecret } from '../../../src/clients/client_secret.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
