@@ -40,6 +40,17 @@ const REFUSALS: Record<Refusal, string> = {
   claims: 'Your organisation did not send the details this server needs to identify you.',
 };
 
+/**
+ * Ends a device authorization with `access_denied` at once, as oidc-provider does when a person
+ * aborts on its own pages: the device's next poll gets the error (RFC 8628 §3.5).
+ */
+async function denyDeviceCode(provider: InteractionKit['provider'], jti: string, description: string): Promise<void> {
+  const code = await provider.DeviceCode.find(jti, { ignoreExpiration: true });
+  if (!code || code.accountId || code.error) return;
+  Object.assign(code, { error: 'access_denied', errorDescription: description });
+  await code.save();
+}
+
 function seeOther(ctx: Context, url: string): void {
   ctx.status = 303;
   ctx.redirect(url);
@@ -131,9 +142,16 @@ export function upstreamRoutes(kit: InteractionKit, options: UpstreamRouteOption
     const result = await federatedSignIn(store, client.config, claims);
     if (!result.ok) {
       audit.record('signin.failure', { client_id: clientId, connector: client.id, reason: `upstream_${result.reason}`, ...(result.account ? { sub: result.account.id } : {}) });
+      const denial = { error: 'access_denied', error_description: REFUSALS[result.reason] };
+      if (d.deviceCode) {
+        // The device learns it at its next poll, whatever the person does with this page.
+        await denyDeviceCode(kit.provider, d.deviceCode, denial.error_description);
+        await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: denial.error_description, label: client.config.label, device: true }, 403);
+        return;
+      }
       // The authorization ends with access_denied; the person reads why before going back.
-      const returnTo = await kit.provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: REFUSALS[result.reason] }, { mergeWithLastSubmission: false });
-      await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: REFUSALS[result.reason], label: client.config.label, returnTo }, 403);
+      const returnTo = await kit.provider.interactionResult(ctx.req, ctx.res, denial, { mergeWithLastSubmission: false });
+      await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: denial.error_description, label: client.config.label, returnTo }, 403);
       return;
     }
     const { account } = result;

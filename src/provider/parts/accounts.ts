@@ -1,8 +1,23 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { type Configuration, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
+
+/**
+ * oidc-provider's prompts, with one more reason to ask for a sign-in: the browser's session names
+ * an account that is now disabled or gone (the person was offboarded while signed in). Without it
+ * oidc-provider would go on to the consent checks with no account and fail with a 500.
+ */
+function promptPolicy(): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('account_unavailable', 'the signed-in account is disabled or no longer exists', (ctx) =>
+      Boolean(ctx.oidc.session?.accountId) && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+  );
+  return policy;
+}
 
 /**
  * Local accounts as oidc-provider sees them: `findAccount` by the opaque `sub`, the claims each
@@ -24,6 +39,7 @@ export function accountsPart({ store, config }: ProviderContext): Configuration 
     acrValues: [ACR.password, ACR.mfa, ACR.upstream],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
+    interactions: { policy: promptPolicy() },
     ttl: {
       AccessToken: config.accessTokenTtl,
       IdToken: config.idTokenTtl,
