@@ -30,6 +30,8 @@ import { deviceGuard } from './interactions/device_guard.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { callbackPath } from './interactions/upstream_routes.ts';
 import { UpstreamClient } from './accounts/upstream_client.ts';
+import { AccountRecheck } from './accounts/recheck.ts';
+import { Sealer } from './shared/seal.ts';
 import { FailureThrottle } from './storage/failure_throttle.ts';
 import type { Logger } from './shared/logger.ts';
 import { setPageBase } from './shared/views.ts';
@@ -89,8 +91,18 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     windowSeconds: config.loginThrottleWindow,
   });
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
-  const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
+  const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger, store));
   for (const client of upstream) client.warmUp();
+  const recheck = new AccountRecheck({
+    store,
+    sealer: new Sealer(keys.cookieKeys, 'connector state'),
+    sources: upstream,
+    interval: config.upstreamRecheckInterval,
+    onUnreachable: config.upstreamRecheckUnreachable,
+    stateTtl: config.refreshTokenTtl,
+    logger,
+    audit,
+  });
   const readiness: Readiness = { accepting: true };
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
@@ -111,7 +123,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     deviceGuard(userCodes),
   ];
   const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers }, [deviceFlowPart(userCodes, audit)]);
+    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, [deviceFlowPart(userCodes, audit)]);
     enforcePollingInterval(p, polling);
     buildApp({
       provider: p,
@@ -125,7 +137,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts })],
+      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts, recheck })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };

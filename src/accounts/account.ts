@@ -22,6 +22,11 @@ export interface Account {
   upstream?: UpstreamIdentity;
   /** When claims were last refreshed from the upstream (seconds). */
   updatedAt?: number;
+  /**
+   * Set when the account's connector refused it at a re-check (accounts/recheck.ts): every token
+   * stops working until the person signs in through the connector again.
+   */
+  refusedBySource?: { at: number; connector: string; reason: string };
 }
 
 /** Who the upstream provider says the person is; `issuer` + `subject` is the identity key. */

@@ -62,6 +62,19 @@ export function checkPolicy(connector: ConnectorConfig, m: MappedClaims): Refusa
   return undefined;
 }
 
+/**
+ * At a re-check: the fresh upstream claims against the connector's policy, and the account's
+ * claims refreshed when it still passes. Returns the refusal, if any.
+ */
+export async function reviewFederatedAccount(store: Store, connector: ConnectorConfig, account: Account, claims: Record<string, unknown>): Promise<Refusal | undefined> {
+  const m = mapClaims(connector, claims);
+  if (!m || m.subject !== account.upstream?.subject) return 'claims';
+  const refusal = checkPolicy(connector, m);
+  if (refusal) return refusal;
+  await new Accounts(store).update(account, { name: m.name, email: m.email, emailVerified: m.emailVerified, groups: m.groups, uidNumber: m.uidNumber, gidNumber: m.gidNumber, updatedAt: Math.floor(Date.now() / 1000) });
+  return undefined;
+}
+
 /** `corp:alice`: the operator's handle for an upstream account (local usernames cannot contain ':'). */
 function handleFor(connector: string, username: string): string {
   const slug = username.toLowerCase().replace(/[^a-z0-9._@-]+/g, '-').slice(0, 64) || 'user';
@@ -91,6 +104,8 @@ export async function federatedSignIn(store: Store, connector: ConnectorConfig, 
     gidNumber: m.gidNumber,
     upstream: { connector: connector.id, issuer: connector.issuer, subject: m.subject, username: m.username },
     updatedAt: now,
+    // A new sign-in the upstream allowed lifts an earlier refusal at a re-check.
+    refusedBySource: undefined,
   };
   let created = false;
   let link = await store.find(ACCOUNT_LINK, key);

@@ -62,6 +62,12 @@ export interface ConnectorConfig extends Omit<ConnectorInput, 'clientSecret' | '
   issuer: string;
   clientSecret?: Secret;
   privateKeyJwt?: { key: Secret; kid?: string };
+  /**
+   * Absolute path the secret (client secret or private key) was read from, when it came from a
+   * file: the connector reads it again at every token exchange, so a rotated secret applies
+   * without a restart.
+   */
+  secretFile?: string;
 }
 
 function readSecret(ref: { file?: string; env?: string }, env: Record<string, string | undefined>, cwd: string, where: string, problems: string[]): Secret | undefined {
@@ -124,6 +130,8 @@ export function loadConnectors(path: string | undefined, env: Record<string, str
     seen.add(c.id);
     const { clientSecret, privateKeyJwt, ...rest } = c;
     const entry: ConnectorConfig = { ...rest };
+    const file = clientSecret?.file ?? privateKeyJwt?.file;
+    if (file) entry.secretFile = resolve(cwd, file);
     if (clientSecret) entry.clientSecret = readSecret(clientSecret, env, cwd, `${index}.clientSecret`, problems);
     if (privateKeyJwt) {
       const key = readSecret(privateKeyJwt, env, cwd, `${index}.privateKeyJwt`, problems);
