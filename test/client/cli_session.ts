@@ -26,7 +26,7 @@ export async function startLoginServer(env: Record<string, string> = {}): Promis
   // The command from the README, against the server's own store.
   const added = await runCli(
     ['clients', 'add', '--id', 'team-cli', '--name', 'Team CLI', '--public', '--native', '--grant', 'device_code', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback'],
-    { env: { GATEHOUSE_DATA_DIR: join(server.dir, 'data'), GATEHOUSE_CLIENTS_FILE: clientsFile } },
+    { env: { GATEHOUSE_DATA_DIR: server.config.dataDir, GATEHOUSE_CLIENTS_FILE: clientsFile } },
   );
   if (added.status !== 0) throw new Error(`gatehouse clients add failed: ${added.stderr}`);
   const stop = server.stop.bind(server);
