@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { CLI, cleanEnv, runCli } from '../helpers/cli.ts';
 import { launchBrowser, screenshot } from '../helpers/device.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
+import { approveDeviceLogin, introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
 
 function shell(command: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -49,16 +49,7 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.ok(complete!.includes(code!), complete);
     assert.match(login.stderr(), /[▀▄█]{10}/, 'a QR code drawn with block characters');
 
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await signInAndAllow(page);
-    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
-    await screenshot(page, 'login', 'device-connected');
-    await context.close();
+    await approveDeviceLogin(browser, complete!, (page) => screenshot(page, 'login', 'device-connected'));
 
     assert.equal(await login.exited, 0, login.stderr());
     // Asked for profile but not email: the name alone.

@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { runCli } from '../../helpers/cli.ts';
 import { launchBrowser } from '../../helpers/device.ts';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.ts';
-import { CLIENTS, introspect, signInAndAllow, spawnCli, startLoginServer, type CliChild } from '../../client/cli_session.ts';
+import { approveDeviceLogin, CLIENTS, introspect, spawnCli, startLoginServer, type CliChild } from '../../client/cli_session.ts';
 
 /**
  * The reference CLI when things go wrong: a real Gatehouse restarted during a device login, logout
@@ -32,15 +32,7 @@ describe('gatehouse login when things go wrong', () => {
 
   async function approve(login: CliChild): Promise<void> {
     const [, complete] = await login.waitFor(/or open (http\S+user_code=\S+)/);
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await signInAndAllow(page);
-    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
-    await context.close();
+    await approveDeviceLogin(browser, complete!);
   }
 
   async function deviceLogin(args: string[] = who): Promise<CliChild> {
