@@ -71,7 +71,7 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
             if (dropped) {
               // A form needs a stored session for its token: start over on a fresh page.
               ctx.status = 303;
-              ctx.redirect(ctx.oidc.urlFor('code_verification'));
+              ctx.redirect(new URL(ctx.oidc.urlFor('code_verification')).pathname);
               return;
             }
             let message: string | undefined;
