@@ -22,8 +22,10 @@ export interface Account {
   upstream?: UpstreamIdentity;
   /** When claims were last refreshed from the upstream (seconds). */
   updatedAt?: number;
+  /** When the account's source last vouched for the person (sign-in or refresh re-check), seconds. */
+  checkedAt?: number;
   /**
-   * Set when the account's connector refused it at a re-check (accounts/recheck.ts): every token
+   * Set when the account's connector refused it at a re-check (accounts/source_recheck.ts): every token
    * stops working until the person signs in through the connector again.
    */
   refusedBySource?: { at: number; connector: string; reason: string };

@@ -48,6 +48,21 @@ export class SignIn {
     return this.#failed(keys);
   }
 
+  /**
+   * A password checked elsewhere (a company directory) under the same throttles as local ones:
+   * per `<connector>:<username>` and per client IP. `wrong` says whether the outcome was a wrong
+   * password, which is counted; errors (the directory down) count nothing and propagate.
+   */
+  async external<T>(connector: string, username: string, ip: string, check: () => Promise<T>, wrong: (outcome: T) => boolean): Promise<{ throttled: number } | { outcome: T }> {
+    const keys = [`${connector}:${canonicalUsername(username).slice(0, 128)}`, ip];
+    const locked = await this.#throttle.lockedFor(keys);
+    if (locked > 0) return { throttled: locked };
+    const outcome = await check();
+    if (!wrong(outcome)) return { outcome };
+    const wait = await this.#throttle.fail(keys);
+    return wait > 0 ? { throttled: wait } : { outcome };
+  }
+
   /** Second step: a TOTP code for an account that passed the password step. A code works once. */
   async totp(accountId: string, code: string, ip: string): Promise<SignInResult> {
     const account = await this.#accounts.findById(accountId);

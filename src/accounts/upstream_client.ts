@@ -7,7 +7,7 @@ import { Secret } from '../shared/secret.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Account } from './account.ts';
 import { reviewFederatedAccount } from './federated.ts';
-import type { RecheckResult, RecheckSource, SourceState } from './recheck.ts';
+import type { AccountSource, RecheckResult, SourceState } from './source_recheck.ts';
 
 /**
  * Why an upstream step failed, as the person is told:
@@ -111,7 +111,7 @@ function tokenState(tokens: oidc.TokenEndpointResponse, previous?: SourceState):
  * userinfo, and the offboarding re-check at refresh time. Only the discovered metadata is kept in
  * memory; per-sign-in state lives in the store.
  */
-export class UpstreamClient implements RecheckSource {
+export class UpstreamClient implements AccountSource {
   readonly config: ConnectorConfig;
   readonly redirectUri: string;
   #logger: Logger;
@@ -130,6 +130,11 @@ export class UpstreamClient implements RecheckSource {
 
   get id(): string {
     return this.config.id;
+  }
+
+  /** The connector's `recheckSeconds`: how old the last check may be when a refresh token is used. */
+  get maxStalenessSeconds(): number {
+    return this.config.recheckSeconds;
   }
 
   /** Starts discovery in the background at start; a failure is logged and retried on first use. */
@@ -266,7 +271,7 @@ export class UpstreamClient implements RecheckSource {
   }
 
   /**
-   * The offboarding check (accounts/recheck.ts), as Dex does it: with the upstream refresh token
+   * The offboarding check (accounts/source_recheck.ts), as Dex does it: with the upstream refresh token
    * from the sign-in, a refresh grant at the upstream (a disabled or deleted user's refresh
    * fails: `refused`), then the connector's policy against the fresh claims; without one, userinfo
    * with the upstream access token while it is valid. With neither (the connector does not ask for
@@ -277,7 +282,7 @@ export class UpstreamClient implements RecheckSource {
     const refreshToken = typeof state?.refreshToken === 'string' ? state.refreshToken : undefined;
     const accessToken = typeof state?.accessToken === 'string' ? state.accessToken : undefined;
     const accessValid = accessToken && typeof state?.accessTokenExpiresAt === 'number' && state.accessTokenExpiresAt > Date.now() / 1000 + 5;
-    if (!refreshToken && !accessValid) return { outcome: 'refused', reason: 'upstream_session_ended' };
+    if (!refreshToken && !accessValid) return { verdict: 'refused', reason: 'upstream_session_ended' };
     try {
       const configuration = await this.#tokenConfiguration();
       let claims: Record<string, unknown>;
@@ -291,12 +296,12 @@ export class UpstreamClient implements RecheckSource {
         claims = await oidc.fetchUserInfo(configuration, accessToken!, account.upstream!.subject);
       }
       const refusal = await reviewFederatedAccount(this.#store, this.config, account, { sub: account.upstream!.subject, ...claims });
-      return refusal ? { outcome: 'refused', reason: `upstream_${refusal}` } : { outcome: 'active', state: next };
+      return refusal ? { verdict: 'refused', reason: `upstream_${refusal}` } : { verdict: 'active', state: next };
     } catch (err) {
       const e = classify(err, 'callback');
-      if (e.problem === 'upstream_error' && (e.oauthError === 'invalid_grant' || e.oauthError === 'invalid_token')) return { outcome: 'refused', reason: `upstream_${e.oauthError}` };
+      if (e.problem === 'upstream_error' && (e.oauthError === 'invalid_grant' || e.oauthError === 'invalid_token')) return { verdict: 'refused', reason: `upstream_${e.oauthError}` };
       this.#logger.warn({ event: `upstream.${e.problem}`, connector: this.id, issuer: this.config.issuer, error: e.message, upstream_error: e.oauthError }, `connector ${this.id}: re-check failed: ${e.message}`);
-      return { outcome: 'unreachable', reason: e.problem };
+      return { verdict: 'unreachable', reason: e.problem };
     }
   }
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { ACR } from '../accounts/claims.ts';
 import { federatedSignIn, type Refusal } from '../accounts/federated.ts';
-import type { AccountRecheck } from '../accounts/recheck.ts';
+import type { AccountRecheck } from '../accounts/source_recheck.ts';
 import { UpstreamError, type UpstreamClient, type UpstreamProblem, type UpstreamSignIn } from '../accounts/upstream_client.ts';
 import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';

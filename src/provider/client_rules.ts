@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { errors } from 'oidc-provider';
+import { DEVICE_CODE_GRANT } from '../features/device_flow/grant_type.ts';
 
 /**
  * Gatehouse's own client metadata rules, on top of what oidc-provider's schema checks (types,
@@ -36,7 +37,6 @@ const TLS_SUBJECT_FIELDS = ['tls_client_auth_subject_dn', 'tls_client_auth_san_d
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const INFO_URIS = ['logo_uri', 'policy_uri', 'tos_uri', 'client_uri'];
 const FETCHED_URIS = ['jwks_uri', 'sector_identifier_uri'];
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Loopback, link-local, private and other non-public ranges the server must never fetch from. */
 const PRIVATE_RANGES = new BlockList();
@@ -138,7 +138,7 @@ function checkGrants(m: Record<string, unknown>): void {
   if (responseTypes.some((rt) => rt !== 'code')) fail('response_types may only contain "code"');
   if (responseTypes.length && !grants.includes('authorization_code')) fail('response_types "code" requires the authorization_code grant; use response_types [] otherwise');
   if (grants.includes('authorization_code') && !responseTypes.length) fail('the authorization_code grant requires response_types ["code"]');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes(DEVICE_CODE)) {
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes(DEVICE_CODE_GRANT)) {
     fail('the refresh_token grant requires the authorization_code or device_code grant');
   }
   if (method === 'none' && grants.includes('client_credentials')) fail('the client_credentials grant requires client authentication; token_endpoint_auth_method none is not allowed with it');

@@ -1,5 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { AccountRecheck } from '../accounts/recheck.ts';
+import type { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { Config } from '../config/load.ts';
 import type { TrustStore } from '../pki/trust_store.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -18,6 +18,6 @@ export interface ProviderContext {
   resourceServers: Map<string, ResourceServerConfig>;
   /** CAs trusted for tls_client_auth; the mTLS listener keeps it current. */
   trust?: TrustStore;
-  /** Re-checks accounts from connectors at refresh time (offboarding); absent in the CLI. */
+  /** Asks an account's source (a directory, an upstream IdP) again when a refresh token is used (offboarding); absent in the CLI. */
   recheck?: AccountRecheck;
 }

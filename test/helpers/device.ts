@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
+import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
+import type { StartOptions } from '../../src/server/gatehouse.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
-export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const DEVICE_GRANT = DEVICE_CODE_GRANT;
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 
 /** Public device-flow clients, as an operator would declare them in GATEHOUSE_CLIENTS_FILE. */
@@ -19,11 +21,11 @@ export interface DeviceServer extends TestServer {
 }
 
 /** A server with the device clients above and a 1 s polling interval (tests poll for real). */
-export async function startDeviceServer(env: Record<string, string> = {}): Promise<DeviceServer> {
+export async function startDeviceServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<DeviceServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
   const clientsFile = join(dir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify(CLIENTS));
-  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env });
+  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env }, options);
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     accounts: new Accounts(server.store),
@@ -87,4 +89,29 @@ export async function screenshot(page: Page, folder: string, name: string): Prom
 /** Decodes a JWT payload (the signature is checked by openid-client where it matters). */
 export function jwtClaims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Approves a device code the way a person does, in a fresh browser context: code page,
+ * confirmation, sign-in, consent when asked, until "Device connected".
+ */
+export async function approveInBrowser(browser: Browser, server: TestServer, userCode: string, account: NewAccount = ALICE): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.config.issuer}/device`);
+    await page.getByLabel('Code').fill(userCode);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username').fill(account.username);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const consent = page.getByRole('button', { name: 'Allow' });
+    const done = page.getByRole('heading', { name: 'Device connected' });
+    await Promise.race([consent.waitFor(), done.waitFor()]);
+    if (await consent.isVisible()) await consent.click();
+    await done.waitFor();
+  } finally {
+    await context.close();
+  }
 }

@@ -4,7 +4,10 @@
 #   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
 #   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
-# Usage: test/setup/tools.sh [all|apt|go|interop]
+#   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
+#   by test/setup/kube.sh.
+#   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
+# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -93,13 +96,22 @@ interop_python() {
 }
 
 case "$what" in
-  all|apt) apt_install ;;
+  all|apt)
+    apt_install
+    bash "$root/test/setup/kube.sh" apt
+    ;;
+esac
+case "$what" in
+  all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
 esac
 case "$what" in
   all|go)
     go_tool ferretdb github.com/FerretDB/FerretDB github.com/FerretDB/FerretDB/cmd/ferretdb v1.24.2
     go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4
     ;;
+esac
+case "$what" in
+  all|kube) bash "$root/test/setup/kube.sh" all ;;
 esac
 case "$what" in
   all|interop)

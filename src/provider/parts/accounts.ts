@@ -1,15 +1,9 @@
 import { type Configuration, errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { RefreshVerdict } from '../../accounts/recheck.ts';
+import type { RecheckVerdict } from '../../accounts/source_recheck.ts';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
-
-/** 503 `temporarily_unavailable`: the person's connector could not vouch for them just now. */
-function upstreamDown(): Error {
-  const err = new errors.TemporarilyUnavailable('the sign-in service of this account could not be reached to re-check it; try again later');
-  return Object.assign(err, { status: 503, statusCode: 503 });
-}
 
 /**
  * oidc-provider's prompts, with one more reason to ask for a sign-in: the browser's session names
@@ -31,32 +25,47 @@ function promptPolicy(): interactionPolicy.DefaultPolicy {
  * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
  * per account and client across browser sessions.
  */
-export function accountsPart({ store, config, recheck }: ProviderContext): Configuration {
+export function accountsPart({ store, config, recheck, logger }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
   // One re-check per token request, however often oidc-provider looks the account up in it.
-  const checked = new WeakMap<object, RefreshVerdict>();
+  const checked = new WeakMap<object, RecheckVerdict>();
   return {
     async findAccount(ctx, sub, token) {
-      const account = await accounts.findById(sub);
+      let account = await accounts.findById(sub);
       // A disabled account keeps its records but can neither sign in nor refresh tokens; so does
-      // one its connector refused at a re-check, until the person signs in through it again.
+      // one its source refused at a re-check, until the person signs in through it again.
       if (!account || account.disabled) return undefined;
+      const refreshing = token?.kind === 'RefreshToken' && ctx?.oidc?.route === 'token';
       const grantId = (token as { grantId?: string } | undefined)?.grantId;
-      const refreshing = ctx?.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token';
+      const revokeGrant = async () => {
+        if (!grantId) return;
+        await store.revokeByGrantId(grantId);
+        await (await ctx.oidc.provider.Grant.find(grantId))?.destroy();
+      };
       if (account.refusedBySource) {
-        if (refreshing && grantId) await store.revokeByGrantId(grantId);
+        if (refreshing) await revokeGrant();
         return undefined;
       }
-      if (recheck && refreshing && account.upstream) {
+      // A refresh asks the account's source again (README: Company SSO / Company directory, offboarding).
+      if (recheck && !recheck.empty && refreshing && account.upstream) {
         let verdict = checked.get(ctx);
         if (!verdict) {
-          verdict = await recheck.onRefresh(account, grantId);
+          verdict = await recheck.onRefresh(account);
           checked.set(ctx, verdict);
         }
-        if (verdict === 'refused') return undefined;
-        if (verdict === 'unavailable') throw upstreamDown();
+        if (verdict === 'unreachable') {
+          const err = new errors.TemporarilyUnavailable('the sign-in service or directory of this account is not answering, try again later');
+          throw Object.assign(err, { status: 503, statusCode: 503 });
+        }
+        if (verdict === 'refused') {
+          logger.info({ event: 'account.recheck_refused', sub, connector: account.upstream.connector }, 'account source refused the account; its grant is revoked');
+          await revokeGrant();
+          return undefined;
+        }
+        account = (await accounts.findById(sub)) ?? account;
       }
-      return { accountId: sub, claims: async () => ({ ...accountClaims(account), sub }) };
+      const current = account;
+      return { accountId: sub, claims: async () => ({ ...accountClaims(current), sub }) };
     },
     // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
     // relying parties check for MFA without having to ask for these claims one by one).

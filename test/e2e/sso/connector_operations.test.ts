@@ -13,7 +13,7 @@ const SECRET = 'ops-client-secret-0123456789abcdefghijklmnopqrstuv';
 
 /**
  * One upstream and a Gatehouse whose connector reads its client secret from a file and asks for
- * offline_access, re-checking people at every refresh; plus a second upstream that goes away
+ * offline_access, re-checking people at every refresh (`recheckSeconds: 0`); plus a second upstream that goes away
  * after discovery.
  */
 describe('connectors in operation: a rotated secret file, an upstream gone after discovery, offboarding at refresh', () => {
@@ -36,7 +36,7 @@ describe('connectors in operation: a rotated secret file, an upstream gone after
       u.users.set('bob', { email: 'bob@example.com', email_verified: true, preferred_username: 'bob', groups: ['engineering'] });
     }
     writeFileSync(secretFile(), 'not-the-secret-at-all\n');
-    const common = { clientId: 'gatehouse', clientSecret: { file: secretFile() }, scopes: ['openid', 'offline_access', 'email', 'groups'], allowedEmailDomains: ['example.com'] };
+    const common = { clientId: 'gatehouse', clientSecret: { file: secretFile() }, scopes: ['openid', 'offline_access', 'email', 'groups'], allowedEmailDomains: ['example.com'], recheckSeconds: 0 };
     writeFileSync(join(dir, 'connectors.json'), JSON.stringify([
       { id: 'corp', label: 'Corp SSO', issuer: upstream.issuer, ...common },
       { id: 'gone', label: 'Gone SSO', issuer: gone.issuer, ...common },
@@ -47,7 +47,6 @@ describe('connectors in operation: a rotated secret file, an upstream gone after
       GATEHOUSE_CLIENTS_FILE: join(dir, 'clients.json'),
       GATEHOUSE_CONNECTORS_FILE: join(dir, 'connectors.json'),
       GATEHOUSE_DEVICE_POLL_INTERVAL: '1s',
-      GATEHOUSE_UPSTREAM_RECHECK_INTERVAL: '0',
     });
     browser = await launchBrowser();
   });
@@ -123,7 +122,7 @@ describe('connectors in operation: a rotated secret file, an upstream gone after
     const tokens = await approvedTokens('alice');
     const first = await refresh(String(tokens.refresh_token));
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    assert.ok(gh.logs.some((l) => l.event === 'upstream.recheck' && l.outcome === 'active' && l.connector === 'corp'));
+    assert.ok(gh.logs.some((l) => l.event === 'account.recheck' && l.verdict === 'active' && l.connector === 'corp'));
     // What is kept for the re-check is sealed, never the upstream's tokens in clear.
     const [kept] = (await gh.store.list('SourceState', { limit: 10 })).filter((r) => r.id === jwtClaims(String(tokens.id_token)).sub);
     assert.match(String(kept?.payload.sealed), /^v1\./);
@@ -145,6 +144,6 @@ describe('connectors in operation: a rotated secret file, an upstream gone after
     const down = await refresh(String(bob.refresh_token));
     assert.equal(down.status, 503, JSON.stringify(down.body));
     assert.equal(down.body.error, 'temporarily_unavailable');
-    assert.ok(gh.logs.some((l) => l.event === 'upstream.recheck_unreachable' && l.decision === 'deny'));
+    assert.ok(gh.logs.some((l) => l.event === 'account.recheck_unreachable' && l.decision === 'deny'));
   });
 });

@@ -1,42 +1,39 @@
 import { readFileSync } from 'node:fs';
-import type { Server, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
-import type { Config } from './config/load.ts';
-import { createAdminServer } from './http/admin.ts';
-import { buildApp } from './http/app.ts';
-import { instrumentStore, Metrics } from './http/metrics.ts';
-import { countAuditEvents, observeProvider } from './http/observability.ts';
-import { Audit } from './shared/audit.ts';
-import type { Readiness } from './http/health.ts';
-import { createPublicServer, drain, listen } from './http/listeners.ts';
-import { registrationGuard } from './http/registration_guard.ts';
-import { endpointRateLimits } from './http/endpoint_limits.ts';
-import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from './http/mtls_listener.ts';
-import { parsePemBundle } from './pki/client_certificate.ts';
-import { certsDirEmpty, initDevPki } from './pki/dev_pki.ts';
-import type { TrustStore } from './pki/trust_store.ts';
-import { KeyRing } from './provider/keyring.ts';
-import { loadKeys, type KeyMaterial } from './provider/keys.ts';
-import { loadResourceServers } from './provider/resource_servers.ts';
-import { createProvider } from './provider/provider.ts';
-import { loadStaticClients, validateStaticClients } from './provider/static_clients.ts';
-import { ConfigError } from './shared/errors.ts';
-import { announceInterval, enforcePollingInterval } from './provider/device_polling.ts';
-import { deviceFlowPart } from './provider/parts/device_flow.ts';
-import { SignIn } from './accounts/sign_in.ts';
-import { brandingStylesheet } from './interactions/branding.ts';
-import { deviceGuard } from './interactions/device_guard.ts';
-import { interactionRoutes } from './interactions/routes.ts';
-import { callbackPath } from './interactions/upstream_routes.ts';
-import { UpstreamClient } from './accounts/upstream_client.ts';
-import { AccountRecheck } from './accounts/recheck.ts';
-import { Sealer } from './shared/seal.ts';
-import { FailureThrottle } from './storage/failure_throttle.ts';
-import type { Logger } from './shared/logger.ts';
-import { setPageBase } from './shared/views.ts';
-import type { Store } from './storage/adapter.ts';
-import { openStore } from './storage/open.ts';
+import type { Config } from '../config/load.ts';
+import { gatehouseFeatures } from '../features/all.ts';
+import { createFeaturedProvider, featureRoutes } from '../features/compose.ts';
+import { createAdminServer } from '../http/admin.ts';
+import { buildApp } from '../http/app.ts';
+import { instrumentStore, Metrics } from '../http/metrics.ts';
+import { countAuditEvents, observeProvider } from '../http/observability.ts';
+import { Audit } from '../shared/audit.ts';
+import type { Readiness } from '../http/health.ts';
+import { ListenerLifecycle } from '../http/lifecycle.ts';
+import { createPublicServer, listen } from '../http/listeners.ts';
+import { registrationGuard } from '../http/registration_guard.ts';
+import { endpointRateLimits } from '../http/endpoint_limits.ts';
+import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from '../http/mtls_listener.ts';
+import { parsePemBundle } from '../pki/client_certificate.ts';
+import { certsDirEmpty, initDevPki } from '../pki/dev_pki.ts';
+import type { TrustStore } from '../pki/trust_store.ts';
+import { ProviderHotSwap } from '../provider/hot_swap.ts';
+import { loadKeys, type KeyMaterial } from '../provider/keys.ts';
+import { loadResourceServers } from '../provider/resource_servers.ts';
+import { loadStaticClients, validateStaticClients } from '../provider/static_clients.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { SignIn } from '../accounts/sign_in.ts';
+import { brandingStylesheet } from '../interactions/branding.ts';
+import { interactionRoutes } from '../interactions/routes.ts';
+import { callbackPath } from '../interactions/upstream_routes.ts';
+import { UpstreamClient } from '../accounts/upstream_client.ts';
+import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { AccountRecheck } from '../accounts/source_recheck.ts';
+import { Sealer } from '../shared/seal.ts';
+import type { Logger } from '../shared/logger.ts';
+import { setPageBase } from '../shared/views.ts';
+import type { Store } from '../storage/adapter.ts';
+import { openStore } from '../storage/open.ts';
 
 /** A running Gatehouse: what tests and the CLI need to talk to it and stop it. */
 export interface Gatehouse {
@@ -60,11 +57,18 @@ export interface Gatehouse {
   close(): Promise<void>;
 }
 
+/** What a test may inject into a server; production passes nothing. */
+export interface StartOptions {
+  /** Current time in epoch milliseconds for the features' pacing and expiry (default `Date.now`). */
+  now?: () => number;
+}
+
 /**
- * Composition root: keys, store, provider, app, listeners. The only place that wires modules
- * together; it reads no environment itself (config/ did that).
+ * Composition root: keys, store, features, provider, app, listeners. The only place that wires
+ * modules together; it reads no environment itself (config/ did that). Each module gets the
+ * narrow slice of settings it needs.
  */
-export async function startGatehouse(config: Config, logger: Logger): Promise<Gatehouse> {
+export async function startGatehouse(config: Config, logger: Logger, options: StartOptions = {}): Promise<Gatehouse> {
   for (const warning of config.warnings) logger.warn({ event: 'insecure_setting' }, warning);
 
   const keys = await loadKeys({ dataDir: config.dataDir, jwksFile: config.jwksFile, cookieKeys: config.cookieKeys });
@@ -79,12 +83,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const store = instrumentStore(await openStore({ ...config, logger }), metrics);
   setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
-  // Wrong device user codes, counted per client IP and for everyone together (README: brute force).
-  const userCodes = new FailureThrottle(store, [
-    { name: 'user_code:ip', limit: config.userCodeFailuresPerIp, windowSeconds: config.userCodeThrottleWindow },
-    { name: 'user_code:global', limit: config.userCodeFailuresGlobal, windowSeconds: config.userCodeThrottleWindow },
-  ]);
-  const polling = { store, interval: config.devicePollInterval, deviceCodeTtl: config.deviceCodeTtl };
+  const features = gatehouseFeatures(config, { store, audit, metrics, now: options.now });
   const signIn = new SignIn(store, {
     failuresPerAccount: config.loginFailuresPerAccount,
     failuresPerIp: config.loginFailuresPerIp,
@@ -93,11 +92,11 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
   const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger, store));
   for (const client of upstream) client.warmUp();
-  const recheck = new AccountRecheck({
-    store,
+  // Company directories check the password form; they are asked again when a refresh token is used.
+  const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  // Offboarding: at a refresh, accounts from connectors are asked about again (accounts/source_recheck.ts).
+  const recheck = new AccountRecheck(store, [...upstream, ...directories], {
     sealer: new Sealer(keys.cookieKeys, 'connector state'),
-    sources: upstream,
-    interval: config.upstreamRecheckInterval,
     onUnreachable: config.upstreamRecheckUnreachable,
     stateTtl: config.refreshTokenTtl,
     logger,
@@ -119,12 +118,9 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       },
     }),
     brandingStylesheet(config.accentColour),
-    announceInterval(polling),
-    deviceGuard(userCodes),
   ];
-  const assemble = (jwks: KeyMaterial['jwks']) => {
-    const p = createProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, [deviceFlowPart(userCodes, audit)]);
-    enforcePollingInterval(p, polling);
+  const build = (jwks: KeyMaterial['jwks']) => {
+    const p = createFeaturedProvider({ config, store, keys: { ...keys, jwks }, logger, staticClients, trust, resourceServers, recheck }, features);
     buildApp({
       provider: p,
       store,
@@ -137,54 +133,25 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, localAccounts: config.localAccounts, recheck })],
+      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts, recheck })],
     });
     observeProvider(p, audit, metrics);
-    return { provider: p, handle: p.callback(), kids: jwks.keys.map((k) => k.kid ?? '') };
+    return { provider: p, handle: p.callback() };
   };
-  // oidc-provider's keystore is fixed per instance: a rotation (file changed on disk, or a key
-  // reaching its activation/retirement time) builds a new instance and swaps it in between requests.
-  // All state is in the store, so nothing in flight depends on the old instance.
-  const keyRing = new KeyRing(
-    keys.jwksPath,
-    (jwks) => {
-      const before = new Set(current.kids);
-      current = assemble(jwks);
-      const after = new Set(current.kids);
-      audit.record('keys.rotated', {
-        added: [...after].filter((k) => !before.has(k)),
-        removed: [...before].filter((k) => !after.has(k)),
-        signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid ?? ''),
-      });
-    },
-    (err) => logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
-  );
-  let current = assemble(keyRing.start());
+  let swap: ProviderHotSwap | undefined;
   try {
-    await validateStaticClients(current.provider, staticClients);
+    swap = new ProviderHotSwap({ jwksPath: keys.jwksPath, build, audit, logger });
+    await validateStaticClients(swap.provider, staticClients);
   } catch (err) {
-    keyRing.stop();
+    swap?.stop();
     await store.close();
     throw err;
   }
 
-  const servers: Server[] = [];
-  // Once shutdown begins every response says `Connection: close`, so keep-alive clients reconnect
-  // (to another replica) instead of sending into a socket that is about to close. Responses
-  // already in flight when it begins are marked too, as long as their headers are not out yet.
-  let shuttingDown = false;
-  const inFlight = new Set<ServerResponse>();
-  const handle: Parameters<typeof createPublicServer>[0] = (req, res) => {
-    if (shuttingDown) {
-      res.shouldKeepAlive = false;
-    } else {
-      inFlight.add(res);
-      res.once('close', () => inFlight.delete(res));
-    }
-    current.handle(req, res);
-  };
+  const lifecycle = new ListenerLifecycle({ drainDelay: config.shutdownDrainDelay, shutdownTimeout: config.shutdownTimeout, readiness, logger });
+  const handle = lifecycle.handler(swap.handle);
   const publicServer = createPublicServer(handle);
-  servers.push(publicServer);
+  lifecycle.add(publicServer);
   let mtls: MtlsListener | undefined;
   let publicPort: number;
   let adminPort: number | undefined;
@@ -193,19 +160,19 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     publicPort = await listen(publicServer, config.host, config.port);
     if (material) {
       mtls = createMtlsListener(handle, { files: config.mtlsFiles, material, trust, logger, reloadSeconds: config.mtlsReloadInterval });
-      servers.push(mtls.server);
+      lifecycle.add(mtls.server);
       mtlsPort = await listen(mtls.server, config.host, config.mtlsPort);
     }
     if (config.metricsEnabled) {
       const adminServer = createAdminServer(metrics, config.metricsToken);
-      servers.push(adminServer);
+      lifecycle.add(adminServer);
       adminPort = await listen(adminServer, config.adminHost, config.adminPort);
     }
   } catch (err) {
     // A listener that could not bind must not leave the others (or the store) open.
-    keyRing.stop();
+    swap.stop();
     mtls?.stopWatching();
-    await drain(servers, 0);
+    await lifecycle.abort();
     await store.close();
     throw err;
   }
@@ -222,7 +189,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   return {
     config,
     get provider() {
-      return current.provider;
+      return swap.provider;
     },
     store,
     logger,
@@ -234,18 +201,10 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     mtlsUrl,
     close() {
       closing ??= (async () => {
-        readiness.accepting = false;
-        shuttingDown = true;
-        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-        inFlight.clear();
-        keyRing.stop();
+        lifecycle.stopAccepting();
+        swap.stop();
         mtls?.stopWatching();
-        if (config.shutdownDrainDelay > 0) {
-          logger.info({ event: 'shutdown.drain_delay', seconds: config.shutdownDrainDelay }, `readiness is false; serving for ${config.shutdownDrainDelay}s more so load balancers stop sending traffic`);
-          await sleep(config.shutdownDrainDelay * 1000);
-        }
-        logger.info({ event: 'shutdown.closing', timeout: config.shutdownTimeout }, 'no longer accepting connections; waiting for in-flight requests');
-        await drain(servers, config.shutdownTimeout * 1000);
+        await lifecycle.drain();
         await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');
       })();

@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
-import { tooManyRequests } from '../http/too_many.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../shared/types.ts';
-import type { FailureThrottle } from '../storage/failure_throttle.ts';
+import { tooManyRequests } from '../../http/too_many.ts';
+import type { FailureThrottle } from '../../storage/failure_throttle.ts';
+import { deviceFlowState } from './state.ts';
 
 /** Longest user code we carry over from a link; a real one is 9 characters. */
 const MAX_PREFILL = 32;
@@ -15,12 +15,12 @@ const MAX_PREFILL = 32;
  *   lookup, so a lucky guess during a lockout reveals nothing;
  * - a submission without a live session is sent back to a fresh form instead of failing.
  */
-export function deviceGuard(userCodes: FailureThrottle, path = '/device') {
+export function userCodeGuard(userCodes: FailureThrottle, path = '/device') {
   return async function guard(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== path) return next();
     if (ctx.method === 'GET' && ctx.query.user_code !== undefined) {
       const code = ctx.query.user_code;
-      if (typeof code === 'string' && code.length <= MAX_PREFILL) ctx.state[PREFILL_STATE] = code;
+      if (typeof code === 'string' && code.length <= MAX_PREFILL) deviceFlowState(ctx).deviceFlowPrefill = code;
       ctx.querystring = '';
     } else if (ctx.method === 'POST') {
       const wait = await userCodes.lockedFor([ctx.ip, '*']);

@@ -1,13 +1,10 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { describeScopes } from '../../accounts/claims.ts';
 import type { Audit } from '../../shared/audit.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
 import { renderPage } from '../../shared/views.ts';
 import type { FailureThrottle } from '../../storage/failure_throttle.ts';
-import type { ProviderContext } from '../context.ts';
-
-
-type Ctx = KoaContextWithOIDC & { state: Record<string, unknown> };
+import type { ProviderContext } from '../../provider/context.ts';
+import { deviceFlowState } from './state.ts';
 
 function xsrf(ctx: KoaContextWithOIDC): string {
   return String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
@@ -33,17 +30,10 @@ function clientName(ctx: KoaContextWithOIDC): string {
 }
 
 /**
- * The device flow itself, which every provider builder needs (the clients CLI validates
- * `urn:ietf:params:oauth:grant-type:device_code` against it): base-20 `XXXX-XXXX` user codes.
- */
-export function deviceFlowBasePart(): Configuration {
-  return { features: { deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' } } };
-}
-
-/**
  * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
  * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes
- * are counted by `userCodes` (per IP and globally); the pre-check lives in interactions/device_guard.ts.
+ * are counted by `userCodes` (per IP and globally); the pre-check before any lookup is
+ * user_code_guard.ts. Denials and approvals are audited.
  * @see RFC 8628 §3.3, §5.1, §5.4
  */
 export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
@@ -51,8 +41,10 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
     return {
       features: {
         deviceFlow: {
+          enabled: true,
+          charset: 'base-20',
+          mask: '****-****',
           async userCodeInputSource(ctx, _form, out, err) {
-            const c = ctx as Ctx;
             const name = (err as { name?: string } | undefined)?.name;
             const dropped = err !== undefined && dropUnsavedSession(ctx);
             if (name === 'AbortedError') {
@@ -92,7 +84,7 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
               message = out?.error === 'invalid_request' ? 'This form has expired. Enter the code again.' : 'Something went wrong. Enter the code again.';
               ctx.status = 400;
             }
-            const prefill = typeof c.state[PREFILL_STATE] === 'string' ? (c.state[PREFILL_STATE] as string) : '';
+            const prefill = deviceFlowState(ctx).deviceFlowPrefill ?? '';
             await renderPage(ctx, 'device_input', { title: 'Connect a device', xsrf: xsrf(ctx), userCode: prefill, message, prefilled: Boolean(prefill) });
           },
           async userCodeConfirmSource(ctx, _form, _client, _deviceInfo, userCode) {
