@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError, UsageError } from '../shared/errors.ts';
 import type { Store } from '../storage/adapter.ts';
-import { hashPassword } from './password.ts';
+import { DisallowedPasswordError, hashPassword, preparePassword } from './password.ts';
 
 /** A local user as stored (model `Account`, keyed by the opaque, stable `sub`). */
 export interface Account {
@@ -80,6 +80,7 @@ export function checkUsername(username: string): string {
 export function checkPassword(password: string): void {
   if (password.length < 8) throw new UsageError('password must be at least 8 characters');
   if (password.length > 1024) throw new UsageError('password must be at most 1024 characters');
+  if (preparePassword(password) === undefined) throw new UsageError(new DisallowedPasswordError().message);
 }
 
 function checkFields(a: Omit<NewAccount, 'username' | 'password'>): void {

@@ -1,7 +1,7 @@
 import type { Store } from '../storage/adapter.ts';
 import { FailureThrottle } from '../storage/failure_throttle.ts';
 import { type Account, Accounts, canonicalUsername } from './account.ts';
-import { burnPasswordCheck, verifyPassword } from './password.ts';
+import { burnPasswordCheck, hashPassword, matchPassword } from './password.ts';
 import { matchTotp } from './totp.ts';
 
 export interface SignInOptions {
@@ -42,8 +42,12 @@ export class SignIn {
     let ok = false;
     // Upstream accounts have no password here: they sign in at their own provider only.
     if (account?.upstream) await burnPasswordCheck(password.slice(0, 1024));
-    else if (account) ok = (await verifyPassword(password, account.passwordHash)) && !account.disabled;
-    else await burnPasswordCheck(password.slice(0, 1024));
+    else if (account) {
+      const match = await matchPassword(password, account.passwordHash);
+      ok = match.ok && !account.disabled;
+      // A hash from before passwords were normalised (RFC 8265): replace it now that we have the text.
+      if (ok && match.upgrade) await this.#accounts.update(account, { passwordHash: await hashPassword(password) });
+    } else await burnPasswordCheck(password.slice(0, 1024));
     if (ok && account) return { ok: true, account };
     return this.#failed(keys);
   }

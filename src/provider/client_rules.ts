@@ -1,6 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { errors } from 'oidc-provider';
 import { DEVICE_CODE_GRANT } from '../features/device_flow/grant_type.ts';
+import { TLS_SUBJECT_FIELDS, tlsSubjectMetadataProblem } from '../pki/subject_metadata.ts';
+import { checkDisplayedText } from './client_text.ts';
 
 /**
  * Gatehouse's own client metadata rules, on top of what oidc-provider's schema checks (types,
@@ -33,7 +35,6 @@ export const LIMITS = {
 } as const;
 
 const AUTH_METHODS = new Set(['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']);
-const TLS_SUBJECT_FIELDS = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'];
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const INFO_URIS = ['logo_uri', 'policy_uri', 'tos_uri', 'client_uri'];
 const FETCHED_URIS = ['jwks_uri', 'sector_identifier_uri'];
@@ -167,9 +168,7 @@ function checkAuthentication(m: Record<string, unknown>): void {
 }
 
 function checkNames(m: Record<string, unknown>): void {
-  const name = optionalString(m, 'client_name', LIMITS.clientName);
-  // Names are shown to people on consent and device pages and printed by the CLI.
-  if (name !== undefined && /\p{Cc}/u.test(name)) fail('client_name must not contain control characters');
+  optionalString(m, 'client_name', LIMITS.clientName);
   for (const field of ['software_id', 'software_version']) optionalString(m, field, LIMITS.shortString);
   optionalString(m, 'scope', LIMITS.scope);
   stringArray(m, 'contacts', LIMITS.contacts);
@@ -186,7 +185,10 @@ export function checkClientMetadata(m: Record<string, unknown>, options: ClientR
   if (size > LIMITS.documentBytes) fail(`client metadata must not be larger than ${LIMITS.documentBytes} bytes`);
   if (m.application_type !== undefined && m.application_type !== 'web' && m.application_type !== 'native') fail('application_type must be web or native');
   checkNames(m);
+  checkDisplayedText(m);
   checkAuthentication(m);
+  const subjectProblem = tlsSubjectMetadataProblem(m);
+  if (subjectProblem) fail(subjectProblem);
   checkGrants(m);
   checkRedirectUris(m, 'redirect_uris');
   checkRedirectUris(m, 'post_logout_redirect_uris');

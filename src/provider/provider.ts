@@ -1,6 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { ConfigError } from '../shared/errors.ts';
 import { adapterClass } from './adapter_bridge.ts';
+import { withHashedSecret } from './client_secret.ts';
 import type { ProviderContext } from './context.ts';
 import { mergeParts } from './merge.ts';
 import { corePart } from './parts/core.ts';
@@ -8,6 +9,7 @@ import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
+import { discoveryPart } from './parts/discovery.ts';
 import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
@@ -49,10 +51,12 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     resourcesPart(ctx),
     authorizationCodePart(),
     introspectionPart(),
+    discoveryPart(),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),
-      clients: ctx.staticClients,
+      // Static secrets are held hashed too: every presented secret is hashed before the comparison.
+      clients: ctx.staticClients.map(withHashedSecret),
       jwks: ctx.keys.jwks,
       cookies: { keys: ctx.keys.cookieKeys },
     } satisfies Configuration,

@@ -14,9 +14,8 @@ import { createPublicServer, listen } from '../http/listeners.ts';
 import { registrationGuard } from '../http/registration_guard.ts';
 import { endpointRateLimits } from '../http/endpoint_limits.ts';
 import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from '../http/mtls_listener.ts';
-import { parsePemBundle } from '../pki/client_certificate.ts';
 import { certsDirEmpty, initDevPki } from '../pki/dev_pki.ts';
-import type { TrustStore } from '../pki/trust_store.ts';
+import { ClientCaTrust, trustSnapshotFromPem } from '../pki/trust.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
 import { loadKeys, type KeyMaterial } from '../provider/keys.ts';
 import { loadResourceServers } from '../provider/resource_servers.ts';
@@ -217,18 +216,18 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
  * The CAs trusted for client certificates and, when the mTLS listener runs, its files. In
  * development an empty certs dir gets a generated development PKI; production never generates.
  */
-async function loadClientCertificateTrust(config: Config, logger: Logger): Promise<{ trust: TrustStore; material?: ReturnType<typeof loadMtlsMaterial> }> {
+async function loadClientCertificateTrust(config: Config, logger: Logger): Promise<{ trust: ClientCaTrust; material?: ReturnType<typeof loadMtlsMaterial> }> {
   if (config.mtlsEnabled) {
     if (config.mode === 'development' && config.mtlsFilesDefault && certsDirEmpty(config.certsDir)) {
       const written = await initDevPki(config.certsDir);
       logger.warn({ event: 'dev_pki_generated', files: written }, `generated a development CA and a localhost server certificate in ${config.certsDir} — acceptable only in development`);
     }
     const material = loadMtlsMaterial(config.mtlsFiles);
-    return { trust: { anchors: material.anchors }, material };
+    return { trust: new ClientCaTrust(material.trust), material };
   }
-  if (!config.clientCertHeader) return { trust: { anchors: [] } };
+  if (!config.clientCertHeader) return { trust: new ClientCaTrust() };
   try {
-    return { trust: { anchors: parsePemBundle(readFileSync(config.mtlsFiles.ca, 'utf8'), config.mtlsFiles.ca) } };
+    return { trust: new ClientCaTrust(trustSnapshotFromPem(readFileSync(config.mtlsFiles.ca, 'utf8'), config.mtlsFiles.ca)) };
   } catch (err) {
     throw new ConfigError([`GATEHOUSE_MTLS_CA_FILE: needed to verify certificates from GATEHOUSE_CLIENT_CERT_HEADER (${(err as Error).message})`]);
   }

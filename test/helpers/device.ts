@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
 import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
 import type { StartOptions } from '../../src/server/gatehouse.ts';
+import { CookieClient, hidden } from './browserless.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
 export const DEVICE_GRANT = DEVICE_CODE_GRANT;
@@ -114,4 +115,26 @@ export async function approveInBrowser(browser: Browser, server: TestServer, use
   } finally {
     await context.close();
   }
+}
+
+/**
+ * Approves a device code through the pages without a browser, as `account`: the entry page, the
+ * confirmation, sign-in and consent forms (cookies and CSRF tokens kept by CookieClient).
+ */
+export async function approveWithForms(server: TestServer, userCode: string, account: NewAccount = ALICE): Promise<void> {
+  const client = new CookieClient(server);
+  const entry = await client.request('/device');
+  const confirm = await client.request('/device', { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: userCode } });
+  let step = await client.request('/device', { form: { xsrf: hidden(confirm.text, 'xsrf'), user_code: userCode, confirm: 'yes' } });
+  for (let i = 0; i < 10; i++) {
+    if ([302, 303].includes(step.res.status)) {
+      step = await client.request(new URL(step.res.headers.get('location')!, server.publicUrl).href);
+      continue;
+    }
+    const form = /action="([^"]*\/(login|consent))"/.exec(step.text);
+    if (!form) break;
+    const fields: Record<string, string> = form[2] === 'login' ? { csrf: hidden(step.text, 'csrf'), username: account.username, password: account.password } : { csrf: hidden(step.text, 'csrf') };
+    step = await client.request(form[1]!, { form: fields });
+  }
+  if (step.res.status !== 200) throw new Error(`device approval ended with ${step.res.status}: ${step.text.slice(0, 300)}`);
 }

@@ -105,9 +105,13 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Strips terminal control characters from self-asserted text before it reaches a terminal. */
+/**
+ * Replaces terminal control characters and invisible format characters (bidi overrides…) in
+ * self-asserted text before it reaches a terminal; the client rules refuse them in new metadata,
+ * this covers records stored before they did.
+ */
 function safe(text: unknown): string {
-  return String(text ?? '').replace(/\p{Cc}/gu, '?');
+  return String(text ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?');
 }
 
 function printSecretNotice(secret: string | undefined): void {

@@ -12,7 +12,7 @@ export const flows = {
     schema: duration(60, 86400),
     default: '1h',
     type: 'duration',
-    description: 'Lifetime of access tokens.',
+    description: 'Lifetime of access tokens, for every grant; an API in GATEHOUSE_RESOURCE_SERVERS_FILE may set its own accessTokenTTL.',
   }),
   idTokenTtl: setting({
     env: 'GATEHOUSE_ID_TOKEN_TTL',

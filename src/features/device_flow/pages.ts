@@ -29,6 +29,23 @@ function clientName(ctx: KoaContextWithOIDC): string {
   return client ? String(client.clientName ?? client.clientId) : 'an application';
 }
 
+/** oidc-provider's `base-20` user code alphabet: consonants only, so codes spell no words. */
+export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
+/**
+ * What a person typed, reduced to the user code alphabet: compatibility-normalised (NFKC, so
+ * full-width `ＢＣＤＦ` is `BCDF`), upper-cased, and every character outside the alphabet
+ * (hyphens, spaces, `_`, dots…) dropped. `bcdf_ghjk`, `BCDF GHJK` and `ＢＣＤＦ－ＧＨＪＫ` all
+ * become `BCDFGHJK`. Characters outside the alphabet carry no information, so dropping them
+ * makes no code easier to guess.
+ * @see RFC 8628 §6.1
+ */
+export function normalizeUserCode(input: string): string {
+  let out = '';
+  for (const c of input.normalize('NFKC').toUpperCase()) if (USER_CODE_ALPHABET.includes(c)) out += c;
+  return out;
+}
+
 /**
  * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
  * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes

@@ -75,7 +75,9 @@ export function accountsPart({ store, config, recheck, logger }: ProviderContext
     conformIdTokenClaims: false,
     interactions: { policy: promptPolicy() },
     ttl: {
-      AccessToken: config.accessTokenTtl,
+      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
       IdToken: config.idTokenTtl,
       DeviceCode: config.deviceCodeTtl,
       Session: config.sessionTtl,
