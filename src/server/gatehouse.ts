@@ -27,6 +27,7 @@ import { interactionRoutes } from '../interactions/routes.ts';
 import { callbackPath } from '../interactions/upstream_routes.ts';
 import { UpstreamClient } from '../accounts/upstream_client.ts';
 import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { checkDirectorySchema } from '../accounts/ldap/schema_check.ts';
 import { AccountRecheck } from '../accounts/source_recheck.ts';
 import { Sealer } from '../shared/seal.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -93,6 +94,8 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   for (const client of upstream) client.warmUp();
   // Company directories check the password form; they are asked again when a refresh token is used.
   const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  // In the background: attribute names the directory's schema lacks make every password look wrong.
+  for (const d of directories) void checkDirectorySchema(d.directory, logger);
   // Offboarding: at a refresh, accounts from connectors are asked about again (accounts/source_recheck.ts).
   const recheck = new AccountRecheck(store, [...upstream, ...directories], {
     sealer: new Sealer(keys.cookieKeys, 'connector state'),
