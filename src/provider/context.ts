@@ -18,6 +18,6 @@ export interface ProviderContext {
   resourceServers: Map<string, ResourceServerConfig>;
   /** CAs trusted for tls_client_auth (a snapshot the mTLS listener swaps on reload); none when absent. */
   trust?: ClientCaTrust;
-  /** Asks an account's source (a directory) again when a refresh token is used. */
+  /** Asks an account's source (a directory, an upstream IdP) again when a refresh token is used (offboarding); absent in the CLI. */
   recheck?: AccountRecheck;
 }

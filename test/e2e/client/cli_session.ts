@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { CLI, cleanEnv, ROOT, runCli } from '../../helpers/cli.ts';
 import { ALICE } from '../../helpers/device.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -26,7 +26,7 @@ export async function startLoginServer(env: Record<string, string> = {}): Promis
   // The command from the README, against the server's own store.
   const added = await runCli(
     ['clients', 'add', '--id', 'team-cli', '--name', 'Team CLI', '--public', '--native', '--grant', 'device_code', 'authorization_code', 'refresh_token', '--redirect-uri', 'http://127.0.0.1/callback'],
-    { env: { GATEHOUSE_DATA_DIR: join(server.dir, 'data'), GATEHOUSE_CLIENTS_FILE: clientsFile } },
+    { env: { GATEHOUSE_DATA_DIR: server.config.dataDir, GATEHOUSE_CLIENTS_FILE: clientsFile } },
   );
   if (added.status !== 0) throw new Error(`gatehouse clients add failed: ${added.stderr}`);
   const stop = server.stop.bind(server);
@@ -88,6 +88,23 @@ export async function signInAndAllow(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
   await page.getByRole('button', { name: 'Allow' }).click();
+}
+
+/**
+ * Approves a device login the CLI printed: opens its `verification_uri_complete` in a fresh
+ * browser context, confirms, signs alice in and allows; `beforeClose` may take a screenshot.
+ */
+export async function approveDeviceLogin(browser: Browser, complete: string, beforeClose?: (page: Page) => Promise<void>): Promise<void> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(complete);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await signInAndAllow(page);
+  await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+  await beforeClose?.(page);
+  await context.close();
 }
 
 /** RFC 7662 introspection as the API would do it. */

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { CLI, cleanEnv, runCli } from '../../helpers/cli.ts';
 import { launchBrowser, screenshot } from '../../helpers/device.ts';
 import type { TestServer } from '../../helpers/server.ts';
-import { introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
+import { approveDeviceLogin, introspect, signInAndAllow, spawnCli, startLoginServer } from './cli_session.ts';
 
 function shell(command: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -49,19 +49,11 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.ok(complete!.includes(code!), complete);
     assert.match(login.stderr(), /[▀▄█]{10}/, 'a QR code drawn with block characters');
 
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await signInAndAllow(page);
-    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
-    await screenshot(page, 'login', 'device-connected');
-    await context.close();
+    await approveDeviceLogin(browser, complete!, (page) => screenshot(page, 'login', 'device-connected'));
 
     assert.equal(await login.exited, 0, login.stderr());
-    assert.match(login.stderr(), /Logged in to http:\/\/127\.0\.0\.1:\d+ as client team-cli/);
+    // Asked for profile but not email: the name alone.
+    assert.match(login.stderr(), /Logged in as alice to http:\/\/127\.0\.0\.1:\d+ as client team-cli/);
     const { path, session } = cached();
     assert.ok(login.stderr().includes(path), 'the cache location is printed');
     assert.equal(statSync(path).mode & 0o777, 0o600);
@@ -102,10 +94,11 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.match(out.stderr, /Logged out/);
     assert.equal((await introspect(server, token2)).active, false);
     assert.equal((await introspect(server, after.refresh_token as string)).active, false);
-    assert.deepEqual(readdirSync(cacheDir()).filter((f) => f.endsWith('.json')), []);
+    // The tokens are gone; the profile stays so that `gatehouse login` alone logs in again.
+    assert.deepEqual(Object.keys(cached().session).sort(), ['client_id', 'issuer', 'scope']);
     const gone = await runCli(['token', ...who], { env });
     assert.equal(gone.status, 1);
-    assert.match(gone.stderr, /not logged in to .* as team-cli; run `gatehouse login` \(ERR_NOT_LOGGED_IN\)/);
+    assert.match(gone.stderr, /not logged in to .* as team-cli; run `gatehouse login --issuer http:\/\/127\.0\.0\.1:\d+ --client-id team-cli` \(ERR_NOT_LOGGED_IN\)/);
   });
 
   test('--browser: authorization code + PKCE on a random 127.0.0.1 port, state checked, completed in chromium', async () => {
@@ -115,7 +108,7 @@ describe('gatehouse login / token / logout against a running server', () => {
     assert.equal(auth.searchParams.get('client_id'), 'team-cli');
     assert.equal(auth.searchParams.get('code_challenge_method'), 'S256');
     assert.match(auth.searchParams.get('code_challenge') ?? '', /^[\w-]{43}$/);
-    assert.equal(auth.searchParams.get('scope'), 'openid offline_access');
+    assert.equal(auth.searchParams.get('scope'), 'openid profile email offline_access');
     const state = auth.searchParams.get('state') ?? '';
     assert.ok(state.length >= 32);
     const redirect = new URL(auth.searchParams.get('redirect_uri') ?? '');
