@@ -129,6 +129,24 @@ describe('client secrets are kept only as hashes', () => {
     assert.equal((await token({ authorization: basic('prehashed-svc', `${STATIC_SECRET}-2`) })).status, 200, 'a file holding only the hash');
   });
 
+  it('the stored hash is refused however the endpoint path is spelled (oidc-provider routes /TOKEN and /token/ too)', async () => {
+    const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...SERVICE, token_endpoint_auth_method: 'client_secret_post' }) });
+    const { client_id, client_secret, registration_access_token } = (await res.json()) as Record<string, string>;
+    const hash = hashClientSecret(client_secret!);
+    for (const path of ['/TOKEN', '/token/', '/Token', '/token/INTROSPECTION', '/token/revocation/']) {
+      const form = { client_id: client_id!, client_secret: hash, grant_type: 'client_credentials', token: 'x' };
+      const r = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', body: new URLSearchParams(form) });
+      assert.equal(r.status, 401, `${path} with the hash: ${r.status}`);
+      const ok = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', body: new URLSearchParams({ ...form, client_secret: client_secret! }) });
+      assert.equal(ok.status, 200, `${path} with the secret: ${ok.status}`);
+    }
+    for (const path of [`/REG/${client_id}`, `/reg/${client_id}/`]) {
+      const read = await fetch(`${gh.publicUrl}${path}`, { headers: { authorization: `Bearer ${registration_access_token}` } });
+      assert.equal(read.status, 200);
+      assert.equal(((await read.json()) as Record<string, unknown>).client_secret, undefined, `${path} shows no hash`);
+    }
+  });
+
   it('malformed Basic credentials are still refused with 400, never 500', async () => {
     for (const authorization of ['Basic %%%', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from('a:%zz').toString('base64')}`]) {
       const r = await token({ authorization });
