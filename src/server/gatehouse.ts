@@ -27,6 +27,7 @@ import { interactionRoutes } from '../interactions/routes.ts';
 import { callbackPath } from '../interactions/upstream_routes.ts';
 import { UpstreamClient } from '../accounts/upstream_client.ts';
 import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { checkDirectorySchema } from '../accounts/ldap/schema_check.ts';
 import { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setPageBase } from '../shared/views.ts';
@@ -92,6 +93,8 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   for (const client of upstream) client.warmUp();
   // Company directories check the password form; they are asked again when a refresh token is used.
   const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
+  // In the background: attribute names the directory's schema lacks make every password look wrong.
+  for (const d of directories) void checkDirectorySchema(d.directory, logger);
   const recheck = new AccountRecheck(store, directories);
   const readiness: Readiness = { accepting: true };
   const routes = [

@@ -96,19 +96,13 @@ describe('discovery', () => {
 });
 
 describe('the TLS listener', () => {
-  it('serves pushed authorization requests to a tls_client_auth client, and refuses one without a certificate', async () => {
-    const data = new URLSearchParams({
-      client_id: 'web',
-      response_type: 'code',
-      redirect_uri: 'https://app.example.com/cb',
-      scope: 'openid',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    }).toString();
-    const res = await curl(`${gh.mtlsUrl}/request`, { cacert: pki.rootCa, cert: webCert.cert, key: webCert.key, data });
-    assert.equal(res.status, 201, res.raw);
-    assert.match(String(res.body.request_uri), /^urn:ietf:params:oauth:request_uri:/);
-    const refused = await curl(`${gh.mtlsUrl}/request`, { cacert: pki.rootCa, data });
+  it('authenticates a tls_client_auth client at revocation (RFC 7009), and refuses one without a certificate', async () => {
+    // Pushed authorization requests are switched off (README: discovery); revocation is another
+    // client-authenticated endpoint served on the mTLS origin.
+    const data = new URLSearchParams({ client_id: 'web', token: 'not-a-token-this-server-issued' }).toString();
+    const res = await curl(`${gh.mtlsUrl}/token/revocation`, { cacert: pki.rootCa, cert: webCert.cert, key: webCert.key, data });
+    assert.equal(res.status, 200, res.raw);
+    const refused = await curl(`${gh.mtlsUrl}/token/revocation`, { cacert: pki.rootCa, data });
     assert.equal(refused.status, 401, refused.raw);
     assert.equal(refused.body.error, 'invalid_client');
   });

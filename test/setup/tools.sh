@@ -76,7 +76,10 @@ esac
 case "$what" in
   all|go)
     go_tool ferretdb github.com/FerretDB/FerretDB github.com/FerretDB/FerretDB/cmd/ferretdb v1.24.2
-    go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4
+    # Release builds stamp the Kubernetes version helm assumes without a cluster (template, lint):
+    # the one its client libraries speak. Unstamped it is 1.20, and a chart that needs
+    # kubeVersion >=1.25 cannot be templated.
+    go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4 "-s -w -X helm.sh/helm/v3/internal/version.version=v3.21.4 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=36"
     ;;
 esac
 case "$what" in
