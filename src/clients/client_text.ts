@@ -10,10 +10,18 @@ const SHOWN_TO_PEOPLE = ['client_name', 'client_uri', 'logo_uri', 'policy_uri', 
 /**
  * Characters that change how the text around them is displayed without being visible
  * themselves: Unicode format characters (Cf: bidi overrides and isolates such as U+202E, zero-width
- * joiners and spaces, soft hyphens, the BOM…), controls (Cc) and line/paragraph separators.
- * A right-to-left override can make one name read as another.
+ * joiners and spaces, soft hyphens, the BOM…), controls (Cc) and line/paragraph separators, and
+ * the other default-ignorable code points, which render as nothing (Hangul fillers U+115F, U+3164,
+ * which are letters, and the combining grapheme joiner) — except variation selectors, which pick
+ * an emoji's presentation (U+2764 U+FE0F).
+ * A right-to-left override can make one name read as another; a filler makes a blank one.
  */
-const INVISIBLE = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}]/u;
+const INVISIBLE = /(?![\uFE00-\uFE0F\u{E0100}-\u{E01EF}\u180B-\u180D\u180F])[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+
+/** The text with every character `checkDisplayedText` refuses replaced (for records stored before the rule). */
+export function replaceInvisible(text: string, by = '?'): string {
+  return text.replace(new RegExp(INVISIBLE.source, 'gu'), by);
+}
 
 function fieldName(key: string): string | undefined {
   const base = key.split('#')[0]!;
