@@ -10,7 +10,7 @@ import { MAX_PRESENTED_CHAIN, presentedCertificate } from '../../src/pki/present
 import { refusalDescription } from '../../src/pki/refusal.ts';
 import { subjectMatches } from '../../src/pki/subject_match.ts';
 import { trustSnapshot } from '../../src/pki/trust.ts';
-import { opensslCa, opensslIssue } from '../mtls/pki.ts';
+import { opensslCa, opensslIssue } from '../helpers/pki.ts';
 import { KeyUsageFlags, make, root as makeRoot, type Made } from './chain_factory.ts';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';

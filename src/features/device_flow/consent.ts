@@ -1,5 +1,5 @@
 import { type Configuration, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import { loadRememberedGrant } from '../../provider/parts/accounts.ts';
+import { loadRememberedGrant, promptPolicy } from '../../provider/parts/accounts.ts';
 import type { Store } from '../../storage/adapter.ts';
 
 const DEVICE_ROUTES = new Set(['code_verification', 'device_resume']);
@@ -26,17 +26,19 @@ async function deviceConfirmationGrant(ctx: KoaContextWithOIDC) {
 }
 
 /**
- * The confirmation page as the device flow's consent, in two pieces of oidc-provider configuration:
+ * The confirmation page as the device flow's consent, in two pieces of oidc-provider configuration
+ * that replace the accounts part's in the merge and build on them:
  * - `loadExistingGrant`: the grant above for a confirmed device code, otherwise the one every flow
- *   uses (`loadRememberedGrant`, from the accounts part, which this replaces in the merge);
- * - the interaction policy with one change: its `native_client_prompt` check (ask native clients
- *   for consent every time, RFC 8252 §8.6: any program can listen on a loopback redirect) does not
- *   apply to a confirmed device code, which has no redirect and was just confirmed on our page.
- * Every other check, and every other flow, keeps oidc-provider's and the accounts part's behaviour.
+ *   uses (`loadRememberedGrant`);
+ * - the accounts part's interaction policy (`promptPolicy`) with one change: oidc-provider's
+ *   `native_client_prompt` check (ask native clients for consent every time, RFC 8252 §8.6: any
+ *   program can listen on a loopback redirect) does not apply to a confirmed device code, which has
+ *   no redirect and was just confirmed on our page.
+ * Every other check, and every other flow, keeps its behaviour.
  */
 export function deviceConsentPart(store: Store): Configuration {
   const remembered = loadRememberedGrant(store);
-  const policy = interactionPolicy.base();
+  const policy = promptPolicy();
   const consent = policy.get('consent');
   const native = consent?.checks.get('native_client_prompt');
   if (!consent || !native) throw new Error('oidc-provider interaction policy has no consent/native_client_prompt check');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from '../../mtls/helpers.ts';
-import { devPki, opensslCa, opensslIssue, type Pair } from '../../mtls/pki.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, opensslCa, opensslIssue, type Pair } from '../../helpers/pki.ts';
 import { KeyUsageFlags, make, root as makeRoot, type Made } from '../../pki/chain_factory.ts';
 
 // A company PKI made with openssl (root → issuing CA → client) with only the root trusted: the

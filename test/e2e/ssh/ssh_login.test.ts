@@ -26,6 +26,8 @@ describe('SSH login through Gatehouse (real sshd, PAM module, Chromium)', () => 
 
   before(async () => {
     server = await startDeviceServer({ GATEHOUSE_STORE: 'sqlite' });
+    // The PAM module paces its polls by the wall clock, so the server's pacing must too.
+    server.clock.followRealTime();
     sshd = await startSshd();
     const env = { GATEHOUSE_DATA_DIR: server.config.dataDir, GATEHOUSE_ISSUER: server.config.issuer };
     const added = await runCli(['clients', 'add', '--ssh', '--id', 'build-42', '--name', 'build-42 (SSH)'], { env });
