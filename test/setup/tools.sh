@@ -2,13 +2,14 @@
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
 #   chromium (browser tests), curl and openssl (reference clients) from Debian;
 #   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
+#   openssh-server, libpam-python and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
 #   the third-party OAuth clients of the interop tests: test/e2e/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
 #   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
 #   by test/setup/kube.sh.
 #   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
 #   step-ca and step (Smallstep) for the mTLS walkthrough tier, built by test/setup/step.sh.
-# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd|step]
+# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd|step|sshd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -72,6 +73,9 @@ case "$what" in
 esac
 case "$what" in
   all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
+esac
+case "$what" in
+  all|apt|sshd) bash "$root/test/setup/sshd.sh" || die "sshd setup failed" ;;
 esac
 case "$what" in
   all|go)
