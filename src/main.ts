@@ -92,20 +92,21 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
   for (const client of upstream) client.warmUp();
   const readiness: Readiness = { accepting: true };
+  const rateLimits = endpointRateLimits({
+    store,
+    logger,
+    metrics,
+    limits: {
+      tokenPerIp: config.tokenRateLimitIp,
+      tokenPerClient: config.tokenRateLimitClient,
+      devicePerIp: config.deviceRateLimitIp,
+      devicePerClient: config.deviceRateLimitClient,
+      windowSeconds: config.rateLimitWindow,
+    },
+  });
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
-    endpointRateLimits({
-      store,
-      logger,
-      metrics,
-      limits: {
-        tokenPerIp: config.tokenRateLimitIp,
-        tokenPerClient: config.tokenRateLimitClient,
-        devicePerIp: config.deviceRateLimitIp,
-        devicePerClient: config.deviceRateLimitClient,
-        windowSeconds: config.rateLimitWindow,
-      },
-    }),
+    rateLimits.middleware,
     brandingStylesheet(config.accentColour),
     announceInterval(polling),
     deviceGuard(userCodes),
@@ -152,6 +153,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     await validateStaticClients(current.provider, staticClients);
   } catch (err) {
     keyRing.stop();
+    await rateLimits.close();
     await store.close();
     throw err;
   }
@@ -194,6 +196,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
     keyRing.stop();
     mtls?.stopWatching();
     await drain(servers, 0);
+    await rateLimits.close();
     await store.close();
     throw err;
   }
@@ -234,6 +237,7 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
         }
         logger.info({ event: 'shutdown.closing', timeout: config.shutdownTimeout }, 'no longer accepting connections; waiting for in-flight requests');
         await drain(servers, config.shutdownTimeout * 1000);
+        await rateLimits.close();
         await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');
       })();

@@ -263,8 +263,8 @@ export class MongoStore implements Store {
     });
   }
 
-  async increment(counterKey: string, windowSeconds: number): Promise<{ count: number; resetAt: number }> {
-    return this.#run(() => increment(this.#c, counterKey, windowSeconds));
+  async increment(counterKey: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
+    return this.#run(() => increment(this.#c, counterKey, windowSeconds, by));
   }
 
   async ping(): Promise<void> {
