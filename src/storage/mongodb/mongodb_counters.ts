@@ -8,7 +8,7 @@ const MAX_ATTEMPTS = 10;
  * `$inc` is a read-then-write (FerretDB 1.x loses increments under load):
  * - the window is a document with a deterministic `_id` (`key#generation`); of concurrent callers
  *   opening the next window exactly one insert succeeds and the others join it;
- * - every increment is its own document carrying `n` (absent = 1), and the count is their sum.
+ * - every increment is its own document carrying `n` events, and the count is their sum.
  * Windows and events carry `expiresAt`, so TTL indexes (or the sweeper) remove them.
  */
 export async function increment(c: Collections, key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
@@ -30,8 +30,8 @@ export async function increment(c: Collections, key: string, windowSeconds: numb
     // The window's reset time is part of the event key, so events of a swept window that
     // reused the same generation are never counted in a new one.
     const tag = `${window._id}@${window.resetAt}`;
-    await c.events.insertOne({ window: tag, expiresAt: window.expiresAt, ...(by === 1 ? {} : { n: by }) });
-    const [sum] = await c.events.aggregate<{ count: number }>([{ $match: { window: tag } }, { $group: { _id: null, count: { $sum: { $ifNull: ['$n', 1] } } } }]).toArray();
+    await c.events.insertOne({ window: tag, expiresAt: window.expiresAt, n: by });
+    const [sum] = await c.events.aggregate<{ count: number }>([{ $match: { window: tag } }, { $group: { _id: null, count: { $sum: '$n' } } }]).toArray();
     const count = sum?.count ?? 0;
     return { count, resetAt: window.resetAt };
   }

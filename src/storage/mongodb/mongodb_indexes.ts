@@ -45,8 +45,8 @@ export interface WindowDoc {
 export interface EventDoc {
   _id?: unknown;
   window: string;
-  /** Events this document counts (absent = 1). */
-  n?: number;
+  /** Events this document counts. */
+  n: number;
   expiresAt: Date;
 }
 
