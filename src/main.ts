@@ -20,6 +20,7 @@ import { KeyRing } from './provider/keyring.ts';
 import { loadKeys, type KeyMaterial } from './provider/keys.ts';
 import { loadResourceServers } from './provider/resource_servers.ts';
 import { createProvider } from './provider/provider.ts';
+import { cacheClients } from './provider/client_cache.ts';
 import { loadStaticClients, validateStaticClients } from './provider/static_clients.ts';
 import { ConfigError } from './shared/errors.ts';
 import { announceInterval, enforcePollingInterval } from './provider/device_polling.ts';
@@ -74,7 +75,8 @@ export async function startGatehouse(config: Config, logger: Logger): Promise<Ga
   const audit = new Audit(logger);
   const metrics = new Metrics();
   countAuditEvents(audit, metrics);
-  const store = instrumentStore(await openStore({ ...config, logger }), metrics);
+  // Stored clients are read on every request that names one: kept per replica for the documented bound.
+  const store = cacheClients(instrumentStore(await openStore({ ...config, logger }), metrics), { ttlSeconds: config.clientCacheTtl });
   setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
   // Wrong device user codes, counted per client IP and for everyone together (README: brute force).
