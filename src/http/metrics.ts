@@ -84,6 +84,7 @@ const OPERATIONS = ['upsert', 'insert', 'find', 'findByUserCode', 'findByUid', '
 /** The same store, timing every operation into `gatehouse_store_operation_duration_seconds`. */
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   const timed: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
+  if (store.externalVersion) timed.externalVersion = store.externalVersion.bind(store);
   for (const op of OPERATIONS) {
     const original = (store[op] as (...args: unknown[]) => Promise<unknown>).bind(store);
     const ok = metrics.storeOps.labels({ operation: op, outcome: 'ok' });

@@ -24,7 +24,8 @@ const copy = (json: string | undefined): Payload | undefined => (json === undefi
  * `Client`) kept per replica for `ttlSeconds`. A write or delete of a client through this store
  * (RFC 7592 update and delete, registration) drops its entry at once, and a read that was in
  * flight during it is not kept; a change made elsewhere (another replica, `gatehouse clients`)
- * shows here within `ttlSeconds`. Absent clients are remembered too, so unknown client_ids do not
+ * shows here within `ttlSeconds` — at once on a store that reports other processes' commits
+ * (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
  * each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
  * included) and never changes it. Concurrent misses for one client share one store read.
  */
@@ -44,7 +45,17 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
     inFlight.delete(id);
     generation += 1;
   };
+  let seenVersion = store.externalVersion?.();
   const read = (id: string): Promise<Payload | undefined> => {
+    if (seenVersion !== undefined) {
+      const version = store.externalVersion!();
+      if (version !== seenVersion) {
+        seenVersion = version;
+        entries.clear();
+        inFlight.clear();
+        generation += 1;
+      }
+    }
     const hit = entries.get(id);
     if (hit && hit.expires > now()) return Promise.resolve(copy(hit.json));
     const pending = inFlight.get(id);

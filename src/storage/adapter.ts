@@ -37,6 +37,12 @@ export interface Store {
    * throttles one event at a time, per-replica rate limits in flushed batches).
    */
   increment(key: string, windowSeconds: number, by?: number): Promise<{ count: number; resetAt: number }>;
+  /**
+   * A number that changes whenever another process has committed to the store since the last
+   * call (SQLite's `data_version`: e.g. `gatehouse clients` on the same file). Synchronous and
+   * cheap; backends that cannot tell leave it out, and caches then rely on their TTL alone.
+   */
+  externalVersion?(): number;
   /** Writes and deletes a short-lived record; throws StoreUnavailableError when the store cannot. */
   ping(): Promise<void>;
   /** Deletes expired records. Backends also run it periodically on their own. */

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cacheClients } from '../../src/provider/client_cache.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryStore } from '../../src/storage/memory/memory_store.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 
 /** A memory store counting the reads of the Client model, and a clock the test moves. */
 function setup(ttlSeconds = 5) {
@@ -65,6 +69,25 @@ describe('cacheClients', () => {
     await stale;
     assert.equal((await store.find('Client', 'c1'))!.client_name, 'new');
     assert.equal(reads(), 2);
+  });
+
+  it('SQLite: a change committed by another process on the same file (gatehouse clients) applies at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-client-cache-'));
+    const server = new SqliteStore(join(dir, 'g.db'));
+    const cli = new SqliteStore(join(dir, 'g.db'));
+    try {
+      const store = cacheClients(server, { ttlSeconds: 300 });
+      await store.upsert('Client', 'c1', { client_id: 'c1', client_secret: 'old' });
+      assert.equal((await store.find('Client', 'c1'))!.client_secret, 'old');
+      await cli.upsert('Client', 'c1', { client_id: 'c1', client_secret: 'rotated' });
+      assert.equal((await store.find('Client', 'c1'))!.client_secret, 'rotated');
+      await cli.destroy('Client', 'c1');
+      assert.equal(await store.find('Client', 'c1'), undefined);
+    } finally {
+      await server.close();
+      await cli.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('other models pass through uncached; ttl 0 returns the store itself', async () => {

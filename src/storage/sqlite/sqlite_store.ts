@@ -76,6 +76,7 @@ export class SqliteStore implements Store {
                     RETURNING count, reset_at`),
       purge: p('DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       purgeCounters: p('DELETE FROM counters WHERE reset_at <= ?'),
+      dataVersion: p('PRAGMA data_version'),
     };
     this.#timer = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
   }
@@ -144,6 +145,11 @@ export class SqliteStore implements Store {
     const now = Date.now();
     const row = this.#run(() => this.#s.increment!.get(key, by, now + windowSeconds * 1000, now, now) as { count: number; reset_at: number });
     return { count: row.count, resetAt: row.reset_at };
+  }
+
+  /** SQLite's `data_version`: changes when another connection (process) commits to the file. */
+  externalVersion(): number {
+    return Number((this.#s.dataVersion!.get() as { data_version: number }).data_version);
   }
 
   async ping(): Promise<void> {
