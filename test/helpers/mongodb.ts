@@ -21,6 +21,10 @@ export interface MongoServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory (FerretDB only). */
   start(): Promise<void>;
+  /** Freezes the server process (SIGSTOP): connections stay open and nothing answers, as in a partition (FerretDB only). */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its data. */
   dispose(): Promise<void>;
 }
@@ -71,6 +75,12 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
       },
       async start() {
         throw new Error('cannot start the server named by TEST_MONGODB_URI');
+      },
+      pause() {
+        throw new Error('cannot pause the server named by TEST_MONGODB_URI');
+      },
+      resume() {
+        throw new Error('cannot resume the server named by TEST_MONGODB_URI');
       },
       async dispose() {},
     };
@@ -129,7 +139,10 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
     uri: (database = randomDb()) => `mongodb://127.0.0.1:${port}/${database}`,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async dispose() {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
