@@ -121,13 +121,13 @@ export async function startBaseline(format: TokenFormat, options: { adapter?: 'l
   );
 }
 
-/** A bare `node:https` server doing the mTLS listener's handshake (requestCert) and answering a constant. */
+/** Bare oidc-provider doing `tls_client_auth` itself on `node:https` with the mTLS listener's certificates. */
 export async function startTlsBaseline(): Promise<BenchServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-tls-'));
   const tls = await benchPki(dir);
   return spawnServer(
-    'node:https (requestCert)',
+    'oidc-provider (node:https, tls_client_auth)',
     [join(ROOT, 'bench/servers/tls_baseline.ts')],
     { BENCH_PORT: String(port), BENCH_TLS_CERT: tls.serverCert, BENCH_TLS_KEY: tls.serverKey, BENCH_TLS_CA: tls.ca },
     (l) => l.startsWith('ready'),
