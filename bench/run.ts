@@ -122,7 +122,7 @@ function print(batch: Row[]): void {
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const ccBody = (format: TokenFormat) => `grant_type=client_credentials${format === 'opaque' ? '' : `&resource=${encodeURIComponent(RESOURCES[format])}`}`;
-const ccRequest = (format: TokenFormat): Request => ({ path: '/token', method: 'POST', headers: { authorization: basicAuth, ...form }, body: ccBody(format) });
+const ccRequest = (format: TokenFormat) => async (server: BenchServer): Promise<Request> => ({ path: '/token', method: 'POST', headers: { authorization: server.authorization ?? basicAuth, ...form }, body: ccBody(format) });
 const mtlsRequest = (handshakeEach: boolean): Request => ({
   path: '/token',
   method: 'POST',
@@ -133,7 +133,7 @@ const mtlsRequest = (handshakeEach: boolean): Request => ({
 });
 
 async function tokenFrom(server: BenchServer): Promise<string> {
-  const req = ccRequest('opaque');
+  const req = await ccRequest('opaque')(server);
   const res = await fetch(`${server.url}/token`, { method: 'POST', headers: req.headers, body: req.body });
   if (!res.ok) throw new Error(`${server.name}: token request failed with ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -211,7 +211,7 @@ if (!only || 'device polling'.includes(only)) {
 await compare('introspection (sqlite)', gatehouseSqlite, baseline('opaque'), async (server) => ({
   path: '/token/introspection',
   method: 'POST',
-  headers: { authorization: basicAuth, ...form },
+  headers: { authorization: server.authorization ?? basicAuth, ...form },
   body: `token=${await tokenFrom(server)}&token_type_hint=access_token`,
 }));
 await compare('discovery', gatehouseSqlite, baseline('opaque'), { path: '/.well-known/openid-configuration' });
