@@ -11,6 +11,9 @@ export interface ClientCacheOptions {
   now?: () => number;
 }
 
+/** How often a store that reports other processes' commits is asked (ms): the bound for those changes. */
+export const EXTERNAL_CHECK_MS = 50;
+
 interface Entry {
   /** The metadata as JSON text, so every reader gets its own copy; undefined for an absent client. */
   json: string | undefined;
@@ -24,8 +27,8 @@ const copy = (json: string | undefined): Payload | undefined => (json === undefi
  * `Client`) kept per replica for `ttlSeconds`. A write or delete of a client through this store
  * (RFC 7592 update and delete, registration) drops its entry at once, and a read that was in
  * flight during it is not kept; a change made elsewhere (another replica, `gatehouse clients`)
- * shows here within `ttlSeconds` — at once on a store that reports other processes' commits
- * (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
+ * shows here within `ttlSeconds` — within EXTERNAL_CHECK_MS on a store that reports other
+ * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
  * each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
  * included) and never changes it. Concurrent misses for one client share one store read.
  */
@@ -46,8 +49,11 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
     generation += 1;
   };
   let seenVersion = store.externalVersion?.();
+  let versionCheckedAt = now();
   const read = (id: string): Promise<Payload | undefined> => {
-    if (seenVersion !== undefined) {
+    // Asking SQLite costs ~25 µs: at most once per EXTERNAL_CHECK_MS, not per lookup.
+    if (seenVersion !== undefined && now() - versionCheckedAt >= EXTERNAL_CHECK_MS) {
+      versionCheckedAt = now();
       const version = store.externalVersion!();
       if (version !== seenVersion) {
         seenVersion = version;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cacheClients } from '../../src/provider/client_cache.ts';
+import { cacheClients, EXTERNAL_CHECK_MS } from '../../src/provider/client_cache.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,17 +71,20 @@ describe('cacheClients', () => {
     assert.equal(reads(), 2);
   });
 
-  it('SQLite: a change committed by another process on the same file (gatehouse clients) applies at once', async () => {
+  it('SQLite: a change committed by another process on the same file (gatehouse clients) applies within EXTERNAL_CHECK_MS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-client-cache-'));
     const server = new SqliteStore(join(dir, 'g.db'));
     const cli = new SqliteStore(join(dir, 'g.db'));
     try {
-      const store = cacheClients(server, { ttlSeconds: 300 });
+      let clock = 1_000_000;
+      const store = cacheClients(server, { ttlSeconds: 300, now: () => clock });
       await store.upsert('Client', 'c1', { client_id: 'c1', client_secret: 'old' });
       assert.equal((await store.find('Client', 'c1'))!.client_secret, 'old');
       await cli.upsert('Client', 'c1', { client_id: 'c1', client_secret: 'rotated' });
+      clock += EXTERNAL_CHECK_MS;
       assert.equal((await store.find('Client', 'c1'))!.client_secret, 'rotated');
       await cli.destroy('Client', 'c1');
+      clock += EXTERNAL_CHECK_MS;
       assert.equal(await store.find('Client', 'c1'), undefined);
     } finally {
       await server.close();

@@ -14,6 +14,6 @@ export const clients = {
     default: '5s',
     type: 'duration',
     description:
-      'How long a replica keeps stored client metadata in memory: on MongoDB a change made on another replica or with `gatehouse clients` applies within it (changes through this replica, and on SQLite all changes, at once; 0 = read the store every time).',
+      'How long a replica keeps stored client metadata in memory: on MongoDB a change made on another replica or with `gatehouse clients` applies within it (changes through this replica at once, on SQLite all changes within 50 ms; 0 = read the store every time).',
   }),
 } as const;
