@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError, UsageError } from '../shared/errors.ts';
 import type { Store } from '../storage/adapter.ts';
-import { hashPassword } from './password.ts';
+import { DisallowedPasswordError, hashPassword, preparePassword } from './password.ts';
 
 /** A local user as stored (model `Account`, keyed by the opaque, stable `sub`). */
 export interface Account {
@@ -22,6 +22,8 @@ export interface Account {
   upstream?: UpstreamIdentity;
   /** When claims were last refreshed from the upstream (seconds). */
   updatedAt?: number;
+  /** When the account's source last vouched for the person (sign-in or refresh re-check), seconds. */
+  checkedAt?: number;
 }
 
 /** Who the upstream provider says the person is; `issuer` + `subject` is the identity key. */
@@ -73,6 +75,7 @@ export function checkUsername(username: string): string {
 export function checkPassword(password: string): void {
   if (password.length < 8) throw new UsageError('password must be at least 8 characters');
   if (password.length > 1024) throw new UsageError('password must be at most 1024 characters');
+  if (preparePassword(password) === undefined) throw new UsageError(new DisallowedPasswordError().message);
 }
 
 function checkFields(a: Omit<NewAccount, 'username' | 'password'>): void {

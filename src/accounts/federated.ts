@@ -51,15 +51,30 @@ export function mapClaims(connector: ConnectorConfig, claims: Record<string, unk
   };
 }
 
+/** Who a connector lets in; the OpenID Connect and LDAP connectors share it. */
+export interface ConnectorPolicy {
+  allowedEmailDomains: string[];
+  /** Only a verified address counts for the domain check (default true). */
+  requireVerifiedEmail?: boolean;
+  requiredGroups: string[];
+}
+
 /** The connector's policy: allowed email domains (verified addresses only, by default) and required groups. */
-export function checkPolicy(connector: ConnectorConfig, m: MappedClaims): Refusal | undefined {
+export function checkPolicy(connector: ConnectorPolicy, m: MappedClaims): Refusal | undefined {
   if (connector.allowedEmailDomains.length) {
     const domain = m.email?.split('@').at(-1)?.toLowerCase();
-    const verified = m.emailVerified || !connector.requireVerifiedEmail;
+    const verified = m.emailVerified || connector.requireVerifiedEmail === false;
     if (!domain || !verified || !connector.allowedEmailDomains.includes(domain)) return 'domain';
   }
   if (connector.requiredGroups.length && !m.groups.some((g) => connector.requiredGroups.includes(g))) return 'group';
   return undefined;
+}
+
+/** Where an identity comes from: the connector's id and the namespace its subjects live in. */
+export interface IdentitySource {
+  connector: string;
+  /** The upstream's issuer URL, or `ldap:<connector id>` for a directory. */
+  issuer: string;
 }
 
 /** `corp:alice`: the operator's handle for an upstream account (local usernames cannot contain ':'). */
@@ -78,26 +93,40 @@ export async function federatedSignIn(store: Store, connector: ConnectorConfig, 
   if (!m) return { ok: false, reason: 'claims' };
   const refusal = checkPolicy(connector, m);
   if (refusal) return { ok: false, reason: refusal };
+  return linkIdentity(store, { connector: connector.id, issuer: connector.issuer }, m);
+}
 
-  const accounts = new Accounts(store);
-  const key = linkKey(connector.issuer, m.subject);
-  const now = Math.floor(Date.now() / 1000);
-  const fields = {
+/** What an account takes from its source at each sign-in or re-check (`now` in seconds). */
+export function sourceFields(source: IdentitySource, m: MappedClaims, now: number) {
+  return {
     name: m.name,
     email: m.email,
     emailVerified: m.emailVerified,
     groups: m.groups,
     uidNumber: m.uidNumber,
     gidNumber: m.gidNumber,
-    upstream: { connector: connector.id, issuer: connector.issuer, subject: m.subject, username: m.username },
+    upstream: { connector: source.connector, issuer: source.issuer, subject: m.subject, username: m.username },
     updatedAt: now,
+    checkedAt: now,
   };
+}
+
+/**
+ * The account of an identity that passed its connector's policy: keyed by source + subject (never
+ * by email), created on first sign-in, claims and groups refreshed every time, so a renamed
+ * person keeps their account.
+ */
+export async function linkIdentity(store: Store, source: IdentitySource, m: MappedClaims): Promise<FederatedResult> {
+  const accounts = new Accounts(store);
+  const key = linkKey(source.issuer, m.subject);
+  const now = Math.floor(Date.now() / 1000);
+  const fields = sourceFields(source, m, now);
   let created = false;
   let link = await store.find(ACCOUNT_LINK, key);
   if (!link) {
     // The record is written before the link, so whoever sees the link finds the account.
     const id = randomUUID();
-    let username = handleFor(connector.id, m.username);
+    let username = handleFor(source.connector, m.username);
     const account: Account = { id, username, disabled: false, passwordHash: '', createdAt: now, ...fields };
     await store.upsert(ACCOUNT, id, { ...account });
     if (await store.insert(ACCOUNT_LINK, key, { accountId: id })) {

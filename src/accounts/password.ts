@@ -1,5 +1,6 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { GatehouseError } from '../shared/errors.ts';
 
 const argon2Async = promisify(argon2);
 
@@ -11,8 +12,44 @@ export const ARGON2_PARAMETERS = { memory: 19456, passes: 2, parallelism: 1, tag
 
 const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
 
-/** Hashes a password into a PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. */
+// RFC 8264 §9.9 OldHangulJamo: conjoining jamo, disallowed in the FreeformClass.
+const OLD_HANGUL_JAMO = /[\u1100-\u11FF\uA960-\uA97F\uD7B0-\uD7FF]/u;
+// FreeformClass §9.11 controls, §9.13 default-ignorable code points, §9.14 unassigned code points.
+const DISALLOWED = /[\p{Cc}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
+
+/**
+ * A password prepared and enforced as RFC 8265 §4.2 (the OpaqueString profile of PRECIS):
+ * non-ASCII spaces become U+0020, then Unicode NFC, so the same text typed on a keyboard that
+ * sends decomposed characters (macOS: `u` + U+0308 for `ü`) is the same password. Undefined
+ * when the result is empty or holds what the FreeformClass disallows (controls, default
+ * ignorables such as zero-width characters, unassigned code points, old Hangul jamo).
+ * No width or case mapping: the password stays exactly what was typed otherwise.
+ * @see RFC 8265 §4.2, RFC 8264 §4.3
+ */
+export function preparePassword(password: string): string | undefined {
+  const prepared = password.replace(/\p{Zs}/gu, ' ').normalize('NFC');
+  if (!prepared || DISALLOWED.test(prepared) || OLD_HANGUL_JAMO.test(prepared)) return undefined;
+  return prepared;
+}
+
+/** A password the OpaqueString profile refuses (see `preparePassword`). */
+export class DisallowedPasswordError extends GatehouseError {
+  constructor() {
+    super('ERR_PASSWORD_DISALLOWED', 'the password must not be empty or contain control, invisible (zero-width, format) or unassigned characters', { status: 400 });
+  }
+}
+
+/**
+ * Hashes a password, prepared by `preparePassword`, into a PHC string:
+ * `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. Throws DisallowedPasswordError.
+ */
 export async function hashPassword(password: string): Promise<string> {
+  const prepared = preparePassword(password);
+  if (prepared === undefined) throw new DisallowedPasswordError();
+  return argon2id(prepared);
+}
+
+async function argon2id(password: string): Promise<string> {
   const nonce = randomBytes(16);
   const { memory, passes, parallelism, tagLength } = ARGON2_PARAMETERS;
   const tag = await argon2Async('argon2id', { message: password, nonce, memory, passes, parallelism, tagLength });
@@ -21,8 +58,34 @@ export async function hashPassword(password: string): Promise<string> {
 
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
-/** Checks a password against a PHC string made by `hashPassword` (its own parameters, so old hashes keep working). */
+/** What `matchPassword` found: `upgrade` when only the unprepared text matched (a hash from before preparation). */
+export interface PasswordMatch {
+  ok: boolean;
+  upgrade: boolean;
+}
+
+/**
+ * Checks a password against a PHC string: first as prepared by `preparePassword`, then — for
+ * hashes stored before passwords were prepared — as typed, if that differs. A match of the text
+ * as typed says `upgrade`: the caller stores `hashPassword(password)` so the next check takes
+ * one hash. A password that differs from its prepared form always costs two hashes, whether or
+ * not the account exists (`burnPasswordCheck` goes through here too).
+ */
+export async function matchPassword(password: string, phc: string): Promise<PasswordMatch> {
+  const prepared = preparePassword(password);
+  if (prepared !== undefined && (await verifyPhc(prepared, phc))) return { ok: true, upgrade: false };
+  if (prepared === password) return { ok: false, upgrade: false };
+  const ok = await verifyPhc(password, phc);
+  return { ok, upgrade: ok && prepared !== undefined };
+}
+
+/** True when the password matches (see `matchPassword`). */
 export async function verifyPassword(password: string, phc: string): Promise<boolean> {
+  return (await matchPassword(password, phc)).ok;
+}
+
+/** Checks text against a PHC string made by `argon2id` (its own parameters, so old hashes keep working). */
+async function verifyPhc(password: string, phc: string): Promise<boolean> {
   const m = PHC.exec(phc);
   if (!m) return false;
   const [, memory, passes, parallelism, salt, hash] = m;
@@ -45,6 +108,6 @@ let dummy: Promise<string> | undefined;
  * an attacker which usernames exist.
  */
 export async function burnPasswordCheck(password: string): Promise<void> {
-  dummy ??= hashPassword(randomBytes(16).toString('hex'));
-  await verifyPassword(password, await dummy);
+  dummy ??= argon2id(randomBytes(16).toString('hex'));
+  await matchPassword(password, await dummy);
 }

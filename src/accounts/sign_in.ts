@@ -1,7 +1,7 @@
 import type { Store } from '../storage/adapter.ts';
 import { FailureThrottle } from '../storage/failure_throttle.ts';
 import { type Account, Accounts, canonicalUsername } from './account.ts';
-import { burnPasswordCheck, verifyPassword } from './password.ts';
+import { burnPasswordCheck, hashPassword, matchPassword } from './password.ts';
 import { matchTotp } from './totp.ts';
 
 export interface SignInOptions {
@@ -42,10 +42,29 @@ export class SignIn {
     let ok = false;
     // Upstream accounts have no password here: they sign in at their own provider only.
     if (account?.upstream) await burnPasswordCheck(password.slice(0, 1024));
-    else if (account) ok = (await verifyPassword(password, account.passwordHash)) && !account.disabled;
-    else await burnPasswordCheck(password.slice(0, 1024));
+    else if (account) {
+      const match = await matchPassword(password, account.passwordHash);
+      ok = match.ok && !account.disabled;
+      // A hash from before passwords were normalised (RFC 8265): replace it now that we have the text.
+      if (ok && match.upgrade) await this.#accounts.update(account, { passwordHash: await hashPassword(password) });
+    } else await burnPasswordCheck(password.slice(0, 1024));
     if (ok && account) return { ok: true, account };
     return this.#failed(keys);
+  }
+
+  /**
+   * A password checked elsewhere (a company directory) under the same throttles as local ones:
+   * per `<connector>:<username>` and per client IP. `wrong` says whether the outcome was a wrong
+   * password, which is counted; errors (the directory down) count nothing and propagate.
+   */
+  async external<T>(connector: string, username: string, ip: string, check: () => Promise<T>, wrong: (outcome: T) => boolean): Promise<{ throttled: number } | { outcome: T }> {
+    const keys = [`${connector}:${canonicalUsername(username).slice(0, 128)}`, ip];
+    const locked = await this.#throttle.lockedFor(keys);
+    if (locked > 0) return { throttled: locked };
+    const outcome = await check();
+    if (!wrong(outcome)) return { outcome };
+    const wait = await this.#throttle.fail(keys);
+    return wait > 0 ? { throttled: wait } : { outcome };
   }
 
   /** Second step: a TOTP code for an account that passed the password step. A code works once. */

@@ -39,6 +39,9 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.unknownOption') {
+        process.stderr.write('An identifier that starts with "-" goes after "--", e.g. `gatehouse clients show -- -abc`.\n');
+      }
       return EXIT.usage;
     }
     return reportError(err);

@@ -2,20 +2,18 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { secretRef } from './secret_ref.ts';
 import { Secret } from '../shared/secret.ts';
+import { type LdapConnectorConfig, ldapConnectorSchema } from './ldap_connector.ts';
 
 const ENV = 'GATEHOUSE_CONNECTORS_FILE';
-
-/** Where a secret comes from: a file (Kubernetes/Docker secrets) or an environment variable. */
-const secretRef = z
-  .object({ file: z.string().min(1).optional(), env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional() })
-  .strict()
-  .refine((r) => (r.file === undefined) !== (r.env === undefined), 'give exactly one of "file" or "env"');
 
 const claimName = z.string().min(1).max(100);
 
 const connector = z
   .object({
+    /** Absent or "oidc"; "ldap" entries follow ldap_connector.ts. */
+    type: z.literal('oidc').optional(),
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or "-" (it is part of the redirect URI)'),
     label: z.string().min(1).max(60),
     issuer: z.string().refine((v) => {
@@ -57,7 +55,7 @@ const connector = z
 type ConnectorInput = z.output<typeof connector>;
 
 /** One upstream OpenID Connect provider, with its secret resolved. */
-export interface ConnectorConfig extends Omit<ConnectorInput, 'clientSecret' | 'privateKeyJwt' | 'issuer'> {
+export interface ConnectorConfig extends Omit<ConnectorInput, 'clientSecret' | 'privateKeyJwt' | 'issuer' | 'type'> {
   /** Issuer URL exactly as the upstream's discovery document must state it. */
   issuer: string;
   clientSecret?: Secret;
@@ -98,31 +96,65 @@ function usablePrivateKey(secret: Secret): boolean {
   }
 }
 
+/** Every connector of the file, by kind, secrets resolved. */
+export interface Connectors {
+  /** Upstream OpenID Connect providers ("Continue with …"). */
+  oidc: ConnectorConfig[];
+  /** Company directories checking the username/password form. */
+  ldap: LdapConnectorConfig[];
+}
+
 /**
- * Reads `GATEHOUSE_CONNECTORS_FILE`: a JSON array of connectors. Secrets are read here from the
- * files or environment variables the entries name, so the file itself holds none.
+ * Reads `GATEHOUSE_CONNECTORS_FILE`: a JSON array of connectors, OpenID Connect ones and, with
+ * `"type": "ldap"`, directories. Secrets are read here from the files or environment variables
+ * the entries name, so the file itself holds none.
  */
-export function loadConnectors(path: string | undefined, env: Record<string, string | undefined>, cwd: string, problems: string[]): ConnectorConfig[] {
-  if (!path) return [];
+export function loadConnectors(path: string | undefined, env: Record<string, string | undefined>, cwd: string, problems: string[]): Connectors {
+  const none: Connectors = { oidc: [], ldap: [] };
+  if (!path) return none;
   const file = resolve(cwd, path);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     problems.push(`${ENV}: ${file} is not a readable JSON file (${(err as Error).message})`);
-    return [];
+    return none;
   }
-  const result = z.array(connector).safeParse(parsed);
-  if (!result.success) {
-    for (const i of result.error.issues) problems.push(`${ENV}: ${i.path.join('.') || '(root)'}: ${i.message}`);
-    return [];
+  if (!Array.isArray(parsed)) {
+    problems.push(`${ENV}: (root): must be a JSON array of connectors`);
+    return none;
   }
   const seen = new Set<string>();
-  const out: ConnectorConfig[] = [];
-  for (const [index, c] of result.data.entries()) {
+  const out: Connectors = { oidc: [], ldap: [] };
+  const before = problems.length;
+  for (const [index, raw] of parsed.entries()) {
+    const isLdap = typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'ldap';
+    const result = isLdap ? ldapConnectorSchema.safeParse(raw) : connector.safeParse(raw);
+    if (!result.success) {
+      for (const i of result.error.issues) problems.push(`${ENV}: ${[index, ...i.path].join('.')}: ${i.message}`);
+      continue;
+    }
+    const c = result.data;
     if (seen.has(c.id)) problems.push(`${ENV}: ${index}.id: "${c.id}" is used twice`);
     seen.add(c.id);
-    const { clientSecret, privateKeyJwt, ...rest } = c;
+    if (c.type === 'ldap') {
+      const { bindPassword, ...rest } = c;
+      const entry: LdapConnectorConfig = { ...rest };
+      if (bindPassword) entry.bindPassword = readSecret(bindPassword, env, cwd, `${index}.bindPassword`, problems);
+      if (c.caFile) {
+        const caPath = resolve(cwd, c.caFile);
+        try {
+          entry.ca = readFileSync(caPath, 'utf8');
+          entry.caFile = caPath;
+          if (!entry.ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${ENV}: ${index}.caFile: ${caPath} holds no PEM certificate`);
+        } catch (err) {
+          problems.push(`${ENV}: ${index}.caFile: cannot read ${caPath} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+      }
+      out.ldap.push(entry);
+      continue;
+    }
+    const { clientSecret, privateKeyJwt, type: _type, ...rest } = c;
     const entry: ConnectorConfig = { ...rest };
     if (clientSecret) entry.clientSecret = readSecret(clientSecret, env, cwd, `${index}.clientSecret`, problems);
     if (privateKeyJwt) {
@@ -130,7 +162,7 @@ export function loadConnectors(path: string | undefined, env: Record<string, str
       if (key && usablePrivateKey(key)) entry.privateKeyJwt = { key, kid: privateKeyJwt.kid };
       else if (key) problems.push(`${ENV}: ${index}.privateKeyJwt: not a PKCS#8 PEM or JWK private key (RSA, EC P-256/384/521 or Ed25519)`);
     }
-    out.push(entry);
+    out.oidc.push(entry);
   }
-  return out;
+  return problems.length > before ? none : out;
 }

@@ -4,6 +4,7 @@ import { PKI_FILES } from '../pki/files.ts';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../shared/errors.ts';
 import { type ConnectorConfig, loadConnectors } from './connectors.ts';
+import { isPlainText, type LdapConnectorConfig } from './ldap_connector.ts';
 import { settings, type Settings } from './schema.ts';
 
 /** The configuration every module receives: validated settings plus values derived from them. */
@@ -21,6 +22,8 @@ export interface Config extends Settings {
   mtlsFilesDefault: boolean;
   /** Upstream OpenID Connect providers from GATEHOUSE_CONNECTORS_FILE, secrets resolved. */
   connectors: ConnectorConfig[];
+  /** Company directories (`"type": "ldap"` in the same file), secrets and CA files read. */
+  ldapConnectors: LdapConnectorConfig[];
   /** Insecure development defaults in use, each to be logged once at start. */
   warnings: string[];
 }
@@ -79,6 +82,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const v = values as unknown as Settings;
   const dataDir = resolve(cwd, v.dataDir);
   const certsDir = resolve(cwd, v.certsDir);
+  const connectors = loadConnectors(v.connectorsFile, raw, cwd, problems);
   const config: Config = {
     ...v,
     store: v.store ?? (v.mongodbUri ? 'mongodb' : 'sqlite'),
@@ -92,7 +96,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       ca: resolve(cwd, v.mtlsCaFile ?? join(certsDir, PKI_FILES.rootCa)),
     },
     mtlsFilesDefault: !v.mtlsCertFile && !v.mtlsKeyFile && !v.mtlsCaFile,
-    connectors: loadConnectors(v.connectorsFile, raw, cwd, problems),
+    connectors: connectors.oidc,
+    ldapConnectors: connectors.ldap,
     warnings: [],
   };
   checkModeRules(config, problems);
@@ -113,7 +118,8 @@ function checkModeRules(config: Config, problems: string[]): void {
   rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
   rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
   for (const c of config.connectors) rule(new URL(c.issuer).protocol !== 'https:', 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" has an http: issuer`);
-  if (!config.localAccounts && config.connectors.length === 0) {
+  for (const c of config.ldapConnectors) rule(isPlainText(c), 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" sends passwords over plain-text ldap:// (allowInsecure)`);
+  if (!config.localAccounts && config.connectors.length + config.ldapConnectors.length === 0) {
     problems.push('GATEHOUSE_LOCAL_ACCOUNTS: false needs at least one connector in GATEHOUSE_CONNECTORS_FILE, or nobody can sign in');
   }
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');

@@ -1,5 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { credentialsFor } from './authorization.ts';
 import type { Metrics } from './metrics.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -9,7 +10,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * configured. Nothing else is served here, and metrics are never served on the public listener.
  */
 export function createAdminServer(metrics: Metrics, token: string | undefined): Server {
-  const expected = token ? digest(`Bearer ${token}`) : undefined;
+  const expected = token ? digest(token) : undefined;
   return createServer({ requestTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -18,7 +19,8 @@ export function createAdminServer(metrics: Metrics, token: string | undefined): 
     };
     if (path !== '/metrics') return json(404, { error: 'not_found', error_description: 'only /metrics is served here' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'invalid_request', error_description: 'use GET' }, { allow: 'GET, HEAD' });
-    if (expected && !timingSafeEqual(digest(req.headers.authorization ?? ''), expected)) {
+    // Digests of equal length, so the comparison takes the same time whatever was sent.
+    if (expected && !timingSafeEqual(digest(credentialsFor(req.headers.authorization, 'bearer') ?? ''), expected)) {
       return json(401, { error: 'invalid_token', error_description: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer realm="gatehouse-metrics"' });
     }
     metrics.registry.metrics().then(

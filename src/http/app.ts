@@ -3,7 +3,9 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
-import { clientCertificates } from './client_certificate.ts';
+import { canonicalAuthorization } from './authorization.ts';
+import { clientCertificates } from './certificate_source.ts';
+import { clientSecretHashing } from './client_secrets.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';
@@ -40,12 +42,14 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): Provider {
   const { provider, logger } = options;
   const mw: Middleware[] = [
+    canonicalAuthorization(),
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
     issuerOrigin(options.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
     auditRevocations(options.audit),
+    clientSecretHashing(),
     clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
     ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
     securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),

@@ -3,6 +3,8 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { ReplicaRateLimiter } from '../storage/replica_rate_limiter.ts';
+import { credentialsFor } from './authorization.ts';
+import { readFormBody } from './form_body.ts';
 import type { Metrics } from './metrics.ts';
 import { tooManyRequests } from './too_many.ts';
 
@@ -34,8 +36,6 @@ export interface EndpointRateLimits {
 const ENDPOINTS = { '/token': 'token', '/device/auth': 'device_authorization' } as const;
 type Endpoint = (typeof ENDPOINTS)[keyof typeof ENDPOINTS];
 
-/** oidc-provider refuses larger bodies on these endpoints anyway. */
-const BODY_LIMIT = 56 * 1024;
 const MAX_KEY_LENGTH = 128;
 
 /**
@@ -46,9 +46,9 @@ const MAX_KEY_LENGTH = 128;
  * @see RFC 6749 §2.3.1 (Basic credentials are form-urlencoded before base64), RFC 7523 §3 (sub)
  */
 async function claimedClientId(ctx: Context): Promise<string | undefined> {
-  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(ctx.get('authorization'));
-  if (basic?.[1]) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const basic = credentialsFor(ctx.get('authorization'), 'basic');
+  if (basic && /^[A-Za-z0-9+/=]+$/.test(basic)) {
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     // Malformed credentials (no colon) may be a bare secret: never use them as a key or log them.
     if (colon === -1) return undefined;
@@ -59,7 +59,6 @@ async function claimedClientId(ctx: Context): Promise<string | undefined> {
       return raw || undefined;
     }
   }
-  if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
   const body = await readFormBody(ctx);
   if (body === undefined) return undefined;
   const params = new URLSearchParams(body);
@@ -76,32 +75,6 @@ function assertionSubject(assertion: string | null): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Reads the form body once and hands it to oidc-provider as an already-read body (its parser
- * takes `ctx.request.body` when the stream has been consumed), so the request is parsed by
- * oidc-provider exactly as before. Undefined when the body is too large to be a valid request;
- * oidc-provider then answers that.
- */
-async function readFormBody(ctx: Context): Promise<string | undefined> {
-  if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) return undefined;
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > BODY_LIMIT) return undefined;
-    chunks.push(chunk);
-  }
-  const buffer = Buffer.concat(chunks, received);
-  let text: string;
-  try {
-    text = new TextDecoder(ctx.request.charset || 'utf-8').decode(buffer);
-  } catch {
-    text = buffer.toString('utf8');
-  }
-  (ctx.request as { body?: unknown }).body = text;
-  return text;
 }
 
 /** Long claimed ids are hashed so an attacker cannot make the store keep huge keys. */

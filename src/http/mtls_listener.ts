@@ -1,10 +1,10 @@
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSecureContext } from 'node:tls';
-import { parsePemBundle } from '../pki/client_certificate.ts';
-import type { TrustStore } from '../pki/trust_store.ts';
+import { createSecureContext, type TLSSocket } from 'node:tls';
+import { BoundedCache, MAX_PRESENTED_CHAIN, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
+import { trustSnapshotFromPem, type ClientCaTrust, type TrustSnapshot } from '../pki/trust.ts';
 import { ConfigError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { tagListener } from './listeners.ts';
@@ -19,11 +19,11 @@ interface Material {
   cert: string;
   key: string;
   ca: string;
-  anchors: X509Certificate[];
+  trust: TrustSnapshot;
   digest: string;
 }
 
-function read(files: MtlsFiles): Omit<Material, 'anchors'> {
+function read(files: MtlsFiles): Omit<Material, 'trust'> {
   const cert = readFileSync(files.cert, 'utf8');
   const key = readFileSync(files.key, 'utf8');
   const ca = readFileSync(files.ca, 'utf8');
@@ -34,9 +34,9 @@ function read(files: MtlsFiles): Omit<Material, 'anchors'> {
 /** Reads and checks the listener's files: the key must match the certificate, the CA bundle must parse. */
 function loadMaterial(files: MtlsFiles): Material {
   const raw = read(files);
-  const anchors = parsePemBundle(raw.ca, files.ca);
-  createSecureContext({ cert: raw.cert, key: raw.key, ca: raw.ca });
-  return { ...raw, anchors };
+  const trust = trustSnapshotFromPem(raw.ca, files.ca);
+  createSecureContext(tlsOptions(raw));
+  return { ...raw, trust };
 }
 
 /** Loads the trusted client CAs at start; any unreadable file is a configuration error naming it. */
@@ -48,7 +48,16 @@ export function loadMtlsMaterial(files: MtlsFiles): Material {
   }
 }
 
-const tlsOptions = (m: Material): ServerOptions => ({ cert: m.cert, key: m.key, ca: m.ca });
+/**
+ * The TLS context holds the server certificate only, never the trusted CAs: OpenSSL's own verdict
+ * on the client's chain is not used, and when it succeeds Node (24.21, nodejs/node#65579) drops the
+ * intermediates the client sent from what getPeerCertificate(true) returns, so a context without
+ * our CAs keeps the presented chain whole for pki/chain.ts. (A client certificate chaining to a
+ * public root of Node's default store still verifies and loses its intermediates there; such a
+ * CA's issuing certificate can be configured as the anchor.) It also means the CertificateRequest
+ * lists no CA names (RFC 8446 §4.2.4, optional), so clients send the certificate they were given.
+ */
+const tlsOptions = (m: Pick<Material, 'cert' | 'key'>): ServerOptions => ({ cert: m.cert, key: m.key });
 
 export interface MtlsListener {
   server: Server;
@@ -56,19 +65,58 @@ export interface MtlsListener {
   stopWatching(): void;
 }
 
+const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
+/**
+ * The intermediates each leaf came with in its last full handshake: a resumed TLS session carries
+ * the leaf only (RFC 8446 §2.2), and the chain is still needed to reach an anchor. Only helpers
+ * for path building; the path is verified by signatures all the same.
+ */
+const chainOfLeaf = new BoundedCache<string, readonly X509Certificate[]>(2000);
+
+/**
+ * The certificates the peer sent in the handshake, leaf first, parsed once per connection. The
+ * listener does not judge them: pki/chain.ts does, from the leaf through the intermediates the
+ * client sent to an anchor of the trust snapshot.
+ */
+export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | undefined {
+  const cached = perSocket.get(socket);
+  if (cached !== undefined) return cached ?? undefined;
+  let presented: PresentedCertificate | undefined;
+  try {
+    // Node links each certificate to its issuer among those the client sent (`issuerCertificate`),
+    // possibly ending at a root of Node's default store; only the trust snapshot's anchors count.
+    const peer = socket.getPeerCertificate(true);
+    const certs: X509Certificate[] = [];
+    const seen = new Set<string>();
+    for (let link: typeof peer | undefined = peer; link?.raw && certs.length < MAX_PRESENTED_CHAIN && !seen.has(link.fingerprint256); link = link.issuerCertificate as typeof peer | undefined) {
+      seen.add(link.fingerprint256);
+      certs.push(new X509Certificate(link.raw));
+    }
+    const [leaf, ...chain] = certs;
+    if (leaf && chain.length) chainOfLeaf.remember(leaf.fingerprint256, chain);
+    else if (leaf && socket.isSessionReused()) chain.push(...(chainOfLeaf.get(leaf.fingerprint256) ?? []));
+    presented = leaf && presentedCertificate([leaf, ...chain], 'tls');
+  } catch {
+    presented = undefined;
+  }
+  perSocket.set(socket, presented ?? null);
+  return presented;
+}
+
 /**
  * The mutual-TLS listener: asks for a client certificate but does not require or judge one, so a
  * missing or untrusted certificate becomes an OAuth `invalid_client` from our own checks rather
  * than a TLS alert. The files are polled and a change applies to new handshakes without a restart
- * (a broken replacement is logged and the previous material kept).
+ * (a broken replacement is logged and the previous material kept); a changed CA file becomes a
+ * new trust snapshot swapped into `trust`.
  */
 export function createMtlsListener(
   callback: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { files: MtlsFiles; material: Material; trust: TrustStore; logger: Logger; reloadSeconds: number },
+  options: { files: MtlsFiles; material: Material; trust: ClientCaTrust; logger: Logger; reloadSeconds: number },
 ): MtlsListener {
   const { files, trust, logger } = options;
   let current = options.material;
-  trust.anchors = current.anchors;
+  trust.swap(current.trust);
   const server = createServer(
     {
       ...tlsOptions(current),
@@ -88,7 +136,7 @@ export function createMtlsListener(
 
   let failedDigest: string | undefined;
   const timer = setInterval(() => {
-    let raw: Omit<Material, 'anchors'>;
+    let raw: Omit<Material, 'trust'>;
     try {
       raw = read(files);
     } catch (err) {
@@ -99,10 +147,10 @@ export function createMtlsListener(
     try {
       const next = loadMaterial(files);
       server.setSecureContext(tlsOptions(next));
-      trust.anchors = next.anchors;
+      trust.swap(next.trust);
       current = next;
       failedDigest = undefined;
-      logger.info({ event: 'mtls_reloaded', anchors: next.anchors.length }, 'mTLS certificate files changed; new handshakes use them');
+      logger.info({ event: 'mtls_reloaded', anchors: next.trust.anchors.length }, 'mTLS certificate files changed; new handshakes use them');
     } catch (err) {
       failedDigest = raw.digest;
       logger.error({ event: 'mtls_reload_failed', err: { message: (err as Error).message } }, 'changed mTLS certificate files are not usable; keeping the previous ones');

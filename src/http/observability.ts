@@ -4,13 +4,11 @@ import type { Context, Next } from 'koa';
 import type { Audit } from '../shared/audit.ts';
 import type { Metrics } from './metrics.ts';
 
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-type Err = Error & { error?: string };
 type Ctx = KoaContextWithOIDC;
 
 /**
- * Turns oidc-provider's events into audit events and metrics: tokens issued/refreshed, device
- * flow outcomes, client registrations. Called for every provider instance (key rotation builds
+ * Turns oidc-provider's events into audit events and metrics: tokens issued/refreshed, client
+ * registrations (features count their own outcomes, e.g. features/device_flow/metrics.ts). Called for every provider instance (key rotation builds
  * new ones).
  */
 export function observeProvider(provider: Provider, audit: Audit, metrics: Metrics): void {
@@ -23,13 +21,7 @@ export function observeProvider(provider: Provider, audit: Audit, metrics: Metri
     const client = clientId(ctx);
     const sub = ctx.oidc.entities?.Account?.accountId;
     metrics.tokenIssued(grantType, client ?? 'unknown');
-    if (grantType === DEVICE_GRANT) metrics.deviceFlow.inc({ outcome: 'approved' });
     audit.record(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', { grant_type: grantType, client_id: client, sub });
-  });
-  on('grant.error', (ctx: Ctx, err: Err) => {
-    if (ctx.oidc?.params?.grant_type !== DEVICE_GRANT) return;
-    const outcome = { access_denied: 'denied', expired_token: 'expired', slow_down: 'slow_down' }[err.error ?? ''];
-    if (outcome) metrics.deviceFlow.inc({ outcome });
   });
   on('grant.revoked', (ctx: Ctx, grantId: string) => {
     audit.record('token.revoked', { client_id: clientId(ctx), grant: grantId, reason: 'grant revoked' });

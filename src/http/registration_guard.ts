@@ -4,6 +4,7 @@ import type { Store } from '../storage/adapter.ts';
 import { RateLimiter } from '../storage/rate_limiter.ts';
 import { redeemRegistrationToken } from '../storage/registration_tokens.ts';
 import type { Metrics } from './metrics.ts';
+import { credentialsFor } from './authorization.ts';
 import { tooManyRequests } from './too_many.ts';
 
 export interface RegistrationGuardOptions {
@@ -48,12 +49,12 @@ export function registrationGuard(options: RegistrationGuardOptions): Middleware
       return;
     }
     if (options.policy === 'token') {
-      const match = /^Bearer +([\x21-\x7e]+)$/i.exec(ctx.get('authorization'));
-      if (!match?.[1]) {
+      const token = credentialsFor(ctx.get('authorization'), 'bearer');
+      if (!token || !/^[\x21-\x7e]+$/.test(token)) {
         invalidToken(ctx, 'an initial access token is required (Authorization: Bearer <token>)');
         return;
       }
-      const result = await redeemRegistrationToken(options.store, match[1]);
+      const result = await redeemRegistrationToken(options.store, token);
       if (result !== 'ok') {
         options.logger.info({ event: 'registration.refused', reason: result }, 'registration refused: initial access token not accepted');
         invalidToken(ctx, result === 'exhausted' ? 'the initial access token has no registrations left' : 'the initial access token is invalid or expired');

@@ -14,6 +14,8 @@ import { checkCsrf, csrfToken } from './csrf.ts';
 import { readForm } from './form_body.ts';
 import { startUpstream, upstreamRoutes } from './upstream_routes.ts';
 import type { UpstreamClient } from '../accounts/upstream_client.ts';
+import type { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { ldapFormAction, ldapRoutes, showDirectoryForm } from './ldap_routes.ts';
 
 export interface InteractionOptions {
   provider: Provider;
@@ -25,6 +27,8 @@ export interface InteractionOptions {
   consentTtl: number;
   /** Upstream OpenID Connect providers offered as "Continue with …". */
   upstream: UpstreamClient[];
+  /** Company directories (LDAP) whose username/password form is offered. */
+  directories?: LdapConnector[];
   /** Whether the username/password form is offered. */
   localAccounts: boolean;
 }
@@ -38,6 +42,8 @@ export interface InteractionKit {
   submission(ctx: Context): Promise<{ d: Details; form: Record<string, string> } | undefined>;
   page(ctx: Context, d: Details, view: string, locals: Record<string, unknown>, status?: number): Promise<void>;
   finish(ctx: Context, result: Parameters<Provider['interactionFinished']>[2], merge: boolean): Promise<void>;
+  /** Whether the sign-in page offers more than one way in (so a failing one can point to the others). */
+  otherOptions: boolean;
 }
 
 /** Accounts that passed the password step and owe a TOTP code, per interaction. */
@@ -95,15 +101,20 @@ export function interactionRoutes(options: InteractionOptions) {
     }, status);
   }
 
-  const buttons = options.upstream.map((c) => ({ id: c.id, label: c.config.label }));
+  const directories = options.directories ?? [];
+  const buttons: Array<{ id: string; label: string; href?: (uid: string) => string }> = [
+    ...options.upstream.map((c) => ({ id: c.id, label: c.config.label })),
+    ...directories.map((c) => ({ id: c.id, label: c.config.label, href: (uid: string) => ldapFormAction(uid, c.id) })),
+  ];
+  const ways = options.upstream.length + directories.length + (options.localAccounts ? 1 : 0);
 
   async function showLogin(ctx: Context, d: Details, locals: Record<string, unknown> = {}, status?: number) {
     const pending = await store.find(PENDING_MFA, d.uid);
     if (pending) return page(ctx, d, 'totp', { title: 'Two-factor code', ...locals }, status);
     // Nothing to choose: with one connector and no password form, go straight to it.
-    const only = options.upstream[0];
-    if (!options.localAccounts && options.upstream.length === 1 && only) return startUpstream(ctx, only, store, logger, d);
-    return page(ctx, d, 'login', { title: 'Sign in', username: '', localAccounts: options.localAccounts, connectors: buttons, ...locals }, status);
+    if (ways === 1 && options.upstream[0]) return startUpstream(ctx, options.upstream[0], store, logger, d);
+    if (ways === 1 && directories[0]) return showDirectoryForm(kit, ctx, d, directories[0], locals, status);
+    return page(ctx, d, 'login', { title: 'Sign in', username: '', localAccounts: options.localAccounts, connectors: buttons.map((b) => ({ ...b, href: b.href?.(d.uid) })), ...locals }, status);
   }
 
   async function showConsent(ctx: Context, d: Details) {
@@ -135,7 +146,7 @@ export function interactionRoutes(options: InteractionOptions) {
     ctx.respond = false;
   }
 
-  const kit: InteractionKit = { provider, details, submission, page, finish };
+  const kit: InteractionKit = { provider, details, submission, page, finish, otherOptions: ways > 1 };
 
   router.get('/', async (ctx) => {
     const d = await details(ctx);
@@ -219,5 +230,5 @@ export function interactionRoutes(options: InteractionOptions) {
     await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   });
 
-  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream })] as unknown as Middleware[];
+  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream }), ...ldapRoutes(kit, { signIn, logger, audit, directories })] as unknown as Middleware[];
 }

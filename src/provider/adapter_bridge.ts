@@ -2,6 +2,7 @@ import { errors } from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../storage/adapter.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
+import { migratedClientRecord, withHashedSecret } from './client_secret.ts';
 
 /** 503 `temporarily_unavailable` for a store that cannot answer, instead of a 500 storm. */
 export function storeDown(cause: unknown): Error {
@@ -26,9 +27,29 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
  */
 export const EXPIRED_DEVICE_CODE_GRACE = 3600;
 
+/** Models whose records are redeemed for tokens, and so carry the grant the tokens belong to. */
+const GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'RefreshToken', 'BackchannelAuthenticationRequest']);
+
+/**
+ * The loser of a concurrent redemption revokes what the winner got, as oidc-provider does when
+ * the same code comes back later: every token of the grant, and the grant itself. Tokens the
+ * winner writes after this are dead too: oidc-provider checks the grant whenever a token is
+ * used (userinfo, introspection, refresh).
+ * @see RFC 6749 §4.1.2, RFC 9700 §4.14.2
+ */
+async function revokeRedeemedGrant(store: Store, model: string, id: string): Promise<void> {
+  if (!GRANT_SOURCES.has(model)) return;
+  const record = await store.find(model, id);
+  const grantId = record?.grantId;
+  if (typeof grantId !== 'string' || !grantId) return;
+  await store.revokeByGrantId(grantId);
+  await store.destroy('Grant', grantId);
+}
+
 /**
  * The adapter class oidc-provider instantiates per model, backed by one Store.
- * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race.
+ * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race,
+ * revoking the winner's tokens (`revokeRedeemedGrant`).
  */
 export function adapterClass(store: Store): new (name: string) => Adapter {
   return class GatehouseAdapter implements Adapter {
@@ -38,10 +59,14 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     }
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const keep = this.name === 'DeviceCode' && typeof expiresIn === 'number' ? expiresIn + EXPIRED_DEVICE_CODE_GRACE : expiresIn;
-      await guard(() => store.upsert(this.name, id, payload as Record<string, unknown>, keep));
+      // Client secrets are stored hashed (client_secret.ts); registration hands us the raw one.
+      const stored = this.name === 'Client' ? withHashedSecret(payload) : payload;
+      await guard(() => store.upsert(this.name, id, stored as Record<string, unknown>, keep));
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return guard(() => store.find(this.name, id)) as Promise<AdapterPayload | undefined>;
+      const found = await guard(() => store.find(this.name, id));
+      if (this.name !== 'Client') return found as AdapterPayload | undefined;
+      return guard(() => migratedClientRecord(store, this.name, id, found)) as Promise<AdapterPayload | undefined>;
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       return guard(() => store.findByUserCode(this.name, userCode)) as Promise<AdapterPayload | undefined>;
@@ -51,7 +76,10 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     }
     async consume(id: string): Promise<void> {
       const won = await guard(() => store.consume(this.name, id));
-      if (!won) throw new errors.InvalidGrant(`${this.name} already consumed`);
+      if (!won) {
+        await guard(() => revokeRedeemedGrant(store, this.name, id));
+        throw new errors.InvalidGrant(`${this.name} already consumed`);
+      }
     }
     async destroy(id: string): Promise<void> {
       await guard(() => store.destroy(this.name, id));

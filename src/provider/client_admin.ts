@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { AlreadyExistsError, GatehouseError, NotFoundError } from '../shared/errors.ts';
 import { randomId } from '../shared/random_id.ts';
+import { withHashedSecret } from './client_secret.ts';
 import type { Store } from '../storage/adapter.ts';
 
 /** The model oidc-provider's adapter reads dynamic clients from; registered and operator-added clients share it. */
@@ -47,7 +48,8 @@ function newSecret(): string {
  * Operator administration of clients (`gatehouse clients …`): records in the store's `Client`
  * model, the same ones dynamic registration writes, validated by the running configuration's
  * oidc-provider schema (which applies Gatehouse's rules too). Static clients are listed but
- * read-only. Secrets are generated here and returned once; `show`/`list` never include them.
+ * read-only. Secrets are generated here and returned once; only their hash is stored
+ * (client_secret.ts), and `show`/`list` never include it.
  */
 export class ClientAdmin {
   #Client: ClientClass;
@@ -92,7 +94,7 @@ export class ClientAdmin {
       Object.assign(candidate, { client_secret: secret, client_secret_expires_at: 0 });
     }
     const metadata = await this.#validate(candidate);
-    if (!(await this.#store.insert(CLIENT_MODEL, clientId, metadata as Record<string, unknown>))) throw new AlreadyExistsError(`client ${clientId}`);
+    if (!(await this.#store.insert(CLIENT_MODEL, clientId, withHashedSecret(metadata) as Record<string, unknown>))) throw new AlreadyExistsError(`client ${clientId}`);
     return { metadata: redact(metadata), secret };
   }
 
@@ -117,7 +119,7 @@ export class ClientAdmin {
       delete candidate.client_secret_expires_at;
     }
     const metadata = await this.#validate(candidate);
-    await this.#store.upsert(CLIENT_MODEL, clientId, metadata as Record<string, unknown>);
+    await this.#store.upsert(CLIENT_MODEL, clientId, withHashedSecret(metadata) as Record<string, unknown>);
     return { metadata: redact(metadata), secret };
   }
 

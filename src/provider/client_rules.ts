@@ -1,5 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { errors } from 'oidc-provider';
+import { DEVICE_CODE_GRANT } from '../features/device_flow/grant_type.ts';
+import { TLS_SUBJECT_FIELDS, tlsSubjectMetadataProblem } from '../pki/subject_metadata.ts';
+import { checkDisplayedText } from './client_text.ts';
 
 /**
  * Gatehouse's own client metadata rules, on top of what oidc-provider's schema checks (types,
@@ -32,11 +35,9 @@ export const LIMITS = {
 } as const;
 
 const AUTH_METHODS = new Set(['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']);
-const TLS_SUBJECT_FIELDS = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'];
 const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
 const INFO_URIS = ['logo_uri', 'policy_uri', 'tos_uri', 'client_uri'];
 const FETCHED_URIS = ['jwks_uri', 'sector_identifier_uri'];
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Loopback, link-local, private and other non-public ranges the server must never fetch from. */
 const PRIVATE_RANGES = new BlockList();
@@ -138,7 +139,7 @@ function checkGrants(m: Record<string, unknown>): void {
   if (responseTypes.some((rt) => rt !== 'code')) fail('response_types may only contain "code"');
   if (responseTypes.length && !grants.includes('authorization_code')) fail('response_types "code" requires the authorization_code grant; use response_types [] otherwise');
   if (grants.includes('authorization_code') && !responseTypes.length) fail('the authorization_code grant requires response_types ["code"]');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes(DEVICE_CODE)) {
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code') && !grants.includes(DEVICE_CODE_GRANT)) {
     fail('the refresh_token grant requires the authorization_code or device_code grant');
   }
   if (method === 'none' && grants.includes('client_credentials')) fail('the client_credentials grant requires client authentication; token_endpoint_auth_method none is not allowed with it');
@@ -167,9 +168,7 @@ function checkAuthentication(m: Record<string, unknown>): void {
 }
 
 function checkNames(m: Record<string, unknown>): void {
-  const name = optionalString(m, 'client_name', LIMITS.clientName);
-  // Names are shown to people on consent and device pages and printed by the CLI.
-  if (name !== undefined && /\p{Cc}/u.test(name)) fail('client_name must not contain control characters');
+  optionalString(m, 'client_name', LIMITS.clientName);
   for (const field of ['software_id', 'software_version']) optionalString(m, field, LIMITS.shortString);
   optionalString(m, 'scope', LIMITS.scope);
   stringArray(m, 'contacts', LIMITS.contacts);
@@ -186,7 +185,10 @@ export function checkClientMetadata(m: Record<string, unknown>, options: ClientR
   if (size > LIMITS.documentBytes) fail(`client metadata must not be larger than ${LIMITS.documentBytes} bytes`);
   if (m.application_type !== undefined && m.application_type !== 'web' && m.application_type !== 'native') fail('application_type must be web or native');
   checkNames(m);
+  checkDisplayedText(m);
   checkAuthentication(m);
+  const subjectProblem = tlsSubjectMetadataProblem(m);
+  if (subjectProblem) fail(subjectProblem);
   checkGrants(m);
   checkRedirectUris(m, 'redirect_uris');
   checkRedirectUris(m, 'post_logout_redirect_uris');

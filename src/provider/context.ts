@@ -1,6 +1,7 @@
 import type { ClientMetadata } from 'oidc-provider';
+import type { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { Config } from '../config/load.ts';
-import type { TrustStore } from '../pki/trust_store.ts';
+import type { ClientCaTrust } from '../pki/trust.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { KeyMaterial } from './keys.ts';
@@ -15,6 +16,8 @@ export interface ProviderContext {
   staticClients: ClientMetadata[];
   /** APIs tokens can be requested for (RFC 8707), from GATEHOUSE_RESOURCE_SERVERS_FILE. */
   resourceServers: Map<string, ResourceServerConfig>;
-  /** CAs trusted for tls_client_auth; the mTLS listener keeps it current. */
-  trust?: TrustStore;
+  /** CAs trusted for tls_client_auth (a snapshot the mTLS listener swaps on reload); none when absent. */
+  trust?: ClientCaTrust;
+  /** Asks an account's source (a directory) again when a refresh token is used. */
+  recheck?: AccountRecheck;
 }

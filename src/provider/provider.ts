@@ -1,6 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { ConfigError } from '../shared/errors.ts';
 import { adapterClass } from './adapter_bridge.ts';
+import { withHashedSecret } from './client_secret.ts';
 import type { ProviderContext } from './context.ts';
 import { mergeParts } from './merge.ts';
 import { corePart } from './parts/core.ts';
@@ -8,13 +9,13 @@ import { errorsPart } from './parts/errors.ts';
 import { accountsPart } from './parts/accounts.ts';
 import { logProviderEvents } from './parts/events.ts';
 import { authorizationCodePart } from './parts/authorization_code.ts';
-import { deviceFlowBasePart } from './parts/device_flow.ts';
+import { discoveryPart } from './parts/discovery.ts';
 import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
 
-/** Parts later features add to; each owns one concern of the oidc-provider configuration. */
+/** A slice of the oidc-provider configuration; features (src/features/) contribute theirs as parts. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
 
 /**
@@ -37,7 +38,8 @@ function checkStaticClients(provider: Provider, ctx: ProviderContext): void {
 
 /**
  * Builds the oidc-provider instance: configuration parts merged in order, the store bridged in as
- * the adapter, keys and static clients from the context.
+ * the adapter, keys and static clients from the context. Callers go through
+ * features/compose.ts, which adds the features' parts and installs their behaviour.
  */
 export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPart[] = []): Provider {
   const configuration = mergeParts<Configuration>(
@@ -48,12 +50,13 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     mtlsPart(ctx),
     resourcesPart(ctx),
     authorizationCodePart(),
-    deviceFlowBasePart(),
     introspectionPart(),
+    discoveryPart(),
     ...extraParts.map((part) => part(ctx)),
     {
       adapter: adapterClass(ctx.store),
-      clients: ctx.staticClients,
+      // Static secrets are held hashed too: every presented secret is hashed before the comparison.
+      clients: ctx.staticClients.map(withHashedSecret),
       jwks: ctx.keys.jwks,
       cookies: { keys: ctx.keys.cookieKeys },
     } satisfies Configuration,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -15,4 +15,15 @@ export function randomId(length = 24): string {
     }
   }
   return out;
+}
+
+/**
+ * The identifier of a stored secret (an initial access token): `<prefix>_` and the secret's
+ * SHA-256 in base64url. It names the secret without revealing it, and the prefix keeps it from
+ * starting with `-` (one base64url digest in 64 does), which a command line would read as an
+ * option.
+ */
+export function digestId(prefix: string, secret: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(prefix)) throw new TypeError('digestId: the prefix must be letters and digits, starting with a letter');
+  return `${prefix}_${createHash('sha256').update(secret).digest('base64url')}`;
 }

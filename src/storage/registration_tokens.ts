@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { digestId } from '../shared/random_id.ts';
 import type { Store } from './adapter.ts';
 
 /**
@@ -28,8 +29,22 @@ export interface CreatedRegistrationToken {
 
 export type RedeemResult = 'ok' | 'unknown' | 'exhausted';
 
+/** The id a token is stored under: `iat_` and its SHA-256 (never starts with `-`). */
 export function hashRegistrationToken(token: string): string {
+  return digestId('iat', token);
+}
+
+/** Tokens created before ids had a prefix are stored under the bare SHA-256. */
+function legacyId(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
+}
+
+async function findToken(store: Store, token: string): Promise<{ id: string; record: RegistrationTokenRecord } | undefined> {
+  for (const id of [hashRegistrationToken(token), legacyId(token)]) {
+    const record = (await store.find(REGISTRATION_TOKEN_MODEL, id)) as RegistrationTokenRecord | undefined;
+    if (record) return { id, record };
+  }
+  return undefined;
 }
 
 export async function createRegistrationToken(store: Store, options: { ttlSeconds: number; uses?: number }): Promise<CreatedRegistrationToken> {
@@ -47,9 +62,9 @@ export async function createRegistrationToken(store: Store, options: { ttlSecond
  * limit exact under concurrency.
  */
 export async function redeemRegistrationToken(store: Store, token: string): Promise<RedeemResult> {
-  const id = hashRegistrationToken(token);
-  const record = (await store.find(REGISTRATION_TOKEN_MODEL, id)) as RegistrationTokenRecord | undefined;
-  if (!record) return 'unknown';
+  const found = await findToken(store, token);
+  if (!found) return 'unknown';
+  const { id, record } = found;
   if (record.uses === null) return 'ok';
   const window = Math.max(1, record.expiresAt - Math.floor(Date.now() / 1000));
   const { count } = await store.increment(`registration_token_uses:${id}`, window);

@@ -67,18 +67,23 @@ function nest(overrides: Overrides): Record<string, unknown> {
   return root;
 }
 
+/** Writes overrides to a values file in `dir` (so any string, comma or brace passes through untouched). */
+export function overridesFile(dir: string, overrides: Overrides): string {
+  const file = join(dir, 'overrides.yaml');
+  writeFileSync(file, stringify(nest(overrides)));
+  return file;
+}
+
 /**
- * `helm template` with the chart's ci values files plus overrides (written to a values file, so any
- * string, comma or brace passes through untouched); returns the raw result.
+ * `helm template` with the chart's ci values files plus overrides; returns the raw result.
+ * `extraArgs` go to helm as they are (e.g. `--skip-schema-validation`).
  */
-export function template(valuesFiles: string[], overrides: Overrides = {}): HelmResult {
+export function template(valuesFiles: string[], overrides: Overrides = {}, release = 'gh', extraArgs: string[] = []): HelmResult {
   const dir = mkdtempSync(join(tmpdir(), 'gh-helm-'));
   try {
-    const extra = join(dir, 'overrides.yaml');
-    writeFileSync(extra, stringify(nest(overrides)));
     return helm([
-      'template', 'gh', CHART, '--namespace', 'auth', '--kube-version', KUBE_VERSION,
-      ...valuesFiles.flatMap((f) => ['-f', join(CHART, f)]), '-f', extra,
+      'template', release, CHART, '--namespace', 'auth', '--kube-version', KUBE_VERSION,
+      ...valuesFiles.flatMap((f) => ['-f', join(CHART, f)]), '-f', overridesFile(dir, overrides), ...extraArgs,
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -86,8 +91,8 @@ export function template(valuesFiles: string[], overrides: Overrides = {}): Helm
 }
 
 /** Renders and parses; throws with helm's message when rendering fails. */
-export function render(valuesFiles: string[], overrides: Overrides = {}): K8sObject[] {
-  const r = template(valuesFiles, overrides);
+export function render(valuesFiles: string[], overrides: Overrides = {}, release = 'gh', extraArgs: string[] = []): K8sObject[] {
+  const r = template(valuesFiles, overrides, release, extraArgs);
   if (r.status !== 0) throw new Error(`helm template ${valuesFiles.join(' ')} failed:\n${r.stderr}`);
   return parseManifests(r.stdout);
 }

@@ -135,14 +135,14 @@ export function pkce(): Pkce {
  * Runs an authorization request through our sign-in and consent forms the way a browser would
  * (cookies kept, CSRF tokens read from the pages) and returns the URL the server redirected to.
  */
-export async function authorizeWithForms(server: TestServer, browser: CookieClient, params: Record<string, string>): Promise<URL> {
+export async function authorizeWithForms(server: TestServer, browser: CookieClient, params: Record<string, string>, credentials = { username: 'alice', password: PASSWORD }): Promise<URL> {
   const target = new URL(params.redirect_uri!);
   let next = `${server.publicUrl}/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid', ...params })}`;
   for (let step = 0; step < 10; step++) {
     const { res, text } = await browser.request(next);
     if (res.status === 200 && /action="[^"]*\/login"/.test(text)) {
       const path = /action="([^"]*)\/login"/.exec(text)![1]!;
-      const r = await browser.request(`${path}/login`, { form: { csrf: hidden(text, 'csrf'), username: 'alice', password: PASSWORD } });
+      const r = await browser.request(`${path}/login`, { form: { csrf: hidden(text, 'csrf'), ...credentials } });
       assert.equal(r.res.status, 303, r.text);
       next = new URL(r.res.headers.get('location')!, server.publicUrl).href;
       continue;

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
+import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
+import type { StartOptions } from '../../src/server/gatehouse.ts';
+import { CookieClient, hidden } from './browserless.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
-export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const DEVICE_GRANT = DEVICE_CODE_GRANT;
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 
 /** Public device-flow clients, as an operator would declare them in GATEHOUSE_CLIENTS_FILE. */
@@ -19,11 +22,11 @@ export interface DeviceServer extends TestServer {
 }
 
 /** A server with the device clients above and a 1 s polling interval (tests poll for real). */
-export async function startDeviceServer(env: Record<string, string> = {}): Promise<DeviceServer> {
+export async function startDeviceServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<DeviceServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
   const clientsFile = join(dir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify(CLIENTS));
-  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env });
+  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env }, options);
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     accounts: new Accounts(server.store),
@@ -87,4 +90,51 @@ export async function screenshot(page: Page, folder: string, name: string): Prom
 /** Decodes a JWT payload (the signature is checked by openid-client where it matters). */
 export function jwtClaims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Approves a device code the way a person does, in a fresh browser context: code page,
+ * confirmation, sign-in, consent when asked, until "Device connected".
+ */
+export async function approveInBrowser(browser: Browser, server: TestServer, userCode: string, account: NewAccount = ALICE): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.config.issuer}/device`);
+    await page.getByLabel('Code').fill(userCode);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username').fill(account.username);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const consent = page.getByRole('button', { name: 'Allow' });
+    const done = page.getByRole('heading', { name: 'Device connected' });
+    await Promise.race([consent.waitFor(), done.waitFor()]);
+    if (await consent.isVisible()) await consent.click();
+    await done.waitFor();
+  } finally {
+    await context.close();
+  }
+}
+
+/**
+ * Approves a device code through the pages without a browser, as `account`: the entry page, the
+ * confirmation, sign-in and consent forms (cookies and CSRF tokens kept by CookieClient).
+ */
+export async function approveWithForms(server: TestServer, userCode: string, account: NewAccount = ALICE): Promise<void> {
+  const client = new CookieClient(server);
+  const entry = await client.request('/device');
+  const confirm = await client.request('/device', { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: userCode } });
+  let step = await client.request('/device', { form: { xsrf: hidden(confirm.text, 'xsrf'), user_code: userCode, confirm: 'yes' } });
+  for (let i = 0; i < 10; i++) {
+    if ([302, 303].includes(step.res.status)) {
+      step = await client.request(new URL(step.res.headers.get('location')!, server.publicUrl).href);
+      continue;
+    }
+    const form = /action="([^"]*\/(login|consent))"/.exec(step.text);
+    if (!form) break;
+    const fields: Record<string, string> = form[2] === 'login' ? { csrf: hidden(step.text, 'csrf'), username: account.username, password: account.password } : { csrf: hidden(step.text, 'csrf') };
+    step = await client.request(form[1]!, { form: fields });
+  }
+  if (step.res.status !== 200) throw new Error(`device approval ended with ${step.res.status}: ${step.text.slice(0, 300)}`);
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
-import { startGatehouse, type Gatehouse } from '../../src/main.ts';
+import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/server/gatehouse.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { freePort } from './net.ts';
 
@@ -23,8 +23,9 @@ export interface TestServer extends Gatehouse {
 /**
  * Starts Gatehouse in this process on a free port, with a temp data dir and logs captured.
  * `env` overrides settings; by default the issuer is the real URL so browsers can follow it.
+ * `options` injects what production never does (a clock).
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const port = env.GATEHOUSE_PORT ? Number(env.GATEHOUSE_PORT) : await freePort();
   const mtlsPort = env.GATEHOUSE_MTLS_PORT ?? String(await freePort());
@@ -60,7 +61,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const logger = createLogger({ level: config.logLevel, destination });
   let gatehouse: Gatehouse;
   try {
-    gatehouse = await startGatehouse(config, logger);
+    gatehouse = await startGatehouse(config, logger, options);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

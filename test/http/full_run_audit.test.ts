@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { runCli, startServe, type CliResult, type ServeProcess } from '../helper
 import { DEVICE_GRANT } from '../helpers/device.ts';
 import { freePort, type TestServer } from '../helpers/server.ts';
 import { clientsFile, curl, tlsClient } from '../mtls/helpers.ts';
+import { hashRegistrationToken } from '../../src/storage/registration_tokens.ts';
 
 // A "full run" against one `gatehouse serve` process and the operator CLI sharing its data dir:
 // client_credentials with client_secret_basic and over mutual TLS, dynamic registration with an
@@ -104,7 +104,7 @@ before(async () => {
   // Registration with an initial access token from the CLI.
   const created = await cli(['registration-token', 'create', '--uses', '1', '--ttl', '10m']);
   const initialAccessToken = keep('initial access token', created.stdout.trim());
-  state.registrationTokenId = createHash('sha256').update(initialAccessToken).digest('base64url');
+  state.registrationTokenId = hashRegistrationToken(initialAccessToken);
   const metadata = { client_name: 'Full run', grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
   const reg = await fetch(`${base}/reg`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${initialAccessToken}` }, body: JSON.stringify(metadata) });
   const registered = (await reg.json()) as Record<string, unknown>;

@@ -7,7 +7,7 @@ import { curl } from '../helpers/curl.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The exact registration from the issue (Smallstep walkthrough), pointed at the test server. */
-const ISSUE_DOCUMENT = '{"redirect_uris":[],"response_types":[],"grant_types":["client_credentials"],"token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"curl"}';
+const ISSUE_DOCUMENT = '{"redirect_uris":[],"response_types":[],"grant_types":["client_credentials"],"token_endpoint_auth_method":"tls_client_auth","tls_client_auth_san_email":"curl@example.com"}';
 const SECRET_DOCUMENT = '{"redirect_uris":[],"response_types":[],"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic","client_name":"curl service"}';
 
 async function register(gh: TestServer, doc: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -43,10 +43,10 @@ describe('registration in development (open by default)', () => {
     assert.equal(typeof r.json.client_id, 'string');
     assert.equal(typeof r.json.registration_access_token, 'string');
     assert.equal(r.json.registration_client_uri, `${gh.config.issuer}/reg/${r.json.client_id as string}`);
-    assert.equal(r.json.tls_client_auth_san_email, 'curl');
+    assert.equal(r.json.tls_client_auth_san_email, 'curl@example.com');
 
     const out = join(gh.dir, 'client-certs');
-    const issued = await issueClientCertificate(gh.config.certsDir, 'curl', { sans: { email: ['curl'] }, days: 1, outDir: out });
+    const issued = await issueClientCertificate(gh.config.certsDir, 'curl', { sans: { email: ['curl@example.com'] }, days: 1, outDir: out });
     const token = await curl([
       '--cacert', join(gh.config.certsDir, 'root_ca.crt'), '--cert', issued.certPath, '--key', issued.keyPath,
       '-d', `client_id=${r.json.client_id as string}&grant_type=client_credentials`, `${gh.mtlsUrl}/token`,

@@ -80,10 +80,16 @@ function assertToken(res: Awaited<ReturnType<typeof curl>>): void {
   assert.equal(typeof res.body.access_token, 'string');
 }
 
-function assertInvalidClient(res: Awaited<ReturnType<typeof curl>>): void {
+function assertInvalidClient(res: Awaited<ReturnType<typeof curl>>, description?: RegExp): void {
   assert.equal(res.status, 401, res.raw);
   assert.equal(res.body.error, 'invalid_client', res.raw);
+  if (description) assert.match(String(res.body.error_description), description);
+  // A refusal never shows where the server keeps its files or what it trusts.
+  assert.doesNotMatch(res.raw, /\/tmp\/|gh-mtls-auth|\.pem|\.crt|Acme Corp Root|Development Root/);
 }
+
+/** The last client_certificate_refused log line. */
+const lastRefusal = () => gh.logs.filter((l) => l.event === 'client_certificate_refused').at(-1) ?? {};
 
 describe('tls_client_auth subject fields', () => {
   for (const [clientId, good, label] of [
@@ -96,7 +102,10 @@ describe('tls_client_auth subject fields', () => {
   ] as const) {
     it(`${label}: accepted when it matches, refused when it does not`, async () => {
       assertToken(await token(clientId, certs[good]));
-      assertInvalidClient(await token(clientId, certs.other));
+      const field = { dn: 'tls_client_auth_subject_dn', dns: 'tls_client_auth_san_dns', uri: 'tls_client_auth_san_uri', ip: 'tls_client_auth_san_ip', email: 'tls_client_auth_san_email' }[good];
+      assertInvalidClient(await token(clientId, certs.other), new RegExp(`does not match the client's registered ${field}$`));
+      assert.equal(lastRefusal().reason, 'subject_mismatch');
+      assert.equal(lastRefusal().field, field);
     });
   }
 
@@ -111,33 +120,39 @@ describe('per-client pinning of the issuing CA (tls_client_auth_ca_sha256)', () 
   });
   it('refuses a matching certificate from another trusted CA', async () => {
     assertToken(await token('svc-email', certs.email));
-    assertInvalidClient(await token('email-pinned-to-acme', certs.email));
-    assert.ok(gh.logs.some((l) => l.event === 'client_certificate_refused' && l.reason === 'issuer_not_pinned'));
+    assertInvalidClient(await token('email-pinned-to-acme', certs.email), /not issued by the CA registered in tls_client_auth_ca_sha256/);
+    assert.equal(lastRefusal().reason, 'issuer_not_pinned');
   });
 });
 
-describe('refusals are 401 invalid_client', () => {
+describe('refusals are 401 invalid_client and say which check failed', () => {
   it('no certificate', async () => {
-    assertInvalidClient(await token('svc-email'));
+    assertInvalidClient(await token('svc-email'), /^no client certificate was presented/);
+    assert.equal(lastRefusal().reason, 'no_certificate');
   });
   it('another CA with the same subject name issuing a certificate with the same subject', async () => {
-    assertInvalidClient(await token('payments', certs.impostor));
-    assert.ok(gh.logs.some((l) => l.event === 'client_certificate_refused' && l.reason === 'untrusted_issuer'));
+    assertInvalidClient(await token('payments', certs.impostor), /not issued by a CA this server trusts/);
+    assert.equal(lastRefusal().reason, 'untrusted_issuer');
+    assert.match(String(lastRefusal().subject), /CN=payments-svc/);
   });
   it('an expired certificate', async () => {
-    assertInvalidClient(await token('svc-email', certs.expired));
-    assert.ok(gh.logs.some((l) => l.event === 'client_certificate_refused' && l.reason === 'expired'));
+    assertInvalidClient(await token('svc-email', certs.expired), /^the client certificate has expired \(not valid after \d{4}-/);
+    assert.equal(lastRefusal().reason, 'expired');
   });
   it('a certificate that is not yet valid', async () => {
-    assertInvalidClient(await token('svc-email', certs.future));
-    assert.ok(gh.logs.some((l) => l.event === 'client_certificate_refused' && l.reason === 'not_yet_valid'));
+    assertInvalidClient(await token('svc-email', certs.future), /^the client certificate is not yet valid \(not valid before \d{4}-/);
+    assert.equal(lastRefusal().reason, 'not_yet_valid');
   });
   it('a self-signed certificate for a tls_client_auth client', async () => {
-    assertInvalidClient(await token('svc-dn', certs.selfSigned));
+    assertInvalidClient(await token('svc-dn', certs.selfSigned), /not issued by a CA this server trusts/);
   });
   it('the public listener never sees a certificate, so a tls_client_auth client cannot authenticate there', async () => {
     const res = await curl(`${gh.publicUrl}/token`, { data: 'client_id=svc-email&grant_type=client_credentials' });
-    assertInvalidClient(res);
+    assertInvalidClient(res, /no client certificate was presented; send one in the TLS handshake to the mtls_endpoint_aliases/);
+  });
+  it('other client authentication failures keep oidc-provider\'s own description', async () => {
+    const res = await curl(`${gh.mtlsUrl}/token`, { cacert: rootCa, cert: certs.email!.cert, key: certs.email!.key, data: 'client_id=svc-email&client_secret=x&grant_type=client_credentials' });
+    assertInvalidClient(res, /^client authentication failed$/);
   });
 });
 

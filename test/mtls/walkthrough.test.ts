@@ -19,12 +19,12 @@ before(async () => {
   certs = join(dir, 'certs');
   const init = await runCli(['certs', 'init'], { env: { GATEHOUSE_CERTS_DIR: certs } });
   assert.equal(init.status, 0, init.stderr);
-  const issue = await runCli(['certs', 'issue', 'curl', '--san-email', 'curl', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
+  const issue = await runCli(['certs', 'issue', 'curl', '--san-email', 'curl@example.com', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
   assert.equal(issue.status, 0, issue.stderr);
-  assert.match(issue.stdout, /tls_client_auth_san_email: curl/);
+  assert.match(issue.stdout, /tls_client_auth_san_email: curl@example.com/);
   gh = await startTestServer({
     GATEHOUSE_CERTS_DIR: certs,
-    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('curl', { tls_client_auth_san_email: 'curl' })]),
+    GATEHOUSE_CLIENTS_FILE: clientsFile([tlsClient('curl', { tls_client_auth_san_email: 'curl@example.com' })]),
   });
 });
 after(async () => {
@@ -79,5 +79,9 @@ describe('the Smallstep walkthrough', () => {
     const r = await runCli(['certs', 'issue', 'bad', '--san-ip', '999.1.1.1', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--san-ip "999.1.1.1" is not an IPv4 or IPv6 address/);
+    // The old walkthrough's `--san-email curl`: no certificate should carry it, no client could match it.
+    const email = await runCli(['certs', 'issue', 'bad', '--san-email', 'curl', '--out', dir], { env: { GATEHOUSE_CERTS_DIR: certs } });
+    assert.equal(email.status, 2);
+    assert.match(email.stderr, /--san-email "curl" is not an email address \(local-part@domain\)/);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDnString, sameDn } from '../../src/pki/distinguished_name.ts';
-import { normaliseIp } from '../../src/pki/client_certificate.ts';
+import { normaliseIp } from '../../src/pki/subject_match.ts';
 
 const same = (a: string, b: string) => {
   const x = parseDnString(a);

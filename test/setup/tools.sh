@@ -4,14 +4,18 @@
 #   ferretdb (a MongoDB-protocol server, run on PostgreSQL) and helm, built from the Go module proxy into .tools/bin;
 #   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
-# Usage: test/setup/tools.sh [all|apt|go|interop]
+#   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
+#   by test/setup/kube.sh.
+#   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
+#   step-ca and step (Smallstep) for the mTLS walkthrough tier, built by test/setup/step.sh.
+# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd|step]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
 mkdir -p "$tools"
 what=${1:-all}
 
-die() { echo "test setup: $*" >&2; exit 1; }
+. "$root/test/setup/lib.sh"
 
 apt_install() {
   local missing=()
@@ -32,38 +36,6 @@ apt_install() {
   fi
   $sudo apt-get update -qq || die "apt-get update failed"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-}
-
-# go_tool NAME MODULE_PATH PACKAGE VERSION: builds one binary in a scratch module (go install's
-# deprecation lookup is refused by the proxy for some modules; go get + go build is not).
-go_tool() {
-  local name=$1 module=$2 pkg=$3 version=$4
-  local stamp="$tools/.$name-$version"
-  # ferretdb builds stamped without "-patched" panicked at start (see below): rebuild those.
-  [ "$name" = ferretdb ] && stamp="$stamp-patched"
-  [ -x "$tools/$name" ] && [ -f "$stamp" ] && return 0
-  command -v go >/dev/null 2>&1 || die "go is required to build $name"
-  echo "test setup: building $name $version (first run only)" >&2
-  local work
-  work=$(mktemp -d)
-  (
-    cd "$work"
-    go mod init "tools-$name" >/dev/null 2>&1
-    go get "$pkg@$version" >/dev/null 2>&1 || go get "$module@$version" >/dev/null
-    if [ "$name" = ferretdb ]; then
-      # FerretDB reads its version from build/version/version.txt, which release builds generate
-      # and the module zip lacks (the binary panics at start without it): build a patched copy.
-      local src
-      src=$(go list -m -f '{{.Dir}}' "$module")
-      cp -r "$src" ./src && chmod -R u+w ./src
-      echo "$version" > ./src/build/version/version.txt
-      go mod edit -replace "$module=./src"
-    fi
-    CGO_ENABLED=0 go build -o "$tools/$name" "$pkg"
-    if [ "$name" = ferretdb ]; then "$tools/$name" --version >/dev/null || { rm -f "$tools/$name"; exit 1; }; fi
-  ) || { rm -rf "$work"; die "could not build $name $version from the Go module proxy"; }
-  rm -rf "$work"
-  touch "$stamp"
 }
 
 # interop_go: the golang.org/x/oauth2 client in test/interop/go, rebuilt when its sources change.
@@ -95,13 +67,25 @@ interop_python() {
 }
 
 case "$what" in
-  all|apt) apt_install ;;
+  all|apt)
+    apt_install
+    bash "$root/test/setup/kube.sh" apt
+    ;;
+esac
+case "$what" in
+  all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
 esac
 case "$what" in
   all|go)
     go_tool ferretdb github.com/FerretDB/FerretDB github.com/FerretDB/FerretDB/cmd/ferretdb v1.24.2
     go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4
     ;;
+esac
+case "$what" in
+  all|kube) bash "$root/test/setup/kube.sh" all ;;
+esac
+case "$what" in
+  all|step) bash "$root/test/setup/step.sh" ;;
 esac
 case "$what" in
   all|interop)

@@ -3,18 +3,34 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Full name: release-chart, truncated to the 63 characters a DNS label allows. */}}
+{{/*
+Full name: release-chart, at most 63 characters, and a DNS-1035 label (lowercase letters, digits
+and '-', starting with a letter), as every Service name must be. Helm allows release names of up to
+53 characters with dots and a leading digit: dots become '-', and a name that would start with a
+digit gets the chart name in front instead of behind.
+*/}}
 {{- define "gatehouse.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- $full := .Values.fullnameOverride }}
+{{- if not $full }}
+{{- $name := include "gatehouse.name" . }}
+{{- $release := .Release.Name | replace "." "-" }}
+{{- $full = ternary $release (printf "%s-%s" $release $name) (contains $name $release) }}
+{{- if not (regexMatch "^[a-z]" $full) }}
+{{- $full = printf "%s-%s" $name $release }}
 {{- end }}
 {{- end }}
+{{- regexReplaceAll "-+$" ($full | trunc 63) "" }}
+{{- end }}
+
+{{/*
+The name of a further object of the release, "<full name>-<suffix>", with the full name shortened
+so that the whole stays within the 63 characters of a Service name. Call as
+(include "gatehouse.suffixedName" (list . "mtls")).
+*/}}
+{{- define "gatehouse.suffixedName" -}}
+{{- $suffix := index . 1 }}
+{{- $base := include "gatehouse.fullname" (index . 0) | trunc (int (sub 62 (len $suffix))) }}
+{{- printf "%s-%s" (regexReplaceAll "-+$" $base "") $suffix }}
 {{- end }}
 
 {{- define "gatehouse.chart" -}}
@@ -75,7 +91,36 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.mtls.tls.existingSecret }}
 {{- .Values.mtls.tls.existingSecret }}
 {{- else if .Values.mtls.tls.cert }}
-{{- printf "%s-tls" (include "gatehouse.fullname" .) }}
+{{- include "gatehouse.suffixedName" (list . "tls") }}
+{{- end }}
+{{- end }}
+
+{{/*
+A resource quantity (`500m`, `1.5Gi`, `2`, `1e3`; a string or a number) as a float in base units,
+for comparing a request with its limit. values.schema.json has already checked the syntax.
+*/}}
+{{- define "gatehouse.quantity" -}}
+{{- if not (kindIs "string" .) }}
+{{- float64 . }}
+{{- else }}
+{{- $q := . }}
+{{- $number := regexReplaceAll "^\\+?([0-9.]+).*$" $q "${1}" | float64 }}
+{{- $suffix := regexReplaceAll "^\\+?[0-9.]+" $q "" }}
+{{- /* Sub-unit suffixes divide, so that 700m and 0.7 come out as the same float. */}}
+{{- $divisors := dict "n" 1e9 "u" 1e6 "m" 1e3 }}
+{{- $multipliers := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
+{{- if hasKey $divisors $suffix }}
+{{- divf $number (get $divisors $suffix) }}
+{{- else if hasKey $multipliers $suffix }}
+{{- mulf $number (get $multipliers $suffix) }}
+{{- else }}
+{{- $exponent := regexReplaceAll "^[eE]" $suffix "" | atoi }}
+{{- $power := 1.0 }}
+{{- range until (ternary $exponent (sub 0 $exponent) (gt $exponent 0) | int) }}
+{{- $power = mulf $power 10 }}
+{{- end }}
+{{- ternary (mulf $number $power) (divf $number $power) (ge $exponent 0) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -113,6 +158,12 @@ names the value to change.
 {{- end }}
 {{- if and (gt (int (include "gatehouse.maxPods" .)) 1) (ne $v.store.type "mongodb") }}
 {{- fail (printf "gatehouse: %s needs `store.type: mongodb`: with %s every pod keeps its own state (codes, device codes, sessions), so a flow started on one pod fails on another. Set store.type=mongodb with store.mongodb.uri (or secrets.existingSecret), or run one replica without autoscaling." (ternary "autoscaling" (printf "replicaCount=%d" (int $v.replicaCount)) $v.autoscaling.enabled) $v.store.type) }}
+{{- end }}
+{{- range $resource, $limit := ($v.resources.limits | default dict) }}
+{{- $request := get ($v.resources.requests | default dict) $resource }}
+{{- if and (not (kindIs "invalid" $request)) (gt (include "gatehouse.quantity" $request | float64) (include "gatehouse.quantity" $limit | float64)) }}
+{{- fail (printf "gatehouse: resources.requests.%s (%v) is more than resources.limits.%s (%v); the API server refuses a request above its limit" $resource $request $resource $limit) }}
+{{- end }}
 {{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "gatehouse: autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { ClientMetadata } from 'oidc-provider';
+import { gatehouseFeatures } from '../../features/all.ts';
+import { createFeaturedProvider } from '../../features/compose.ts';
+import { DEVICE_CODE_GRANT } from '../../features/device_flow/grant_type.ts';
 import { ClientAdmin, InvalidClientError } from '../../provider/client_admin.ts';
 import { loadKeys } from '../../provider/keys.ts';
-import { createProvider } from '../../provider/provider.ts';
 import { loadResourceServers } from '../../provider/resource_servers.ts';
 import { loadStaticClients } from '../../provider/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
@@ -10,7 +12,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { cliAudit } from '../audit.ts';
 import { withStore } from '../store.ts';
 
-const GRANT_ALIASES: Record<string, string> = { device_code: 'urn:ietf:params:oauth:grant-type:device_code' };
+const GRANT_ALIASES: Record<string, string> = { device_code: DEVICE_CODE_GRANT };
 const TLS_OPTIONS = { tlsSubjectDn: 'tls_client_auth_subject_dn', tlsSanDns: 'tls_client_auth_san_dns', tlsSanUri: 'tls_client_auth_san_uri', tlsSanIp: 'tls_client_auth_san_ip', tlsSanEmail: 'tls_client_auth_san_email' } as const;
 
 interface MetadataOptions {
@@ -89,7 +91,8 @@ async function withAdmin<T>(fn: (admin: ClientAdmin) => Promise<T>): Promise<T> 
     const keys = await loadKeys({ dataDir: config.dataDir, jwksFile: config.jwksFile, cookieKeys: config.cookieKeys });
     const staticClients = loadStaticClients(config.clientsFile);
     try {
-      const provider = createProvider({ config, store, keys, logger, staticClients, resourceServers: loadResourceServers(config.resourceServersFile) });
+      const features = gatehouseFeatures(config, { store, audit: cliAudit() });
+      const provider = createFeaturedProvider({ config, store, keys, logger, staticClients, resourceServers: loadResourceServers(config.resourceServersFile) }, features);
       return await fn(new ClientAdmin(provider, store, staticClients));
     } catch (err) {
       if (err instanceof InvalidClientError) throw new UsageError(err.message);
@@ -102,9 +105,13 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Strips terminal control characters from self-asserted text before it reaches a terminal. */
+/**
+ * Replaces terminal control characters and invisible format characters (bidi overrides…) in
+ * self-asserted text before it reaches a terminal; the client rules refuse them in new metadata,
+ * this covers records stored before they did.
+ */
 function safe(text: unknown): string {
-  return String(text ?? '').replace(/\p{Cc}/gu, '?');
+  return String(text ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?');
 }
 
 function printSecretNotice(secret: string | undefined): void {

@@ -28,7 +28,7 @@ export function registerRegistrationToken(program: Command): void {
       await withStore(async (store, config) => {
         const created = await createRegistrationToken(store, { ttlSeconds, uses });
         process.stdout.write(`${created.token}\n`);
-        // The id is the token's SHA-256: it names the token (for revoke) without revealing it.
+        // The id is iat_ and the token's SHA-256: it names the token (for revoke) without revealing it.
         cliAudit().record('registration_token.created', { id: created.id, uses: created.uses ?? 'unlimited', expires_at: new Date(created.expiresAt * 1000).toISOString(), via: 'cli' });
         const limit = created.uses === null ? 'unlimited registrations' : `${created.uses} registration${created.uses === 1 ? '' : 's'}`;
         process.stderr.write(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
-import { startGatehouse } from '../../main.ts';
+import { startGatehouse } from '../../server/gatehouse.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { EXIT } from '../exit.ts';
 

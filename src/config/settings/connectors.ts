@@ -1,12 +1,12 @@
 import { bool, setting, str } from '../setting.ts';
 
-/** Upstream OpenID Connect providers people can sign in with, and whether local passwords stay on. */
+/** Upstream OpenID Connect providers and company directories people can sign in with, and whether local passwords stay on. */
 export const connectors = {
   connectorsFile: setting({
     env: 'GATEHOUSE_CONNECTORS_FILE',
     schema: str(),
     type: 'path',
-    description: 'JSON array of upstream OpenID Connect providers ("Continue with …" buttons); secrets are referenced by file or env name (README: Company SSO).',
+    description: 'JSON array of connectors: upstream OpenID Connect providers and LDAP / Active Directory directories ("Continue with …"); secrets are referenced by file or env name (README: Company SSO, Company directory).',
   }),
   localAccounts: setting({
     env: 'GATEHOUSE_LOCAL_ACCOUNTS',

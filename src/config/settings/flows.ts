@@ -12,7 +12,7 @@ export const flows = {
     schema: duration(60, 86400),
     default: '1h',
     type: 'duration',
-    description: 'Lifetime of access tokens.',
+    description: 'Lifetime of access tokens, for every grant; an API in GATEHOUSE_RESOURCE_SERVERS_FILE may set its own accessTokenTTL.',
   }),
   idTokenTtl: setting({
     env: 'GATEHOUSE_ID_TOKEN_TTL',
@@ -40,7 +40,7 @@ export const flows = {
     schema: duration(1, 60),
     default: '5s',
     type: 'duration',
-    description: 'Minimum polling interval announced to device clients; faster polls get slow_down and +5 s.',
+    description: 'Minimum polling interval announced to device clients; faster polls of a pending code get slow_down and +5 s.',
   }),
   sessionTtl: setting({
     env: 'GATEHOUSE_SESSION_TTL',

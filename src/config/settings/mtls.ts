@@ -26,7 +26,7 @@ export const mtls = {
     env: 'GATEHOUSE_MTLS_CA_FILE',
     schema: str(),
     type: 'path',
-    description: 'Bundle of CA certificates (PEM, several allowed) trusted to issue client certificates; defaults to root_ca.crt in the certs dir.',
+    description: 'Bundle of CA certificates (PEM, several allowed) trusted to issue client certificates, directly or through intermediates the client sends (a root is enough); defaults to root_ca.crt in the certs dir.',
   }),
   mtlsReloadInterval: setting({
     env: 'GATEHOUSE_MTLS_RELOAD_INTERVAL',

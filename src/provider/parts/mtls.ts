@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { subjectMatches, verifyClientCertificate, type PresentedCertificate } from '../../pki/client_certificate.ts';
+import { certificateState } from '../../pki/certificate_state.ts';
+import { verifyClientCertificate } from '../../pki/chain.ts';
+import type { CertificateRefusal } from '../../pki/refusal.ts';
+import { subjectMatches } from '../../pki/subject_match.ts';
+import { NO_TRUST } from '../../pki/trust.ts';
 import type { ProviderContext } from '../context.ts';
-
-/** The certificate http/client_certificate.ts attached: TLS on the mTLS listener, or a trusted proxy's header. */
-function presented(ctx: KoaContextWithOIDC): PresentedCertificate | undefined {
-  return ctx.state.clientCertificate as PresentedCertificate | undefined;
-}
 
 /**
  * Client metadata pinning the CA a `tls_client_auth` client's certificate must chain to: the
@@ -28,17 +27,23 @@ export function validateCaPin(key: string, value: unknown, metadata: Record<stri
   }
 }
 
+/** Records why the certificate failed; http/certificate_source.ts turns it into the error_description and log line. */
+function refuse(ctx: KoaContextWithOIDC, refusal: CertificateRefusal): false {
+  certificateState(ctx).certificateRefusal = refusal;
+  return false;
+}
+
 /**
  * RFC 8705 client authentication and certificate-bound access tokens. oidc-provider asks us for
  * the certificate and whether to trust it: the listener accepts any certificate, so the chain,
  * validity and subject checks here are the only ones.
  * @see RFC 8705 §2 (client authentication), §3 (certificate-bound tokens)
  */
-export function mtlsPart({ trust, logger }: ProviderContext): Configuration {
-  const anchors = () => trust?.anchors ?? [];
+export function mtlsPart({ trust }: ProviderContext): Configuration {
   return {
     // oidc-provider lists every method a client may register; the default list has no mTLS ones.
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
+    // No client_secret_jwt: only a hash of each client secret is kept (parts/discovery.ts).
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
     extraClientMetadata: {
       properties: [CA_PIN_PROPERTY],
       validator: (_ctx, key, value, metadata) => validateCaPin(key, value, metadata as Record<string, unknown>),
@@ -49,26 +54,27 @@ export function mtlsPart({ trust, logger }: ProviderContext): Configuration {
         certificateBoundAccessTokens: true,
         tlsClientAuth: true,
         selfSignedTlsClientAuth: true,
-        getCertificate: (ctx) => presented(ctx)?.leaf,
+        getCertificate(ctx) {
+          const state = certificateState(ctx);
+          // Only an invalid_client answer uses this (client authentication without a certificate).
+          if (!state.clientCertificate) state.certificateRefusal = { reason: 'no_certificate' };
+          return state.clientCertificate?.leaf;
+        },
         certificateAuthorized(ctx) {
-          const cert = presented(ctx);
-          if (!cert) return false;
-          const verdict = verifyClientCertificate(cert, anchors());
-          let reason = verdict.ok ? undefined : verdict.reason;
+          const cert = certificateState(ctx).clientCertificate;
+          if (!cert) return refuse(ctx, { reason: 'no_certificate' });
+          const verdict = verifyClientCertificate(cert, trust?.current ?? NO_TRUST);
+          if (!verdict.ok) return refuse(ctx, verdict);
           const pin = ctx.oidc.client?.metadata()[CA_PIN_PROPERTY];
-          if (verdict.ok && typeof pin === 'string' && createHash('sha256').update(verdict.anchor.raw).digest('hex') !== normaliseFingerprint(pin)) {
-            reason = 'issuer_not_pinned';
+          if (typeof pin === 'string' && createHash('sha256').update(verdict.anchor.raw).digest('hex') !== normaliseFingerprint(pin)) {
+            return refuse(ctx, { reason: 'issuer_not_pinned', detail: `anchor ${verdict.anchor.subject.replace(/\n/g, ', ')}` });
           }
-          if (reason) {
-            logger.info({ event: 'client_certificate_refused', reason, client_id: ctx.oidc.client?.clientId, source: cert.source }, 'client certificate refused');
-          }
-          return !reason;
+          return true;
         },
         certificateSubjectMatches(ctx, property, expected) {
-          const cert = presented(ctx);
-          const ok = !!cert && subjectMatches(cert.leaf, property, expected);
-          if (!ok) logger.info({ event: 'client_certificate_refused', reason: 'subject_mismatch', property, client_id: ctx.oidc.client?.clientId }, 'client certificate subject does not match');
-          return ok;
+          const cert = certificateState(ctx).clientCertificate;
+          if (cert && subjectMatches(cert.leaf, property, expected)) return true;
+          return refuse(ctx, { reason: 'subject_mismatch', field: property });
         },
       },
     },

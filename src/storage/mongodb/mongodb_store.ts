@@ -258,8 +258,10 @@ export class MongoStore implements Store {
         if (isDuplicateKey(err)) return false;
         throw err;
       }
-      await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
-      return true;
+      // A revocation (revokeByGrantId) between our read and our claim deletes the record and the
+      // winner's claim with it, so the claim alone cannot prove we won: the record must still be there.
+      const marked = await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
+      return marked.matchedCount === 1;
     });
   }
 

@@ -1,39 +1,12 @@
-import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Context, Next } from 'koa';
-import { parsePemBundle, type PresentedCertificate } from '../pki/client_certificate.ts';
+import { certificateState } from '../pki/certificate_state.ts';
+import { parsePemBundle, presentedCertificate, type PresentedCertificate } from '../pki/presented_certificate.ts';
+import { refusalDescription } from '../pki/refusal.ts';
 import type { Logger } from '../shared/logger.ts';
 import { listenerOf } from './listeners.ts';
+import { handshakeCertificate } from './mtls_listener.ts';
 import { isTrusted, trustedProxyList } from './proxy.ts';
-
-const MAX_CHAIN = 8;
-const perSocket = new WeakMap<TLSSocket, PresentedCertificate | null>();
-
-/** The certificate the peer presented in the handshake, parsed once per connection. */
-function fromSocket(socket: TLSSocket): PresentedCertificate | undefined {
-  const cached = perSocket.get(socket);
-  if (cached !== undefined) return cached ?? undefined;
-  let presented: PresentedCertificate | null = null;
-  try {
-    const peer = socket.getPeerCertificate(true);
-    if (peer?.raw) {
-      const certs: X509Certificate[] = [];
-      const seen = new Set<string>();
-      let link: typeof peer | undefined = peer;
-      while (link?.raw && certs.length < MAX_CHAIN && !seen.has(link.fingerprint256)) {
-        seen.add(link.fingerprint256);
-        certs.push(new X509Certificate(link.raw));
-        link = link.issuerCertificate as typeof peer | undefined;
-      }
-      const [leaf, ...chain] = certs;
-      if (leaf) presented = { leaf, chain, source: 'tls' };
-    }
-  } catch {
-    presented = null;
-  }
-  perSocket.set(socket, presented);
-  return presented ?? undefined;
-}
 
 /** Splits on `sep` outside double quotes (XFCC elements and fields). */
 function splitOutsideQuotes(value: string, sep: string): string[] {
@@ -55,8 +28,10 @@ function splitOutsideQuotes(value: string, sep: string): string[] {
 
 /**
  * Parses a proxy's client-certificate header: Envoy `x-forwarded-client-cert` (`Cert="<url-encoded
- * PEM>"`, optional `Chain=`; the last element is the one our proxy added) or nginx-ingress
- * `ssl-client-cert` (URL-encoded PEM, optionally followed by the chain).
+ * PEM>"`, with the intermediates in `Chain=` when the proxy forwards them; the last element is the
+ * one our proxy added) or nginx-ingress `ssl-client-cert` (URL-encoded PEM, the leaf optionally
+ * followed by the chain). At most MAX_PRESENTED_CHAIN certificates are kept.
+ * @throws Error when the header holds no parseable PEM certificate
  */
 export function parseCertificateHeader(value: string): PresentedCertificate | undefined {
   let pem: string;
@@ -75,8 +50,7 @@ export function parseCertificateHeader(value: string): PresentedCertificate | un
   } else {
     pem = decodeURIComponent(value);
   }
-  const [leaf, ...chain] = parsePemBundle(pem, 'client certificate header').slice(0, MAX_CHAIN);
-  return leaf ? { leaf, chain, source: 'proxy' } : undefined;
+  return presentedCertificate(parsePemBundle(pem, 'client certificate header'), 'proxy');
 }
 
 export interface ClientCertificateOptions {
@@ -91,6 +65,11 @@ export interface ClientCertificateOptions {
  * (`ctx.state.clientCertificate`): from the TLS handshake on the mTLS listener only, or from the
  * configured header when the request comes from a trusted proxy. A certificate header from anyone
  * else is removed and logged; on the mTLS listener the header is never believed.
+ *
+ * On the way out, an `invalid_client` answer caused by the certificate (the mTLS checks recorded
+ * `ctx.state.certificateRefusal`) gets an `error_description` saying which check failed, and one
+ * `client_certificate_refused` log line with the detail.
+ * @see RFC 8705 §2
  */
 export function clientCertificates(options: ClientCertificateOptions) {
   const proxies = trustedProxyList(options.trustedProxies);
@@ -102,7 +81,7 @@ export function clientCertificates(options: ClientCertificateOptions) {
     if (header) delete ctx.req.headers[header];
     let presented: PresentedCertificate | undefined;
     if (listener === 'mtls') {
-      presented = fromSocket(ctx.req.socket as TLSSocket);
+      presented = handshakeCertificate(ctx.req.socket as TLSSocket);
       if (raw !== undefined) logger.warn({ event: 'client_cert_header_ignored', remote: ctx.req.socket.remoteAddress, listener }, 'client certificate header on the mTLS listener ignored');
     } else if (raw !== undefined) {
       const remote = ctx.req.socket.remoteAddress;
@@ -116,7 +95,28 @@ export function clientCertificates(options: ClientCertificateOptions) {
         }
       }
     }
-    if (presented) ctx.state.clientCertificate = presented;
+    if (presented) certificateState(ctx).clientCertificate = presented;
     await next();
+    explainRefusal(ctx, logger);
   };
+}
+
+function explainRefusal(ctx: Context, logger: Logger): void {
+  const { certificateRefusal: refusal, clientCertificate: cert } = certificateState(ctx);
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+  if (!refusal || ctx.status !== 401 || !body || typeof body !== 'object' || body.error !== 'invalid_client') return;
+  body.error_description = refusalDescription(refusal);
+  logger.info(
+    {
+      event: 'client_certificate_refused',
+      reason: refusal.reason,
+      detail: refusal.detail,
+      field: refusal.field,
+      client_id: (ctx as { oidc?: { client?: { clientId?: string } } }).oidc?.client?.clientId,
+      source: cert?.source,
+      subject: cert?.leaf.subject.replace(/\n/g, ', '),
+      serial: cert?.leaf.serialNumber,
+    },
+    'client certificate refused',
+  );
 }

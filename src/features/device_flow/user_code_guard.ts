@@ -1,7 +1,9 @@
 import type { Context, Next } from 'koa';
-import { tooManyRequests } from '../http/too_many.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../shared/types.ts';
-import type { FailureThrottle } from '../storage/failure_throttle.ts';
+import { readFormBody, replaceFormBody } from '../../http/form_body.ts';
+import { tooManyRequests } from '../../http/too_many.ts';
+import type { FailureThrottle } from '../../storage/failure_throttle.ts';
+import { normalizeUserCode } from './pages.ts';
+import { deviceFlowState } from './state.ts';
 
 /** Longest user code we carry over from a link; a real one is 9 characters. */
 const MAX_PREFILL = 32;
@@ -13,18 +15,29 @@ const MAX_PREFILL = 32;
  *   oidc-provider would otherwise auto-submit it with an inline script our CSP blocks;
  * - while the IP or everyone is locked out for wrong codes, every submission gets 429 before any
  *   lookup, so a lucky guess during a lockout reveals nothing;
+ * - a submitted or linked code is reduced to the code alphabet (`normalizeUserCode`) before
+ *   oidc-provider sees it, so `bcdf_ghjk` or full-width letters find the code (RFC 8628 §6.1);
  * - a submission without a live session is sent back to a fresh form instead of failing.
  */
-export function deviceGuard(userCodes: FailureThrottle, path = '/device') {
+export function userCodeGuard(userCodes: FailureThrottle, path = '/device') {
   return async function guard(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== path) return next();
     if (ctx.method === 'GET' && ctx.query.user_code !== undefined) {
       const code = ctx.query.user_code;
-      if (typeof code === 'string' && code.length <= MAX_PREFILL) ctx.state[PREFILL_STATE] = code;
+      if (typeof code === 'string' && code.length <= MAX_PREFILL) deviceFlowState(ctx).deviceFlowPrefill = normalizeUserCode(code).replace(/^(.{4})(.+)$/, '$1-$2');
       ctx.querystring = '';
     } else if (ctx.method === 'POST') {
       const wait = await userCodes.lockedFor([ctx.ip, '*']);
       if (wait > 0) return tooManyRequests(ctx, wait, 'too many incorrect codes');
+      const body = await readFormBody(ctx);
+      if (body !== undefined) {
+        const form = new URLSearchParams(body);
+        const typed = form.get('user_code');
+        if (typed !== null) {
+          form.set('user_code', normalizeUserCode(typed));
+          replaceFormBody(ctx, form);
+        }
+      }
       try {
         await next();
       } catch (err) {

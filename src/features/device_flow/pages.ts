@@ -1,13 +1,10 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { describeScopes } from '../../accounts/claims.ts';
 import type { Audit } from '../../shared/audit.ts';
-import { PREFILL_USER_CODE as PREFILL_STATE } from '../../shared/types.ts';
 import { renderPage } from '../../shared/views.ts';
 import type { FailureThrottle } from '../../storage/failure_throttle.ts';
-import type { ProviderContext } from '../context.ts';
-
-
-type Ctx = KoaContextWithOIDC & { state: Record<string, unknown> };
+import type { ProviderContext } from '../../provider/context.ts';
+import { deviceFlowState } from './state.ts';
 
 function xsrf(ctx: KoaContextWithOIDC): string {
   return String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
@@ -18,18 +15,28 @@ function clientName(ctx: KoaContextWithOIDC): string {
   return client ? String(client.clientName ?? client.clientId) : 'an application';
 }
 
+/** oidc-provider's `base-20` user code alphabet: consonants only, so codes spell no words. */
+export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+
 /**
- * The device flow itself, which every provider builder needs (the clients CLI validates
- * `urn:ietf:params:oauth:grant-type:device_code` against it): base-20 `XXXX-XXXX` user codes.
+ * What a person typed, reduced to the user code alphabet: compatibility-normalised (NFKC, so
+ * full-width `ＢＣＤＦ` is `BCDF`), upper-cased, and every character outside the alphabet
+ * (hyphens, spaces, `_`, dots…) dropped. `bcdf_ghjk`, `BCDF GHJK` and `ＢＣＤＦ－ＧＨＪＫ` all
+ * become `BCDFGHJK`. Characters outside the alphabet carry no information, so dropping them
+ * makes no code easier to guess.
+ * @see RFC 8628 §6.1
  */
-export function deviceFlowBasePart(): Configuration {
-  return { features: { deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' } } };
+export function normalizeUserCode(input: string): string {
+  let out = '';
+  for (const c of input.normalize('NFKC').toUpperCase()) if (USER_CODE_ALPHABET.includes(c)) out += c;
+  return out;
 }
 
 /**
  * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
  * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes
- * are counted by `userCodes` (per IP and globally); the pre-check lives in interactions/device_guard.ts.
+ * are counted by `userCodes` (per IP and globally); the pre-check before any lookup is
+ * user_code_guard.ts. Denials and approvals are audited.
  * @see RFC 8628 §3.3, §5.1, §5.4
  */
 export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
@@ -37,8 +44,10 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
     return {
       features: {
         deviceFlow: {
+          enabled: true,
+          charset: 'base-20',
+          mask: '****-****',
           async userCodeInputSource(ctx, _form, out, err) {
-            const c = ctx as Ctx;
             const name = (err as { name?: string } | undefined)?.name;
             if (name === 'AbortedError') {
               audit.record('device.denied', { client_id: ctx.oidc.client?.clientId ?? ctx.oidc.deviceCode?.clientId });
@@ -71,7 +80,7 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
               message = out?.error === 'invalid_request' ? 'This form has expired. Enter the code again.' : 'Something went wrong. Enter the code again.';
               ctx.status = 400;
             }
-            const prefill = typeof c.state[PREFILL_STATE] === 'string' ? (c.state[PREFILL_STATE] as string) : '';
+            const prefill = deviceFlowState(ctx).deviceFlowPrefill ?? '';
             await renderPage(ctx, 'device_input', { title: 'Connect a device', xsrf: xsrf(ctx), userCode: prefill, message, prefilled: Boolean(prefill) });
           },
           async userCodeConfirmSource(ctx, _form, _client, _deviceInfo, userCode) {

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Store } from '../../storage/adapter.ts';
+import { DEVICE_CODE_GRANT } from './grant_type.ts';
+
+/** Per device code: the interval it must respect and when it last polled. Model `DevicePoll`. */
+interface PollState {
+  clientId: string;
+  interval: number;
+  /** Epoch ms when the device code expires; the record goes with it. */
+  expiresAt: number;
+  lastPoll?: number;
+  [key: string]: unknown;
+}
+
+const MODEL = 'DevicePoll';
+/** Longer device codes are not ours; oidc-provider answers them with invalid_grant. */
+const MAX_DEVICE_CODE = 512;
+// Device codes are bearer secrets; the poll record is keyed by their hash, not the code itself.
+const keyOf = (deviceCode: string) => createHash('sha256').update(deviceCode).digest('base64url');
+
+export interface DevicePollingOptions {
+  store: Store;
+  /** Seconds announced as `interval` for a new device code. */
+  interval: number;
+  /** Device code lifetime in seconds; poll records live as long. */
+  deviceCodeTtl: number;
+  /** Current time in epoch milliseconds; tests inject a clock. Default `Date.now`. */
+  now?: () => number;
+}
+
+type OidcContext = Context & { oidc?: KoaContextWithOIDC['oidc'] };
+
+/**
+ * Adds `interval` to the device authorization response and starts the code's poll record.
+ * oidc-provider sends neither; RFC 8628 §3.2 clients fall back to 5 s without it. Runs after
+ * oidc-provider answered (a koa middleware before its router), so it sees the authenticated client.
+ * @see RFC 8628 §3.2
+ */
+export function announceInterval(options: DevicePollingOptions) {
+  const now = options.now ?? Date.now;
+  return async function interval(ctx: OidcContext, next: Next): Promise<void> {
+    await next();
+    if (ctx.oidc?.route !== 'device_authorization' || ctx.status !== 200) return;
+    const body = ctx.body as { device_code?: unknown; interval?: number } | undefined;
+    if (!body || typeof body.device_code !== 'string') return;
+    const state: PollState = { clientId: ctx.oidc.client?.clientId ?? '', interval: options.interval, expiresAt: now() + options.deviceCodeTtl * 1000 };
+    await options.store.upsert(MODEL, keyOf(body.device_code), state, options.deviceCodeTtl);
+    body.interval = options.interval;
+  };
+}
+
+/**
+ * Paces device-code polls: a poll of a still-pending code sooner than the code's interval gets
+ * `slow_down` instead of `authorization_pending`, and the interval grows by 5 s. Every other
+ * answer passes unchanged, so a client that ignores `slow_down` (a PAM module polling at a fixed
+ * pace) still gets its tokens on its first poll after approval, and access_denied or
+ * expired_token after a denial or expiry. Someone else's code gets oidc-provider's invalid_grant
+ * without touching the owner's pace.
+ *
+ * Only oidc-provider's public surface is used: this koa middleware runs around the token
+ * endpoint and reads the answer oidc-provider gave the authenticated client (`ctx.oidc`).
+ * A rewritten answer is reported as a `grant.error` event with oidc-provider's `SlowDown`, as
+ * oidc-provider reports its own grant errors, so logs and metrics see it.
+ * @see RFC 8628 §3.5
+ */
+export function pacePolls(options: DevicePollingOptions) {
+  const now = options.now ?? Date.now;
+  return async function pace(ctx: OidcContext, next: Next): Promise<void> {
+    await next();
+    const oidc = ctx.oidc;
+    if (oidc?.route !== 'token' || oidc.params?.grant_type !== DEVICE_CODE_GRANT) return;
+    if (ctx.status !== 400 || (ctx.body as { error?: unknown } | undefined)?.error !== 'authorization_pending') return;
+    const deviceCode = oidc.params.device_code;
+    if (typeof deviceCode !== 'string' || deviceCode.length > MAX_DEVICE_CODE) return;
+    const key = keyOf(deviceCode);
+    const state = (await options.store.find(MODEL, key)) as PollState | undefined;
+    if (!state || state.clientId !== oidc.client?.clientId) return;
+    const at = now();
+    const tooSoon = state.lastPoll !== undefined && at - state.lastPoll < state.interval * 1000;
+    const paced: PollState = { ...state, lastPoll: at, interval: tooSoon ? state.interval + 5 : state.interval };
+    await options.store.upsert(MODEL, key, paced, Math.max(1, Math.ceil((state.expiresAt - at) / 1000)));
+    if (!tooSoon) return;
+    const err = new errors.SlowDown(`polling faster than every ${state.interval} s; poll every ${paced.interval} s`);
+    ctx.status = err.statusCode;
+    ctx.body = { error: err.error, error_description: err.error_description };
+    oidc.provider.emit('grant.error', ctx, err);
+  };
+}

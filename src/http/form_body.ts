@@ -1,0 +1,50 @@
+import type { Context } from 'koa';
+
+/** oidc-provider refuses larger bodies anyway. */
+const BODY_LIMIT = 56 * 1024;
+
+/**
+ * Reads an `application/x-www-form-urlencoded` POST body once and hands it to oidc-provider as an
+ * already-read body (its parser takes `ctx.request.body` when the stream has been consumed), so
+ * the request is parsed by oidc-provider exactly as before. Every middleware of ours that looks
+ * at the form goes through here, so the second one gets the same text. Undefined when the
+ * request has no form body or it is too large to be a valid request; oidc-provider then answers.
+ */
+export async function readFormBody(ctx: Context): Promise<string | undefined> {
+  if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
+  return readBodyText(ctx);
+}
+
+/** Like `readFormBody`, for a body of any type (oidc-provider also takes JSON this way). */
+export async function readBodyText(ctx: Context): Promise<string | undefined> {
+  const already = (ctx.request as { body?: unknown }).body;
+  if (typeof already === 'string') return already;
+  if (!ctx.req.readable) return undefined;
+  if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) return undefined;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > BODY_LIMIT) return undefined;
+    chunks.push(chunk);
+  }
+  const buffer = Buffer.concat(chunks, received);
+  let text: string;
+  try {
+    text = new TextDecoder(ctx.request.charset || 'utf-8').decode(buffer);
+  } catch {
+    text = buffer.toString('utf8');
+  }
+  (ctx.request as { body?: unknown }).body = text;
+  return text;
+}
+
+/** Replaces the form body oidc-provider will parse (after `readFormBody`). */
+export function replaceFormBody(ctx: Context, params: URLSearchParams): void {
+  (ctx.request as { body?: unknown }).body = params.toString();
+}
+
+/** Replaces the body text oidc-provider will parse (after `readBodyText`). */
+export function replaceBodyText(ctx: Context, text: string): void {
+  (ctx.request as { body?: unknown }).body = text;
+}

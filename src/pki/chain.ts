@@ -1,0 +1,126 @@
+import 'reflect-metadata';
+import type { X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { BoundedCache, type PresentedCertificate } from './presented_certificate.ts';
+import type { CertificateRefusal } from './refusal.ts';
+import type { TrustSnapshot } from './trust.ts';
+
+/** A certificate path from the leaf to a trust anchor, or why there is none. */
+export type Verdict =
+  | { ok: true; anchor: X509Certificate; /** CA certificates between leaf and anchor, leaf's issuer first. */ intermediates: readonly X509Certificate[] }
+  | ({ ok: false } & CertificateRefusal);
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EKU = '2.5.29.37.0';
+/** Most intermediate CA certificates between a leaf and its anchor. */
+export const MAX_INTERMEDIATES = 4;
+
+const describe = (cert: X509Certificate) => cert.subject.replace(/\n/g, ', ');
+
+function outsideValidity(cert: X509Certificate, now: number): 'expired' | 'not_yet_valid' | undefined {
+  if (now < cert.validFromDate.getTime()) return 'not_yet_valid';
+  if (now > cert.validToDate.getTime()) return 'expired';
+  return undefined;
+}
+
+/** What RFC 5280 §4.2.1.9 / §4.2.1.3 say a certificate may do as an issuer. */
+interface CaAbilities {
+  ca: boolean;
+  /** basicConstraints pathLenConstraint; undefined = no limit. */
+  pathLength?: number;
+  /** keyUsage allows keyCertSign (true when the extension is absent). */
+  keyCertSign: boolean;
+}
+
+const abilitiesCache = new BoundedCache<string, CaAbilities>(2000);
+
+function abilities(cert: X509Certificate): CaAbilities {
+  const cached = abilitiesCache.get(cert.fingerprint256);
+  if (cached) return cached;
+  const parsed = new x509.X509Certificate(cert.raw);
+  const bc = parsed.getExtension(x509.BasicConstraintsExtension);
+  const ku = parsed.getExtension(x509.KeyUsagesExtension);
+  return abilitiesCache.remember(cert.fingerprint256, {
+    ca: bc?.ca === true,
+    pathLength: bc?.ca ? bc.pathLength : undefined,
+    keyCertSign: !ku || (ku.usages & x509.KeyUsageFlags.keyCertSign) !== 0,
+  });
+}
+
+/** Issuer name and key identifiers match and the signature verifies (OpenSSL's X509_check_issued + X509_verify). */
+function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  try {
+    return child.checkIssued(parent) && child.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** The signature path and its static checks: the same for every request with the same certificates. */
+type Path = { anchor: X509Certificate; intermediates: X509Certificate[] } | { refusal: CertificateRefusal };
+
+/**
+ * Finds leaf → presented CA certificates → anchor by signature (not merely by name), preferring an
+ * anchor at every step, and applies the checks that do not depend on the time: intermediates must
+ * be CA certificates allowed to sign certificates, within their (and the anchor's) path length.
+ */
+function buildPath(presented: PresentedCertificate, anchors: readonly X509Certificate[]): Path {
+  let current = presented.leaf;
+  const intermediates: X509Certificate[] = [];
+  for (;;) {
+    const anchor = anchors.find((a) => issuedBy(current, a));
+    if (anchor) {
+      const limit = abilities(anchor).pathLength;
+      if (limit !== undefined && intermediates.length > limit) {
+        return { refusal: { reason: 'invalid_chain', detail: `path_length_exceeded: ${intermediates.length} intermediates under ${describe(anchor)} (pathLen ${limit})` } };
+      }
+      return { anchor, intermediates };
+    }
+    const next = presented.chain.find((c) => c !== current && !intermediates.includes(c) && issuedBy(current, c));
+    if (!next) {
+      return { refusal: { reason: 'untrusted_issuer', detail: intermediates.length ? `no trusted issuer for ${describe(current)}` : 'no path to a trusted CA' } };
+    }
+    const can = abilities(next);
+    if (!can.ca || !can.keyCertSign) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };
+    if (can.pathLength !== undefined && intermediates.length > can.pathLength) {
+      return { refusal: { reason: 'invalid_chain', detail: `path_length_exceeded: ${describe(next)} (pathLen ${can.pathLength})` } };
+    }
+    if (intermediates.length === MAX_INTERMEDIATES) return { refusal: { reason: 'invalid_chain', detail: `chain_too_long: more than ${MAX_INTERMEDIATES} intermediates` } };
+    intermediates.push(next);
+    current = next;
+  }
+}
+
+/** Paths per trust snapshot: a reload's new snapshot starts with none, and the old ones go with it. */
+const pathsBySnapshot = new WeakMap<TrustSnapshot, BoundedCache<string, Path>>();
+
+function pathFor(presented: PresentedCertificate, trust: TrustSnapshot): Path {
+  let paths = pathsBySnapshot.get(trust);
+  if (!paths) pathsBySnapshot.set(trust, (paths = new BoundedCache(2000)));
+  const key = [presented.leaf, ...presented.chain].map((c) => c.fingerprint256).join(' ');
+  return paths.get(key) ?? paths.remember(key, buildPath(presented, trust.anchors));
+}
+
+/**
+ * RFC 8705 §2.1 PKI method: the leaf within its validity period and allowed for client
+ * authentication (when it restricts its extended key usage), chaining through CA certificates the
+ * client sent to an anchor of `trust`, every certificate on the path within its validity.
+ * Synchronous (oidc-provider's mTLS hooks are); signature work is done once per certificate set
+ * and snapshot, the validity windows on every call.
+ * @param now milliseconds since the epoch
+ * @see RFC 5280 §6.1 (a reduced path validation: no policies, name constraints or revocation)
+ */
+export function verifyClientCertificate(presented: PresentedCertificate, trust: TrustSnapshot, now = Date.now()): Verdict {
+  const { leaf } = presented;
+  const invalid = outsideValidity(leaf, now);
+  if (invalid) return { ok: false, reason: invalid, at: invalid === 'expired' ? leaf.validToDate : leaf.validFromDate };
+  const eku = leaf.keyUsage;
+  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return { ok: false, reason: 'not_for_client_auth', detail: `extendedKeyUsage ${eku.join(',')}` };
+  const path = pathFor(presented, trust);
+  if ('refusal' in path) return { ok: false, ...path.refusal };
+  for (const ca of [...path.intermediates, path.anchor]) {
+    const when = outsideValidity(ca, now);
+    if (when) return { ok: false, reason: 'invalid_chain', detail: `${when}: ${describe(ca)}` };
+  }
+  return { ok: true, anchor: path.anchor, intermediates: path.intermediates };
+}

@@ -1,0 +1,55 @@
+/**
+ * Why a client certificate was refused, as a stable code. Every refusal is a 401 `invalid_client`
+ * (RFC 8705 §2); the code picks the `error_description` the client operator reads, and the log line
+ * carries the code and a `detail` (which certificate, which limit) the response leaves out.
+ */
+export type RefusalReason =
+  /** No certificate in the TLS handshake (or in a trusted proxy's header). */
+  | 'no_certificate'
+  /** No path from the certificate to a trusted CA through the certificates the client sent. */
+  | 'untrusted_issuer'
+  /** A path exists but a CA certificate on it is outside its validity, not a CA, or over its path length. */
+  | 'invalid_chain'
+  | 'expired'
+  | 'not_yet_valid'
+  /** The leaf's extended key usage leaves out TLS client authentication. */
+  | 'not_for_client_auth'
+  /** Trusted, but not issued by the CA the client pinned with `tls_client_auth_ca_sha256`. */
+  | 'issuer_not_pinned'
+  /** The registered `tls_client_auth_*` value is not in the certificate. */
+  | 'subject_mismatch';
+
+/** A refusal as recorded for one request; `field` names the registered subject field on a mismatch. */
+export interface CertificateRefusal {
+  readonly reason: RefusalReason;
+  /** For the log only: may name certificates and limits, never shown to the client. */
+  readonly detail?: string;
+  readonly field?: string;
+  /** The leaf's validity end or start, for the expired / not-yet-valid wording. */
+  readonly at?: Date;
+}
+
+/**
+ * The `error_description` for a refusal: what failed, in words a client operator can act on,
+ * without naming server files or configuration.
+ */
+export function refusalDescription(refusal: CertificateRefusal): string {
+  switch (refusal.reason) {
+    case 'no_certificate':
+      return 'no client certificate was presented; send one in the TLS handshake to the mtls_endpoint_aliases endpoints listed in discovery';
+    case 'untrusted_issuer':
+      return 'the client certificate is not issued by a CA this server trusts (send the intermediate CA certificates with it)';
+    case 'invalid_chain':
+      return 'a CA certificate in the client certificate\'s chain is expired, not yet valid, or not allowed to issue it';
+    case 'expired':
+      return `the client certificate has expired${refusal.at ? ` (not valid after ${refusal.at.toISOString()})` : ''}`;
+    case 'not_yet_valid':
+      return `the client certificate is not yet valid${refusal.at ? ` (not valid before ${refusal.at.toISOString()})` : ''}`;
+    case 'not_for_client_auth':
+      return 'the client certificate\'s extended key usage does not allow TLS client authentication';
+    case 'issuer_not_pinned':
+      return 'the client certificate is not issued by the CA registered in tls_client_auth_ca_sha256';
+    case 'subject_mismatch':
+      return `the client certificate does not match the client's registered ${refusal.field ?? 'tls_client_auth_* value'}`;
+  }
+}

@@ -1,0 +1,76 @@
+import type { RequestListener } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Audit } from '../shared/audit.ts';
+import type { Logger } from '../shared/logger.ts';
+import { KeyRing } from './keyring.ts';
+import type { KeyMaterial } from './keys.ts';
+
+/** One built provider and the request handler of the app around it. */
+export interface BuiltProvider {
+  provider: Provider;
+  handle: RequestListener;
+}
+
+export interface ProviderHotSwapOptions {
+  /** The signing keys file the key ring watches (GATEHOUSE_JWKS_FILE or the generated one). */
+  jwksPath: string;
+  /** Builds a provider (and its app) for a keystore; called at start and on every rotation. */
+  build: (jwks: KeyMaterial['jwks']) => BuiltProvider;
+  audit: Audit;
+  logger: Logger;
+}
+
+/**
+ * oidc-provider's keystore is fixed per instance: a rotation (file changed on disk, or a key
+ * reaching its activation/retirement time) builds a new instance and swaps it in between
+ * requests, audited as `keys.rotated`. All state is in the store, so nothing in flight depends
+ * on the old instance. An unreadable keys file keeps the previous keys (logged).
+ */
+export class ProviderHotSwap {
+  readonly #keyRing: KeyRing;
+  readonly #build: ProviderHotSwapOptions['build'];
+  #current: BuiltProvider & { kids: string[] };
+
+  /** Reads the keys file, builds the first provider and starts watching. Throws what `build` throws. */
+  constructor(options: ProviderHotSwapOptions) {
+    this.#build = options.build;
+    this.#keyRing = new KeyRing(
+      options.jwksPath,
+      (jwks) => {
+        const before = new Set(this.#current.kids);
+        this.#current = this.#assemble(jwks);
+        const after = new Set(this.#current.kids);
+        options.audit.record('keys.rotated', {
+          added: [...after].filter((k) => !before.has(k)),
+          removed: [...before].filter((k) => !after.has(k)),
+          signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid ?? ''),
+        });
+      },
+      (err) => options.logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
+    );
+    const jwks = this.#keyRing.start();
+    try {
+      this.#current = this.#assemble(jwks);
+    } catch (err) {
+      this.#keyRing.stop();
+      throw err;
+    }
+  }
+
+  #assemble(jwks: KeyMaterial['jwks']): BuiltProvider & { kids: string[] } {
+    return { ...this.#build(jwks), kids: jwks.keys.map((k) => k.kid ?? '') };
+  }
+
+  /** The provider serving requests now. */
+  get provider(): Provider {
+    return this.#current.provider;
+  }
+
+  /** A request handler that always hands the request to the current provider's app. */
+  readonly handle: RequestListener = (req, res) => this.#current.handle(req, res);
+
+  /** Stops watching the keys file. */
+  stop(): void {
+    this.#keyRing.stop();
+  }
+}
