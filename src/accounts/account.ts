@@ -24,6 +24,11 @@ export interface Account {
   updatedAt?: number;
   /** When the account's source last vouched for the person (sign-in or refresh re-check), seconds. */
   checkedAt?: number;
+  /**
+   * Set when the account's connector refused it at a re-check (accounts/source_recheck.ts): every token
+   * stops working until the person signs in through the connector again.
+   */
+  refusedBySource?: { at: number; connector: string; reason: string };
 }
 
 /** Who the upstream provider says the person is; `issuer` + `subject` is the identity key. */

@@ -15,9 +15,6 @@ export const SCOPE_CLAIMS: Record<string, string[]> = {
 /** `acr` values: password alone, password and a TOTP code, or a sign-in at an upstream provider. */
 export const ACR = { password: 'urn:gatehouse:pwd', mfa: 'urn:gatehouse:mfa', upstream: 'urn:gatehouse:upstream' } as const;
 
-/** Every scope a client may ask for, in the order they are described to people. */
-export const SCOPES = ['openid', 'profile', 'email', 'groups', 'posix', 'offline_access'] as const;
-
 /** How each scope is described on confirmation and consent pages. */
 export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   openid: 'Confirm who you are (your account identifier)',

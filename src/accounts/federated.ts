@@ -108,6 +108,8 @@ export function sourceFields(source: IdentitySource, m: MappedClaims, now: numbe
     upstream: { connector: source.connector, issuer: source.issuer, subject: m.subject, username: m.username },
     updatedAt: now,
     checkedAt: now,
+    // The source vouching again (a sign-in, an active re-check) lifts an earlier refusal.
+    refusedBySource: undefined,
   };
 }
 
@@ -146,4 +148,18 @@ export async function linkIdentity(store: Store, source: IdentitySource, m: Mapp
   if (existing.disabled) return { ok: false, reason: 'disabled', account: existing };
   const account = created ? existing : await accounts.update(existing, fields);
   return { ok: true, account, created };
+}
+
+/**
+ * At a re-check of an OpenID Connect connector's account: the fresh upstream claims against the
+ * connector's policy, and the account's claims refreshed when it still passes. Returns the
+ * refusal, if any.
+ */
+export async function reviewFederatedAccount(store: Store, connector: ConnectorConfig, account: Account, claims: Record<string, unknown>): Promise<Refusal | undefined> {
+  const m = mapClaims(connector, claims);
+  if (!m || m.subject !== account.upstream?.subject) return 'claims';
+  const refusal = checkPolicy(connector, m);
+  if (refusal) return refusal;
+  await new Accounts(store).update(account, sourceFields({ connector: connector.id, issuer: connector.issuer }, m, Math.floor(Date.now() / 1000)));
+  return undefined;
 }

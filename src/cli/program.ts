@@ -6,6 +6,7 @@ import { registerRegistrationToken } from './commands/registration_token.ts';
 import { registerClients } from './commands/clients.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerStatus } from './commands/status.ts';
 import { EXIT, reportError } from './exit.ts';
 
 /** Builds the `gatehouse` command line. Each subcommand lives in `commands/`. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerUsers(program);
   registerLogin(program);
+  registerStatus(program);
   return program;
 }
 

@@ -2,9 +2,10 @@
  * Logging in to Gatehouse (or any OpenID Provider) from a Node CLI: device flow or browser +
  * PKCE, a per-issuer token cache, refresh and revocation. Imports nothing from the server.
  */
+export type { TransientFailure } from './device_poll.ts';
 export { LoginError } from './errors.ts';
 export { openBrowser } from './open_browser.ts';
-export { type CachedSession, defaultConfigDir, TokenCache } from './token_cache.ts';
+export { type CachedSession, defaultConfigDir, type Profile, type SignedInAccount, TokenCache } from './token_cache.ts';
 export {
   accessToken,
   type BrowserLoginOptions,
@@ -13,8 +14,11 @@ export {
   DEFAULT_SCOPE,
   type DeviceLoginOptions,
   type DevicePrompt,
+  loginCommand,
+  type LoginOptions,
+  type LoginResult,
   loginWithBrowser,
   loginWithDevice,
-  type LoginOptions,
   logout,
+  type LogoutResult,
 } from './session.ts';

@@ -1,17 +1,11 @@
 import * as oidc from 'openid-client';
+import { pollDevice, type TransientFailure } from './device_poll.ts';
+import { canonical, type ClientOptions, configure } from './discovery.ts';
 import { explain, LoginError } from './errors.ts';
 import { startLoopback } from './loopback.ts';
-import { type CachedSession, TokenCache } from './token_cache.ts';
+import { type CachedSession, type SignedInAccount, TokenCache } from './token_cache.ts';
 
-/** Where to log in and which client to log in as. */
-export interface ClientOptions {
-  /** The issuer URL; https, or http on a loopback address (a development server). */
-  issuer: string;
-  clientId: string;
-  /** Where tokens are cached; defaults to `$XDG_CONFIG_HOME/gatehouse` or `~/.config/gatehouse`. */
-  cache?: TokenCache;
-  signal?: AbortSignal;
-}
+export type { ClientOptions } from './discovery.ts';
 
 export interface LoginOptions extends ClientOptions {
   /** Space-separated scopes; `offline_access` makes `accessToken()` able to refresh. */
@@ -29,6 +23,8 @@ export interface DevicePrompt {
 export interface DeviceLoginOptions extends LoginOptions {
   /** Called once with what to show; the caller prints it, draws a QR code, opens a browser. */
   onPrompt(prompt: DevicePrompt): void | Promise<void>;
+  /** Called when a poll failed for a reason that may pass (server restarting…) and will be retried. */
+  onRetry?(failure: TransientFailure): void;
 }
 
 export interface BrowserLoginOptions extends LoginOptions {
@@ -38,47 +34,41 @@ export interface BrowserLoginOptions extends LoginOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_SCOPE = 'openid offline_access';
+/** What a login did besides caching the new session. */
+export interface LoginResult {
+  session: CachedSession;
+  /**
+   * The login this one replaced in the cache, if any: `revoked` when its refresh token (its whole
+   * grant) was revoked at the issuer, `kept` when the revocation could not be sent.
+   */
+  replaced?: 'revoked' | 'kept';
+}
+
+export const DEFAULT_SCOPE = 'openid profile email offline_access';
 /** Refresh this long before the access token's expiry, so it is still valid when it is used. */
 const EXPIRY_MARGIN_S = 10;
 
-function issuerUrl(issuer: string): URL {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    throw new LoginError('ERR_BAD_ISSUER', `--issuer "${issuer}" is not a URL`, { usage: true });
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new LoginError('ERR_BAD_ISSUER', `--issuer must be an https URL (http only for a loopback development server), got "${issuer}"`, { usage: true });
-  }
-  return url;
+/** The command that logs in again as this profile, for messages. */
+export function loginCommand(p: { issuer: string; client_id: string; scope?: string }): string {
+  const scope = p.scope && p.scope !== DEFAULT_SCOPE ? ` --scope '${p.scope}'` : '';
+  return `gatehouse login --issuer ${p.issuer} --client-id ${p.client_id}${scope}`;
 }
 
-/** Canonical issuer string used as the cache key (no trailing slash). */
-function canonical(issuer: string): string {
-  return issuerUrl(issuer).href.replace(/\/$/, '');
+function accountOf(tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): SignedInAccount | undefined {
+  const claims = tokens.id_token ? tokens.claims() : undefined;
+  if (!claims) return undefined;
+  const text = (v: unknown) => (typeof v === 'string' && v.length <= 256 ? v : undefined);
+  return { sub: claims.sub, name: text(claims.name), preferred_username: text(claims.preferred_username), email: text(claims.email) };
 }
 
-async function configure(opts: ClientOptions): Promise<oidc.Configuration> {
-  const url = issuerUrl(opts.issuer);
-  try {
-    return await oidc.discovery(url, opts.clientId, { token_endpoint_auth_method: 'none' }, oidc.None(), {
-      execute: url.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
-      timeout: 30,
-    });
-  } catch (err) {
-    throw explain(err, opts.issuer);
-  }
-}
-
-function toSession(opts: ClientOptions, tokens: oidc.TokenEndpointResponse, previous?: CachedSession): CachedSession {
+function toSession(opts: LoginOptions, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previous?: CachedSession): CachedSession {
   const now = Math.floor(Date.now() / 1000);
   return {
     issuer: canonical(opts.issuer),
     client_id: opts.clientId,
     scope: tokens.scope ?? previous?.scope,
+    requested_scope: opts.scope ?? previous?.requested_scope ?? DEFAULT_SCOPE,
+    account: accountOf(tokens) ?? previous?.account,
     token_type: tokens.token_type,
     access_token: tokens.access_token,
     refresh_token: tokens.refresh_token ?? previous?.refresh_token,
@@ -88,24 +78,40 @@ function toSession(opts: ClientOptions, tokens: oidc.TokenEndpointResponse, prev
   };
 }
 
-async function save(opts: ClientOptions, tokens: oidc.TokenEndpointResponse): Promise<CachedSession> {
+/** Revokes a session's grant (through its refresh token) and its access token; false when the issuer could not be told. */
+async function revokeSession(config: oidc.Configuration, session: CachedSession): Promise<boolean> {
+  try {
+    if (session.refresh_token) await oidc.tokenRevocation(config, session.refresh_token, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(config, session.access_token, { token_type_hint: 'access_token' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Caches the new session; the one it replaces is revoked (best effort), so its grant does not linger. */
+async function save(opts: LoginOptions, config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): Promise<LoginResult> {
+  const cache = opts.cache ?? new TokenCache();
   const session = toSession(opts, tokens);
-  await (opts.cache ?? new TokenCache()).write(session);
-  return session;
+  const previous = await cache.read(session.issuer, session.client_id);
+  await cache.write(session);
+  if (!previous || previous.access_token === session.access_token) return { session };
+  return { session, replaced: (await revokeSession(config, previous)) ? 'revoked' : 'kept' };
 }
 
 /**
  * Device authorization grant: asks for a code, hands it to `onPrompt`, then polls at the
- * announced `interval`, slowing down by 5 s on every `slow_down` (openid-client does both).
+ * announced `interval`, slowing down by 5 s on every `slow_down`, and riding out a server restart
+ * or overload (retried with backoff until the code expires).
  * @see RFC 8628 §3.1–§3.5
  */
-export async function loginWithDevice(opts: DeviceLoginOptions): Promise<CachedSession> {
+export async function loginWithDevice(opts: DeviceLoginOptions): Promise<LoginResult> {
   const config = await configure(opts);
   try {
     const auth = await oidc.initiateDeviceAuthorization(config, { scope: opts.scope ?? DEFAULT_SCOPE });
     await opts.onPrompt({ verificationUri: auth.verification_uri, verificationUriComplete: auth.verification_uri_complete, userCode: auth.user_code, expiresIn: auth.expires_in });
-    const tokens = await oidc.pollDeviceAuthorizationGrant(config, auth, undefined, { signal: opts.signal });
-    return await save(opts, tokens);
+    const tokens = await pollDevice(config, auth, { signal: opts.signal, onTransient: opts.onRetry });
+    return await save(opts, config, tokens);
   } catch (err) {
     throw explain(err, opts.issuer);
   }
@@ -116,7 +122,7 @@ export async function loginWithDevice(opts: DeviceLoginOptions): Promise<CachedS
  * port. Asks for consent when `offline_access` is requested (OIDC Core §11).
  * @see RFC 8252 §7.3, RFC 7636
  */
-export async function loginWithBrowser(opts: BrowserLoginOptions): Promise<CachedSession> {
+export async function loginWithBrowser(opts: BrowserLoginOptions): Promise<LoginResult> {
   const config = await configure(opts);
   const scope = opts.scope ?? DEFAULT_SCOPE;
   const state = oidc.randomState();
@@ -135,7 +141,7 @@ export async function loginWithBrowser(opts: BrowserLoginOptions): Promise<Cache
     await opts.onAuthorizationUrl(oidc.buildAuthorizationUrl(config, params).href);
     const callback = await receiver.callback;
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: scope.split(' ').includes('openid') });
-    return await save(opts, tokens);
+    return await save({ ...opts, scope }, config, tokens);
   } catch (err) {
     throw explain(err, opts.issuer);
   } finally {
@@ -150,56 +156,65 @@ export async function cachedSession(opts: ClientOptions): Promise<CachedSession 
 
 /**
  * A valid access token: the cached one while it has more than a few seconds left, otherwise a new
- * one from the refresh token (saved, since public clients' refresh tokens rotate).
+ * one from the refresh token (saved, since public clients' refresh tokens rotate). When the server
+ * refuses the refresh token the tokens are dropped, the profile kept.
  */
 export async function accessToken(opts: ClientOptions): Promise<string> {
   const cache = opts.cache ?? new TokenCache();
   const issuer = canonical(opts.issuer);
+  const again = (scope?: string) => loginCommand({ issuer, client_id: opts.clientId, scope });
   const fresh = (s: CachedSession | undefined) => s && (s.expires_at === undefined || s.expires_at - EXPIRY_MARGIN_S > Date.now() / 1000);
   const first = await cache.read(issuer, opts.clientId);
-  if (!first) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${opts.clientId}; run \`gatehouse login\``);
+  if (!first) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${opts.clientId}; run \`${again()}\``);
   if (fresh(first)) return first.access_token;
   return cache.locked(issuer, opts.clientId, async () => {
     const session = await cache.read(issuer, opts.clientId);
-    if (!session) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${opts.clientId}; run \`gatehouse login\``);
+    if (!session) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${opts.clientId}; run \`${again()}\``);
     if (fresh(session)) return session.access_token;
-    if (!session.refresh_token) throw new LoginError('ERR_SESSION_EXPIRED', 'the access token expired and there is no refresh token (log in with the offline_access scope); run `gatehouse login` again');
+    if (!session.refresh_token) throw new LoginError('ERR_SESSION_EXPIRED', `the access token expired and there is no refresh token (log in with the offline_access scope); run \`${again(session.requested_scope)}\``);
     const config = await configure(opts);
-    let tokens: oidc.TokenEndpointResponse;
+    let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
     try {
       tokens = await oidc.refreshTokenGrant(config, session.refresh_token);
     } catch (err) {
       if ((err as { error?: string }).error === 'invalid_grant') {
-        await cache.remove(issuer, opts.clientId);
-        throw new LoginError('ERR_SESSION_EXPIRED', 'the session expired or was revoked; run `gatehouse login` again', { cause: err });
+        await cache.forget(session);
+        throw new LoginError('ERR_SESSION_EXPIRED', `the session expired or was revoked; run \`${again(session.requested_scope)}\``, { cause: err });
       }
       throw explain(err, opts.issuer);
     }
-    const next = toSession(opts, tokens, session);
+    const next = toSession({ ...opts, scope: session.requested_scope }, tokens, session);
     await cache.write(next);
     return next.access_token;
   });
 }
 
+/** What `logout` did. */
+export interface LogoutResult {
+  /** False when nothing was cached for this issuer and client. */
+  loggedIn: boolean;
+  /** Whether the issuer was told (RFC 7009); false when it could not be reached or `local` was asked. */
+  revoked: boolean;
+}
+
 /**
  * Revokes the refresh token (which ends the whole grant at Gatehouse) and the access token, then
- * forgets them. Returns false when there was nothing cached.
+ * forgets them locally whatever the issuer answered (the profile stays for the next login). With
+ * `local`, nothing is sent.
  * @see RFC 7009
  */
-export async function logout(opts: ClientOptions): Promise<boolean> {
+export async function logout(opts: ClientOptions & { local?: boolean }): Promise<LogoutResult> {
   const cache = opts.cache ?? new TokenCache();
   const issuer = canonical(opts.issuer);
   return cache.locked(issuer, opts.clientId, async () => {
     const session = await cache.read(issuer, opts.clientId);
-    if (!session) return false;
-    const config = await configure(opts);
-    try {
-      if (session.refresh_token) await oidc.tokenRevocation(config, session.refresh_token, { token_type_hint: 'refresh_token' });
-      await oidc.tokenRevocation(config, session.access_token, { token_type_hint: 'access_token' });
-    } catch (err) {
-      throw explain(err, opts.issuer);
+    if (!session) return { loggedIn: false, revoked: false };
+    let revoked = false;
+    if (!opts.local) {
+      const config = await configure(opts).catch(() => undefined);
+      revoked = config ? await revokeSession(config, session) : false;
     }
-    await cache.remove(issuer, opts.clientId);
-    return true;
+    await cache.forget(session);
+    return { loggedIn: true, revoked };
   });
 }

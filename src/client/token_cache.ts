@@ -3,11 +3,29 @@ import { chmod, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
-/** What one login leaves behind, per issuer and client. */
-export interface CachedSession {
+/** Where and as which client a person logs in: kept after the tokens are gone, so `gatehouse login` can log in again. */
+export interface Profile {
   issuer: string;
   client_id: string;
+  /** The scope asked for at the last login. */
   scope?: string;
+}
+
+/** Who signed in, from the ID token (only the claims the granted scopes released). */
+export interface SignedInAccount {
+  sub: string;
+  name?: string;
+  preferred_username?: string;
+  email?: string;
+}
+
+/** What one login leaves behind, per issuer and client. */
+export interface CachedSession extends Profile {
+  /** The scope the server granted (space-separated). */
+  scope?: string;
+  /** The scope the person asked for at login, for the next login. */
+  requested_scope?: string;
+  account?: SignedInAccount;
   token_type: string;
   access_token: string;
   refresh_token?: string;
@@ -58,12 +76,15 @@ export class TokenCache {
 
   /** Replaces the session atomically (write a private temp file, then rename). */
   async write(session: CachedSession): Promise<string> {
+    return this.#writeJson(this.pathFor(session.issuer, session.client_id), session);
+  }
+
+  async #writeJson(path: string, value: object): Promise<string> {
     await this.ensureDir();
-    const path = this.pathFor(session.issuer, session.client_id);
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(`${JSON.stringify(session, null, 2)}\n`);
+      await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
       await fh.chmod(0o600);
     } finally {
       await fh.close();
@@ -76,18 +97,33 @@ export class TokenCache {
     await rm(this.pathFor(issuer, clientId), { force: true });
   }
 
-  /** Every cached session (for `token`/`logout` without --issuer/--client-id). */
+  /** Drops the tokens but keeps the profile (issuer, client, scope), so a later login needs no flags. */
+  async forget(session: CachedSession): Promise<void> {
+    const profile: Profile = { issuer: session.issuer, client_id: session.client_id, scope: session.requested_scope ?? session.scope };
+    await this.#writeJson(this.pathFor(session.issuer, session.client_id), profile);
+  }
+
+  /** Every cached session with tokens (for `token`/`logout`/`status` without --issuer/--client-id). */
   async list(): Promise<CachedSession[]> {
+    return (await this.#entries()).filter((e): e is CachedSession => typeof (e as CachedSession).access_token === 'string');
+  }
+
+  /** Every remembered profile, logged in or not (for `login` without flags). */
+  async profiles(): Promise<Profile[]> {
+    return (await this.#entries()).map((e) => ({ issuer: e.issuer, client_id: e.client_id, scope: (e as CachedSession).requested_scope ?? e.scope }));
+  }
+
+  async #entries(): Promise<Array<Profile | CachedSession>> {
     let names: string[];
     try {
       names = await readdir(this.dir);
     } catch {
       return [];
     }
-    const out: CachedSession[] = [];
+    const out: Array<Profile | CachedSession> = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       try {
-        const s = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as CachedSession;
+        const s = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as Profile;
         if (typeof s.issuer === 'string' && typeof s.client_id === 'string') out.push(s);
       } catch {
         // A damaged file is not a session.

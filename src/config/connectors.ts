@@ -47,6 +47,8 @@ const connector = z
     requireVerifiedEmail: z.boolean().default(true),
     /** The person must be in at least one of these upstream groups. */
     requiredGroups: z.array(z.string().min(1)).default([]),
+    /** How old (seconds) the last upstream check of an account may be when a refresh token is used (offboarding). */
+    recheckSeconds: z.number().int().min(0).max(86_400).default(300),
   })
   .strict()
   .refine((c) => (c.clientSecret === undefined) !== (c.privateKeyJwt === undefined), 'give exactly one of "clientSecret" or "privateKeyJwt"')
@@ -60,6 +62,12 @@ export interface ConnectorConfig extends Omit<ConnectorInput, 'clientSecret' | '
   issuer: string;
   clientSecret?: Secret;
   privateKeyJwt?: { key: Secret; kid?: string };
+  /**
+   * Absolute path the secret (client secret or private key) was read from, when it came from a
+   * file: the connector reads it again at every token exchange, so a rotated secret applies
+   * without a restart.
+   */
+  secretFile?: string;
 }
 
 function readSecret(ref: { file?: string; env?: string }, env: Record<string, string | undefined>, cwd: string, where: string, problems: string[]): Secret | undefined {
@@ -156,6 +164,8 @@ export function loadConnectors(path: string | undefined, env: Record<string, str
     }
     const { clientSecret, privateKeyJwt, type: _type, ...rest } = c;
     const entry: ConnectorConfig = { ...rest };
+    const file = clientSecret?.file ?? privateKeyJwt?.file;
+    if (file) entry.secretFile = resolve(cwd, file);
     if (clientSecret) entry.clientSecret = readSecret(clientSecret, env, cwd, `${index}.clientSecret`, problems);
     if (privateKeyJwt) {
       const key = readSecret(privateKeyJwt, env, cwd, `${index}.privateKeyJwt`, problems);

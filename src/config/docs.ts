@@ -1,10 +1,8 @@
 import { groups } from './schema.ts';
 import type { Setting } from './setting.ts';
 
-const TITLES: Record<string, string> = {};
-
 function title(group: string): string {
-  return TITLES[group] ?? group.charAt(0).toUpperCase() + group.slice(1);
+  return group.charAt(0).toUpperCase() + group.slice(1);
 }
 
 function rows(): Array<[string, Setting]> {

@@ -119,7 +119,9 @@ function checkModeRules(config: Config, problems: string[]): void {
   rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
   for (const c of config.connectors) rule(new URL(c.issuer).protocol !== 'https:', 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" has an http: issuer`);
   for (const c of config.ldapConnectors) rule(isPlainText(c), 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" sends passwords over plain-text ldap:// (allowInsecure)`);
-  if (!config.localAccounts && config.connectors.length + config.ldapConnectors.length === 0) {
+  // A connectors file that failed to load is already named; "no connector" would only add a false lead.
+  const connectorsBroken = problems.some((p) => p.startsWith('GATEHOUSE_CONNECTORS_FILE:'));
+  if (!config.localAccounts && !connectorsBroken && config.connectors.length + config.ldapConnectors.length === 0) {
     problems.push('GATEHOUSE_LOCAL_ACCOUNTS: false needs at least one connector in GATEHOUSE_CONNECTORS_FILE, or nobody can sign in');
   }
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');

@@ -14,6 +14,7 @@ import { issuerOrigin } from './issuer_origin.ts';
 import { mtlsEndpointAliases } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
+import { canonicalRoutePaths } from './route_paths.ts';
 import { securityHeaders } from './security_headers.ts';
 import { staticFiles } from './static_files.ts';
 
@@ -42,6 +43,7 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): Provider {
   const { provider, logger } = options;
   const mw: Middleware[] = [
+    canonicalRoutePaths(provider),
     canonicalAuthorization(),
     forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
     issuerOrigin(options.issuer),

@@ -1,12 +1,14 @@
 import type { Context, Middleware, Next } from 'koa';
-import { hashClientSecret, isHashedClientSecret } from '../provider/client_secret.ts';
+import { hashClientSecret, isHashedClientSecret } from '../clients/client_secret.ts';
 import { credentialsFor } from './authorization.ts';
 import { readBodyText, readFormBody, replaceBodyText, replaceFormBody } from './form_body.ts';
 
-/** oidc-provider's endpoints that authenticate clients (RFC 6749 §2.3.1 client_secret_post). */
-const CLIENT_AUTH_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/device/auth']);
-/** RFC 7592 client configuration endpoint. */
-const CLIENT_CONFIGURATION = /^\/reg\/[^/]+$/;
+/*
+ * No path is matched here: oidc-provider's router folds case and ignores a trailing slash
+ * (`POST /TOKEN`, `/token/`), so a list of paths would let the stored hash through unhashed as
+ * a secret. Every `client_secret` in any form or JSON update is hashed, and every hashed one is
+ * taken out of any response.
+ */
 
 /** RFC 6749 §2.3.1: Basic credentials are application/x-www-form-urlencoded before base64. */
 function formDecode(value: string): string {
@@ -31,11 +33,11 @@ function hashedBasic(credentials: string): string | undefined {
 
 /**
  * In front of oidc-provider, which compares client secrets itself: every secret a client
- * presents — HTTP Basic on any endpoint, `client_secret` in the form at the client
- * authentication endpoints, `client_secret` in an RFC 7592 update — is replaced by its hash
- * (provider/client_secret.ts), the only form Gatehouse keeps. Malformed credentials are left
- * as they are, for oidc-provider to refuse as before. Responses of the RFC 7592 endpoint carry
- * no `client_secret`: only its hash exists after registration.
+ * presents — HTTP Basic, `client_secret` in a form body, `client_secret` in a JSON update
+ * (RFC 7592), on whatever path — is replaced by its hash (clients/client_secret.ts), the only
+ * form Gatehouse keeps. Malformed credentials are left as they are, for oidc-provider to refuse
+ * as before. No response carries a hashed `client_secret` (RFC 7592 reads included): only the
+ * hash exists after registration.
  * @see RFC 6749 §2.3.1, RFC 7591 §3.2.1, RFC 7592 §2.1–2.2
  */
 export function clientSecretHashing(): Middleware {
@@ -45,24 +47,23 @@ export function clientSecretHashing(): Middleware {
       const hashed = hashedBasic(basic);
       if (hashed) ctx.req.headers.authorization = `Basic ${hashed}`;
     }
-    if (CLIENT_AUTH_PATHS.has(ctx.path)) {
-      const body = await readFormBody(ctx);
-      if (body !== undefined) {
-        const form = new URLSearchParams(body);
-        const secret = form.get('client_secret');
-        if (secret) {
-          form.set('client_secret', hashClientSecret(secret));
-          replaceFormBody(ctx, form);
-        }
-      }
-    }
-    const configuration = CLIENT_CONFIGURATION.test(ctx.path);
-    if (configuration && ctx.method === 'PUT' && ctx.is('application/json')) await hashJsonSecret(ctx);
+    await hashFormSecret(ctx);
+    if (ctx.method === 'PUT' && ctx.is('application/json')) await hashJsonSecret(ctx);
     await next();
-    if (configuration && ctx.body && typeof ctx.body === 'object' && isHashedClientSecret((ctx.body as { client_secret?: unknown }).client_secret)) {
+    if (ctx.body && typeof ctx.body === 'object' && isHashedClientSecret((ctx.body as { client_secret?: unknown }).client_secret)) {
       delete (ctx.body as { client_secret?: unknown }).client_secret;
     }
   };
+}
+
+async function hashFormSecret(ctx: Context): Promise<void> {
+  const body = await readFormBody(ctx);
+  if (body === undefined) return;
+  const form = new URLSearchParams(body);
+  const secret = form.get('client_secret');
+  if (!secret) return;
+  form.set('client_secret', hashClientSecret(secret));
+  replaceFormBody(ctx, form);
 }
 
 async function hashJsonSecret(ctx: Context): Promise<void> {

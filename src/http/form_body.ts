@@ -1,14 +1,27 @@
 import type { Context } from 'koa';
+import { GatehouseError } from '../shared/errors.ts';
 
 /** oidc-provider refuses larger bodies anyway. */
 const BODY_LIMIT = 56 * 1024;
+
+/**
+ * A body over the limit is refused here, never left half-read: oidc-provider would go on to
+ * parse the unread rest of the stream as the whole body, which a chunked request (no
+ * Content-Length) can fill with parameters our middleware never saw — such as a
+ * `client_secret` that was not hashed.
+ */
+function tooLarge(ctx: Context): GatehouseError {
+  ctx.set('Connection', 'close');
+  return new GatehouseError('ERR_BODY_TOO_LARGE', `request body larger than ${BODY_LIMIT} bytes`, { status: 413 });
+}
 
 /**
  * Reads an `application/x-www-form-urlencoded` POST body once and hands it to oidc-provider as an
  * already-read body (its parser takes `ctx.request.body` when the stream has been consumed), so
  * the request is parsed by oidc-provider exactly as before. Every middleware of ours that looks
  * at the form goes through here, so the second one gets the same text. Undefined when the
- * request has no form body or it is too large to be a valid request; oidc-provider then answers.
+ * request has no form body; throws a 413 GatehouseError (`ERR_BODY_TOO_LARGE`) when it is larger
+ * than oidc-provider accepts.
  */
 export async function readFormBody(ctx: Context): Promise<string | undefined> {
   if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
@@ -20,12 +33,12 @@ export async function readBodyText(ctx: Context): Promise<string | undefined> {
   const already = (ctx.request as { body?: unknown }).body;
   if (typeof already === 'string') return already;
   if (!ctx.req.readable) return undefined;
-  if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) return undefined;
+  if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) throw tooLarge(ctx);
   const chunks: Buffer[] = [];
   let received = 0;
   for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     received += chunk.length;
-    if (received > BODY_LIMIT) return undefined;
+    if (received > BODY_LIMIT) throw tooLarge(ctx);
     chunks.push(chunk);
   }
   const buffer = Buffer.concat(chunks, received);

@@ -92,6 +92,17 @@ export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | 
       seen.add(link.fingerprint256);
       certs.push(new X509Certificate(link.raw));
     }
+    // That linking (OpenSSL's X509_check_issued) stops at a certificate sent out of order (Int 1
+    // before Int 2, a root first; RFC 8446 §4.4.2 asks receivers to accept any order) and skips a
+    // CA whose key usage lacks keyCertSign, which chain.ts must see to say so. The peer's
+    // X509Certificate lists what the client sent, as sent: add those not linked above.
+    let sent = socket.getPeerX509Certificate()?.issuerCertificate;
+    for (let step = 0; sent && certs.length < MAX_PRESENTED_CHAIN && step < MAX_PRESENTED_CHAIN; step++, sent = sent.issuerCertificate) {
+      if (!seen.has(sent.fingerprint256)) {
+        seen.add(sent.fingerprint256);
+        certs.push(sent);
+      }
+    }
     const [leaf, ...chain] = certs;
     if (leaf && chain.length) chainOfLeaf.remember(leaf.fingerprint256, chain);
     else if (leaf && socket.isSessionReused()) chain.push(...(chainOfLeaf.get(leaf.fingerprint256) ?? []));

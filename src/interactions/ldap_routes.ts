@@ -103,6 +103,10 @@ export function ldapRoutes(kit: InteractionKit, options: LdapRouteOptions): Midd
       return showDirectoryForm(kit, ctx, d, directory, { username, message: 'Incorrect username or password.' }, 401);
     }
     if (!outcome.ok) {
+      if ('missing' in outcome) {
+        // Names attributes, never values: the operator's connector maps from something the entry lacks.
+        logger.warn({ event: 'ldap.entry_incomplete', connector: directory.id, missing: outcome.missing }, `directory ${directory.id}: a person's entry has no readable ${outcome.missing.join(', ')}; check "attributes" / "usernameAttribute" in the connector and the service account's read access`);
+      }
       audit.record('signin.failure', { client_id: clientId, connector: directory.id, reason: `ldap_${outcome.reason}`, ...('account' in outcome && outcome.account ? { sub: outcome.account.id } : {}) });
       const message = REFUSALS[outcome.reason];
       const returnTo = await kit.provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: message }, { mergeWithLastSubmission: false });

@@ -14,6 +14,7 @@ import { checkCsrf, csrfToken } from './csrf.ts';
 import { readForm } from './form_body.ts';
 import { startUpstream, upstreamRoutes } from './upstream_routes.ts';
 import type { UpstreamClient } from '../accounts/upstream_client.ts';
+import type { AccountRecheck } from '../accounts/source_recheck.ts';
 import type { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
 import { ldapFormAction, ldapRoutes, showDirectoryForm } from './ldap_routes.ts';
 
@@ -31,6 +32,8 @@ export interface InteractionOptions {
   directories?: LdapConnector[];
   /** Whether the username/password form is offered. */
   localAccounts: boolean;
+  /** The offboarding re-check, told about every upstream sign-in. */
+  recheck: AccountRecheck;
 }
 
 export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -230,5 +233,5 @@ export function interactionRoutes(options: InteractionOptions) {
     await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   });
 
-  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream }), ...ldapRoutes(kit, { signIn, logger, audit, directories })] as unknown as Middleware[];
+  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream, recheck: options.recheck }), ...ldapRoutes(kit, { signIn, logger, audit, directories })] as unknown as Middleware[];
 }

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { ACR } from '../accounts/claims.ts';
 import { federatedSignIn, type Refusal } from '../accounts/federated.ts';
-import { UpstreamError, type UpstreamClient, type UpstreamProblem } from '../accounts/upstream_client.ts';
+import type { AccountRecheck } from '../accounts/source_recheck.ts';
+import { UpstreamError, type UpstreamClient, type UpstreamProblem, type UpstreamSignIn } from '../accounts/upstream_client.ts';
 import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
@@ -19,6 +20,8 @@ export interface UpstreamRouteOptions {
   logger: Logger;
   audit: Audit;
   upstream: UpstreamClient[];
+  /** Keeps the upstream tokens of each sign-in for the offboarding re-check at refresh time. */
+  recheck: AccountRecheck;
 }
 
 /** The redirect URI to register at the upstream for a connector. */
@@ -28,7 +31,7 @@ export function callbackPath(connectorId: string): string {
 
 const PROBLEM_PAGES: Record<UpstreamProblem, { title: string; text: (label: string) => string }> = {
   unavailable: { title: 'Sign-in service unavailable', text: (l) => `${l} is not answering right now. Try again in a few minutes; if it keeps happening, tell your administrator.` },
-  misconfigured: { title: 'Sign-in service misconfigured', text: (l) => `Sign-in with ${l} is not set up correctly on this server, so it was stopped. Tell your administrator.` },
+  misconfigured: { title: 'Sign-in service misconfigured', text: (l) => `Sign-in with ${l} is not set up correctly on this server. Tell your administrator.` },
   upstream_error: { title: 'Sign-in not completed', text: (l) => `${l} did not sign you in. You may have cancelled, or it refused the request.` },
   rejected: { title: 'Sign-in response refused', text: (l) => `The answer from ${l} could not be verified, so it was refused. This happens when a sign-in link is used twice, has been altered, or did not come from ${l}. Start again from the application.` },
 };
@@ -39,6 +42,17 @@ const REFUSALS: Record<Refusal, string> = {
   disabled: 'Your account has been disabled on this server. Contact your administrator.',
   claims: 'Your organisation did not send the details this server needs to identify you.',
 };
+
+/**
+ * Ends a device authorization with `access_denied` at once, as oidc-provider does when a person
+ * aborts on its own pages: the device's next poll gets the error (RFC 8628 §3.5).
+ */
+async function denyDeviceCode(provider: InteractionKit['provider'], jti: string, description: string): Promise<void> {
+  const code = await provider.DeviceCode.find(jti, { ignoreExpiration: true });
+  if (!code || code.accountId || code.error) return;
+  Object.assign(code, { error: 'access_denied', errorDescription: description });
+  await code.save();
+}
 
 function seeOther(ctx: Context, url: string): void {
   ctx.status = 303;
@@ -120,23 +134,31 @@ export function upstreamRoutes(kit: InteractionKit, options: UpstreamRouteOption
       return refusedCallback(ctx, client, 'state does not belong to this sign-in');
     }
     if (d.prompt.name !== 'login') return seeOther(ctx, `/interaction/${d.uid}`);
-    let claims: Record<string, unknown>;
+    let signedIn: UpstreamSignIn;
     try {
-      claims = await client.redeem(new URLSearchParams(ctx.querystring), { state, nonce: String(pending.nonce), codeVerifier: String(pending.codeVerifier) });
+      signedIn = await client.redeem(new URLSearchParams(ctx.querystring), { state, nonce: String(pending.nonce), codeVerifier: String(pending.codeVerifier) });
     } catch (err) {
       if (err instanceof UpstreamError) return problemPage(ctx, logger, client, err, d.uid);
       throw err;
     }
     const clientId = String(d.params.client_id);
-    const result = await federatedSignIn(store, client.config, claims);
+    const result = await federatedSignIn(store, client.config, signedIn.claims);
     if (!result.ok) {
       audit.record('signin.failure', { client_id: clientId, connector: client.id, reason: `upstream_${result.reason}`, ...(result.account ? { sub: result.account.id } : {}) });
+      const denial = { error: 'access_denied', error_description: REFUSALS[result.reason] };
+      if (d.deviceCode) {
+        // The device learns it at its next poll, whatever the person does with this page.
+        await denyDeviceCode(kit.provider, d.deviceCode, denial.error_description);
+        await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: denial.error_description, label: client.config.label, device: true }, 403);
+        return;
+      }
       // The authorization ends with access_denied; the person reads why before going back.
-      const returnTo = await kit.provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: REFUSALS[result.reason] }, { mergeWithLastSubmission: false });
-      await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: REFUSALS[result.reason], label: client.config.label, returnTo }, 403);
+      const returnTo = await kit.provider.interactionResult(ctx.req, ctx.res, denial, { mergeWithLastSubmission: false });
+      await kit.page(ctx, d, 'upstream_refused', { title: 'Access refused', message: denial.error_description, label: client.config.label, returnTo }, 403);
       return;
     }
     const { account } = result;
+    await options.recheck.remember(account, client.id, signedIn.state);
     audit.record('signin.success', { client_id: clientId, sub: account.id, username: account.username, connector: client.id, created: result.created });
     await kit.finish(ctx, { login: { accountId: account.id, amr: ['fed'], acr: ACR.upstream } }, false);
   });

@@ -47,10 +47,15 @@ function abilities(cert: X509Certificate): CaAbilities {
   });
 }
 
-/** Issuer name and key identifiers match and the signature verifies (OpenSSL's X509_check_issued + X509_verify). */
+/**
+ * Issuer name (and key identifiers) match and the signature verifies (OpenSSL's X509_check_issued +
+ * X509_verify). X509_check_issued also rejects a parent whose keyUsage leaves out keyCertSign; the
+ * plain name match keeps such a parent on the path, so the refusal says that this CA may not issue
+ * certificates (invalid_chain) instead of asking the client for intermediates it already sent.
+ */
 function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
   try {
-    return child.checkIssued(parent) && child.verify(parent.publicKey);
+    return (child.checkIssued(parent) || child.issuer === parent.subject) && child.verify(parent.publicKey);
   } catch {
     return false;
   }
@@ -78,10 +83,16 @@ function buildPath(presented: PresentedCertificate, anchors: readonly X509Certif
     }
     const next = presented.chain.find((c) => c !== current && !intermediates.includes(c) && issuedBy(current, c));
     if (!next) {
-      return { refusal: { reason: 'untrusted_issuer', detail: intermediates.length ? `no trusted issuer for ${describe(current)}` : 'no path to a trusted CA' } };
+      if (current.issuer === current.subject && issuedBy(current, current)) {
+        return intermediates.length
+          ? { refusal: { reason: 'untrusted_issuer', detail: `root not trusted: ${describe(current)}` } }
+          : { refusal: { reason: 'untrusted_issuer', detail: `self-signed: ${describe(current)}`, selfSigned: true } };
+      }
+      return { refusal: { reason: 'untrusted_issuer', detail: `issuer ${current.issuer.replace(/\n/g, ', ')} of ${describe(current)}: neither presented nor trusted` } };
     }
     const can = abilities(next);
-    if (!can.ca || !can.keyCertSign) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };
+    if (!can.ca) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };
+    if (!can.keyCertSign) return { refusal: { reason: 'invalid_chain', detail: `no_key_cert_sign: ${describe(next)}` } };
     if (can.pathLength !== undefined && intermediates.length > can.pathLength) {
       return { refusal: { reason: 'invalid_chain', detail: `path_length_exceeded: ${describe(next)} (pathLen ${can.pathLength})` } };
     }

@@ -25,6 +25,8 @@ export interface CertificateRefusal {
   /** For the log only: may name certificates and limits, never shown to the client. */
   readonly detail?: string;
   readonly field?: string;
+  /** untrusted_issuer for a self-signed certificate: no intermediate would help, so the wording differs. */
+  readonly selfSigned?: boolean;
   /** The leaf's validity end or start, for the expired / not-yet-valid wording. */
   readonly at?: Date;
 }
@@ -38,7 +40,9 @@ export function refusalDescription(refusal: CertificateRefusal): string {
     case 'no_certificate':
       return 'no client certificate was presented; send one in the TLS handshake to the mtls_endpoint_aliases endpoints listed in discovery';
     case 'untrusted_issuer':
-      return 'the client certificate is not issued by a CA this server trusts (send the intermediate CA certificates with it)';
+      return refusal.selfSigned
+        ? 'the client certificate is self-signed: not issued by a CA this server trusts (use one a trusted CA issued, or register the certificate with self_signed_tls_client_auth)'
+        : 'the client certificate is not issued by a CA this server trusts (send the intermediate CA certificates with it)';
     case 'invalid_chain':
       return 'a CA certificate in the client certificate\'s chain is expired, not yet valid, or not allowed to issue it';
     case 'expired':

@@ -2,7 +2,7 @@ import { errors } from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../storage/adapter.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
-import { migratedClientRecord, withHashedSecret } from './client_secret.ts';
+import { migratedClientRecord, withHashedSecret } from '../clients/client_secret.ts';
 
 /** 503 `temporarily_unavailable` for a store that cannot answer, instead of a 500 storm. */
 export function storeDown(cause: unknown): Error {

@@ -4,7 +4,7 @@ import type { Config } from '../config/load.ts';
 import type { ClientCaTrust } from '../pki/trust.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
-import type { KeyMaterial } from './keys.ts';
+import type { KeyMaterial } from '../keys/key_material.ts';
 import type { ResourceServerConfig } from './resource_servers.ts';
 
 /** What the provider configuration parts may ask for. */
@@ -18,6 +18,6 @@ export interface ProviderContext {
   resourceServers: Map<string, ResourceServerConfig>;
   /** CAs trusted for tls_client_auth (a snapshot the mTLS listener swaps on reload); none when absent. */
   trust?: ClientCaTrust;
-  /** Asks an account's source (a directory) again when a refresh token is used. */
+  /** Asks an account's source (a directory, an upstream IdP) again when a refresh token is used (offboarding); absent in the CLI. */
   recheck?: AccountRecheck;
 }

@@ -2,8 +2,8 @@ import type { RequestListener } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
-import { KeyRing } from './keyring.ts';
-import type { KeyMaterial } from './keys.ts';
+import { KeyRing } from '../keys/key_ring.ts';
+import type { KeyMaterial } from '../keys/key_material.ts';
 
 /** One built provider and the request handler of the app around it. */
 export interface BuiltProvider {

@@ -1,7 +1,7 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import { ConfigError } from '../shared/errors.ts';
 import { adapterClass } from './adapter_bridge.ts';
-import { withHashedSecret } from './client_secret.ts';
+import { withHashedSecret } from '../clients/client_secret.ts';
 import type { ProviderContext } from './context.ts';
 import { mergeParts } from './merge.ts';
 import { corePart } from './parts/core.ts';
@@ -14,6 +14,7 @@ import { introspectionPart } from './parts/introspection.ts';
 import { mtlsPart } from './parts/mtls.ts';
 import { registrationPart } from './parts/registration.ts';
 import { resourcesPart } from './parts/resources.ts';
+import { ttlPart } from './parts/ttl.ts';
 
 /** A slice of the oidc-provider configuration; features (src/features/) contribute theirs as parts. */
 export type ConfigurationPart = (ctx: ProviderContext) => Configuration;
@@ -46,6 +47,7 @@ export function createProvider(ctx: ProviderContext, extraParts: ConfigurationPa
     corePart(ctx),
     errorsPart(),
     accountsPart(ctx),
+    ttlPart(ctx),
     registrationPart(ctx),
     mtlsPart(ctx),
     resourcesPart(ctx),

@@ -17,10 +17,10 @@ import { createMtlsListener, loadMtlsMaterial, type MtlsListener } from '../http
 import { certsDirEmpty, initDevPki } from '../pki/dev_pki.ts';
 import { ClientCaTrust, trustSnapshotFromPem } from '../pki/trust.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
-import { loadKeys, type KeyMaterial } from '../provider/keys.ts';
+import { loadKeys, type KeyMaterial } from '../keys/key_material.ts';
 import { loadResourceServers } from '../provider/resource_servers.ts';
-import { cacheClients } from '../provider/client_cache.ts';
-import { loadStaticClients, validateStaticClients } from '../provider/static_clients.ts';
+import { cacheClients } from '../clients/client_cache.ts';
+import { loadStaticClients, validateStaticClients } from '../clients/static_clients.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { SignIn } from '../accounts/sign_in.ts';
 import { brandingStylesheet } from '../interactions/branding.ts';
@@ -28,7 +28,9 @@ import { interactionRoutes } from '../interactions/routes.ts';
 import { callbackPath } from '../interactions/upstream_routes.ts';
 import { UpstreamClient } from '../accounts/upstream_client.ts';
 import { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
+import { checkDirectorySchema } from '../accounts/ldap/schema_check.ts';
 import { AccountRecheck } from '../accounts/source_recheck.ts';
+import { Sealer } from '../shared/seal.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setPageBase } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
@@ -90,11 +92,20 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
     windowSeconds: config.loginThrottleWindow,
   });
   // Discovery runs in the background: an upstream that is down at start only disables its button's target.
-  const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger));
+  const upstream = config.connectors.map((c) => new UpstreamClient(c, `${config.issuer}${callbackPath(c.id)}`, logger, store));
   for (const client of upstream) client.warmUp();
   // Company directories check the password form; they are asked again when a refresh token is used.
   const directories = config.ldapConnectors.map((c) => new LdapConnector(c, store));
-  const recheck = new AccountRecheck(store, directories);
+  // In the background: attribute names the directory's schema lacks make every password look wrong.
+  for (const d of directories) void checkDirectorySchema(d.directory, logger);
+  // Offboarding: at a refresh, accounts from connectors are asked about again (accounts/source_recheck.ts).
+  const recheck = new AccountRecheck(store, [...upstream, ...directories], {
+    sealer: new Sealer(keys.cookieKeys, 'connector state'),
+    onUnreachable: config.upstreamRecheckUnreachable,
+    stateTtl: config.refreshTokenTtl,
+    logger,
+    audit,
+  });
   const readiness: Readiness = { accepting: true };
   const rateLimits = endpointRateLimits({
     store,
@@ -127,7 +138,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
       trustedProxies: config.trustedProxies,
       clientCertHeader: config.clientCertHeader,
       mtlsOrigin: config.mtlsEnabled ? config.mtlsOrigin : undefined,
-      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts })],
+      routes: [...routes, ...featureRoutes(p, features), ...interactionRoutes({ provider: p, store, signIn, logger, audit, consentTtl: config.consentTtl, upstream, directories, localAccounts: config.localAccounts, recheck })],
     });
     observeProvider(p, audit, metrics);
     return { provider: p, handle: p.callback() };

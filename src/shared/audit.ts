@@ -17,7 +17,8 @@ export type AuditEvent =
   | 'client.updated'
   | 'client.deleted'
   | 'registration_token.created'
-  | 'keys.rotated';
+  | 'keys.rotated'
+  | 'account.source_refused';
 
 /** What an audit event may carry: identifiers only, never secrets, tokens or passwords. */
 export interface AuditFields {

@@ -18,6 +18,7 @@ const connector = (over: Partial<ConnectorConfig> = {}): ConnectorConfig => ({
   allowedEmailDomains: [],
   requireVerifiedEmail: true,
   requiredGroups: [],
+  recheckSeconds: 300,
   ...over,
 });
 

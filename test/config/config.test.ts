@@ -23,6 +23,7 @@ function problems(env: Record<string, string>): string[] {
 /** A value each setting must refuse (settings taking free text refuse nothing and are absent). */
 const BAD: Record<string, string> = {
   GATEHOUSE_LOCAL_ACCOUNTS: 'maybe',
+  GATEHOUSE_UPSTREAM_RECHECK_UNREACHABLE: 'sometimes',
   GATEHOUSE_CONNECTORS_FILE: '/nonexistent/connectors.json',
   GATEHOUSE_MODE: 'staging',
   GATEHOUSE_ISSUER: 'localhost:3000',

@@ -80,6 +80,12 @@ describe('LDAP connectors in the connectors file', () => {
     assert.ok(prod.some((p) => p.includes('plain-text ldap://') && p.includes('production')));
   });
 
+  it('with local accounts off, a broken connectors file is the one problem named (not also "needs at least one connector")', () => {
+    const found = problems([{ ...base, caFile: 'missing.pem' }], { GATEHOUSE_LOCAL_ACCOUNTS: 'false' });
+    assert.deepEqual(found.filter((p) => !p.startsWith('GATEHOUSE_CONNECTORS_FILE:')), []);
+    assert.ok(found.some((p) => p.includes('0.caFile: cannot read')));
+  });
+
   it('one LDAP connector is enough to turn local accounts off', () => {
     const config = load({ GATEHOUSE_CONNECTORS_FILE: file([base]), GATEHOUSE_LOCAL_ACCOUNTS: 'false' });
     assert.equal(config.localAccounts, false);

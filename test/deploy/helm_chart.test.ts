@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { settings } from '../../src/config/schema.ts';
 import { README, regenerated } from './chart_readme.ts';
 import { ciValuesFiles, helm, CHART, KUBE_VERSION, kinds, only, render, renderNotes, template, undocumentedValues, type K8sObject, type Overrides } from './chart.ts';
 
@@ -249,7 +250,7 @@ describe('Helm chart: secrets', () => {
     const cookie = container.env.find((e: { name: string }) => e.name === 'GATEHOUSE_COOKIE_KEYS');
     assert.deepEqual(cookie.valueFrom.secretKeyRef, { name: 'gatehouse-keys', key: 'cookie-keys' });
     const secretNames = pod.volumes.filter((v: { secret?: unknown }) => v.secret).map((v: { secret: { secretName: string } }) => v.secret.secretName).sort();
-    assert.deepEqual(secretNames, ['gatehouse-clients', 'gatehouse-keys', 'gatehouse-mtls-tls']);
+    assert.deepEqual(secretNames, ['gatehouse-clients', 'gatehouse-connectors', 'gatehouse-keys', 'gatehouse-mtls-tls']);
     assert.equal(container.image, 'registry.example.com/gatehouse@sha256:' + '0'.repeat(64));
     assert.equal(configMap(objects).GATEHOUSE_CLIENTS_FILE, '/etc/gatehouse/clients/clients.json');
   });
@@ -275,6 +276,36 @@ describe('Helm chart: secrets', () => {
       assert.match(failureOf({ [`config.${key}`]: 'value' }), new RegExp(`config\\.${key} is a secret and would land in a ConfigMap`));
     }
     assert.match(failureOf({ 'config.GATEHOUSE_ISSUER': 'https://elsewhere.example' }), /set by a dedicated value/);
+  });
+
+  it('connectors.existingSecret mounts every key of that Secret (connectors file, LDAP CA, service password) and points GATEHOUSE_CONNECTORS_FILE at it', () => {
+    const objects = render(['ci/defaults-values.yaml'], { 'connectors.existingSecret': 'corp-directory', 'connectors.key': 'sso.json' });
+    assert.equal(configMap(objects).GATEHOUSE_CONNECTORS_FILE, '/etc/gatehouse/connectors/sso.json');
+    const pod = only(objects, 'Deployment').spec.template.spec;
+    const volume = pod.volumes.find((v: { name: string }) => v.name === 'connectors');
+    assert.deepEqual(volume.secret, { secretName: 'corp-directory', defaultMode: 0o440 });
+    const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'connectors');
+    assert.deepEqual(mount, { name: 'connectors', mountPath: '/etc/gatehouse/connectors', readOnly: true });
+    assert.equal(configMap(render(['ci/defaults-values.yaml'])).GATEHOUSE_CONNECTORS_FILE, undefined);
+    assert.match(failureOf({ 'config.GATEHOUSE_CONNECTORS_FILE': '/x.json' }), /set by a dedicated value/);
+  });
+
+  it('config accepts every non-secret setting without a dedicated value (token lifetimes and token rate limits are not secrets) and refuses every secret one', () => {
+    const dedicated = /set by a dedicated value/;
+    const accepted: string[] = [];
+    for (const s of Object.values(settings)) {
+      const r = template(['ci/defaults-values.yaml'], { [`config.${s.env}`]: '1' });
+      if (s.secret) {
+        assert.match(r.stderr, new RegExp(`config\\.${s.env} is a secret`), s.env);
+      } else if (r.status !== 0) {
+        assert.match(r.stderr, dedicated, `${s.env} refused: ${r.stderr}`);
+      } else {
+        accepted.push(s.env);
+      }
+    }
+    for (const env of ['GATEHOUSE_ACCESS_TOKEN_TTL', 'GATEHOUSE_REFRESH_TOKEN_TTL', 'GATEHOUSE_ID_TOKEN_TTL', 'GATEHOUSE_TOKEN_RATE_LIMIT_IP', 'GATEHOUSE_LOCAL_ACCOUNTS']) {
+      assert.ok(accepted.includes(env), `${env} should pass through config`);
+    }
   });
 
   it('values.schema.json rejects unknown keys and bad values', () => {

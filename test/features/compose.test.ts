@@ -10,7 +10,7 @@ import { createFeaturedProvider, featureRoutes } from '../../src/features/compos
 import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
 import type { Feature } from '../../src/features/feature.ts';
 import type { ProviderContext } from '../../src/provider/context.ts';
-import { loadKeys } from '../../src/provider/keys.ts';
+import { loadKeys } from '../../src/keys/key_material.ts';
 import { Audit } from '../../src/shared/audit.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { openStore } from '../../src/storage/open.ts';

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
 import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
-import type { StartOptions } from '../../src/server/gatehouse.ts';
 import { CookieClient, hidden } from './browserless.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
@@ -22,11 +21,11 @@ export interface DeviceServer extends TestServer {
 }
 
 /** A server with the device clients above and a 1 s polling interval (tests poll for real). */
-export async function startDeviceServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<DeviceServer> {
+export async function startDeviceServer(env: Record<string, string> = {}): Promise<DeviceServer> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
   const clientsFile = join(dir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify(CLIENTS));
-  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env }, options);
+  const server = await startTestServer({ GATEHOUSE_CLIENTS_FILE: clientsFile, GATEHOUSE_DEVICE_POLL_INTERVAL: '1s', ...env });
   const stop = server.stop.bind(server);
   return Object.assign(server, {
     accounts: new Accounts(server.store),

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
-import { startGatehouse, type Gatehouse, type StartOptions } from '../../src/server/gatehouse.ts';
+import { startGatehouse, type Gatehouse } from '../../src/server/gatehouse.ts';
 import { createLogger } from '../../src/shared/logger.ts';
+import { TestClock } from './clock.ts';
 import { freePort } from './net.ts';
 
 export { freePort };
@@ -16,6 +17,8 @@ export interface TestServer extends Gatehouse {
   /** Raw log text, for grepping secrets. */
   logText(): string;
   dir: string;
+  /** The clock the features read (pacing, expiry of their records); tests move it ahead instead of sleeping. */
+  clock: TestClock;
   /** Closes the server and removes its temp dir. */
   stop(): Promise<void>;
 }
@@ -23,9 +26,10 @@ export interface TestServer extends Gatehouse {
 /**
  * Starts Gatehouse in this process on a free port, with a temp data dir and logs captured.
  * `env` overrides settings; by default the issuer is the real URL so browsers can follow it.
- * `options` injects what production never does (a clock).
+ * The features read `clock` (injected as startGatehouse's `now`).
  */
-export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const clock = new TestClock();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const port = env.GATEHOUSE_PORT ? Number(env.GATEHOUSE_PORT) : await freePort();
   const mtlsPort = env.GATEHOUSE_MTLS_PORT ?? String(await freePort());
@@ -61,13 +65,14 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const logger = createLogger({ level: config.logLevel, destination });
   let gatehouse: Gatehouse;
   try {
-    gatehouse = await startGatehouse(config, logger, options);
+    gatehouse = await startGatehouse(config, logger, { now: clock.now });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return Object.assign(gatehouse, {
     dir,
+    clock,
     logs,
     logText: () => lines.join('\n'),
     async stop() {

@@ -12,14 +12,16 @@ export const CORP_SECRET = 'corp-client-secret-0123456789abcdefghijklmnop';
 export const LIAR_SECRET = 'liar-client-secret-0123456789abcdefghijklmnop';
 const NATIVE = { client_id: 'cli-native', application_type: 'native', token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['http://127.0.0.1/callback'] };
 
-/** Polls at the announced interval until the answer is final. */
+/** Polls at the announced interval (on the server's clock) until the answer is final. */
 export async function pollUntilDone(server: TestServer, auth: DeviceAuthorization) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, auth.interval * 1000 + 50));
+    server.clock.advance(auth.interval * 1000);
     const r = await pollOnce(server, auth.device_code);
     if (r.body.error !== 'authorization_pending') return r;
     if (Date.now() > deadline) throw new Error('device flow did not finish within 60 s');
+    // Still pending: give the approval a moment to land before the next (clock-paced) poll.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

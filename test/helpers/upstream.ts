@@ -38,7 +38,7 @@ export async function startUpstream(clients: ClientMetadata[], port?: number): P
   const provider = new Provider(issuer, {
     clients,
     cookies: { keys: ['upstream-test-cookie-key-0123456789'] },
-    scopes: ['openid', 'profile', 'email', 'groups', 'posix'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'], groups: ['groups'], posix: ['uid_number', 'gid_number'] },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx, id) {

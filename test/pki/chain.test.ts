@@ -7,9 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { parseCertificateHeader } from '../../src/http/certificate_source.ts';
 import { MAX_INTERMEDIATES, verifyClientCertificate } from '../../src/pki/chain.ts';
 import { MAX_PRESENTED_CHAIN, presentedCertificate } from '../../src/pki/presented_certificate.ts';
+import { refusalDescription } from '../../src/pki/refusal.ts';
 import { subjectMatches } from '../../src/pki/subject_match.ts';
 import { trustSnapshot } from '../../src/pki/trust.ts';
-import { opensslCa, opensslIssue } from '../mtls/pki.ts';
+import { opensslCa, opensslIssue } from '../helpers/pki.ts';
 import { KeyUsageFlags, make, root as makeRoot, type Made } from './chain_factory.ts';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -44,7 +45,10 @@ describe('a company PKI made with openssl', () => {
     assert.deepEqual(verdict.ok && verdict.intermediates.map((c) => c.subject), [intermediate.subject]);
   });
   it('refuses the same leaf without its issuing CA, or with nothing trusted', () => {
-    assert.equal(verifyClientCertificate(tls(leaf), trustSnapshot([root])).ok === false && 'untrusted_issuer', 'untrusted_issuer');
+    const alone = verifyClientCertificate(tls(leaf), trustSnapshot([root]));
+    assert.equal(!alone.ok && alone.reason, 'untrusted_issuer');
+    // The log names the missing issuer, so an operator knows which CA certificate to send or trust.
+    assert.match(!alone.ok ? (alone.detail ?? '') : '', /issuer O=Acme, CN=Acme Issuing CA of O=Acme, CN=svc: neither presented nor trusted/);
     const none = verifyClientCertificate(tls(leaf, intermediate), trustSnapshot([]));
     assert.equal(!none.ok && none.reason, 'untrusted_issuer');
   });
@@ -126,9 +130,12 @@ describe('path validation, one broken rule at a time', () => {
     assert.match(!verdict.ok ? (verdict.detail ?? '') : '', /not_a_ca: CN=Not A CA/);
     const noBasicConstraints = await make('No Constraints', root, { keyUsage: KeyUsageFlags.keyCertSign });
     assert.equal(reasonOf(verifyClientCertificate(tls(await make('svc', noBasicConstraints), noBasicConstraints), trusting(root))), 'invalid_chain');
-    // A CA whose key usage leaves out keyCertSign is not an issuer at all.
+    // A CA whose key usage leaves out keyCertSign signed the leaf all the same: the client did send
+    // its issuer, so the answer is that this CA may not issue certificates, not "send the intermediates".
     const noCertSign = await make('CRL Only', root, { ca: true, keyUsage: KeyUsageFlags.cRLSign });
-    assert.notEqual(reasonOf(verifyClientCertificate(tls(await make('svc', noCertSign), noCertSign), trusting(root))), 'ok');
+    const noCertSignVerdict = verifyClientCertificate(tls(await make('svc', noCertSign), noCertSign), trusting(root));
+    assert.equal(reasonOf(noCertSignVerdict), 'invalid_chain');
+    assert.match(!noCertSignVerdict.ok ? (noCertSignVerdict.detail ?? '') : '', /no_key_cert_sign: CN=CRL Only/);
   });
 
   it('path lengths: an intermediate under a pathLen 0 CA, or two under a pathLen 1 root, are refused', async () => {
@@ -164,7 +171,21 @@ describe('path validation, one broken rule at a time', () => {
 
   it('a self-signed certificate is not issued by a trusted CA', async () => {
     const self = await makeRoot('svc');
-    assert.equal(reasonOf(verifyClientCertificate(tls(self), trusting(root))), 'untrusted_issuer');
+    const verdict = verifyClientCertificate(tls(self), trusting(root));
+    assert.equal(reasonOf(verdict), 'untrusted_issuer');
+    assert.match(!verdict.ok ? (verdict.detail ?? '') : '', /self-signed: CN=svc/);
+    // No intermediate would help: the client operator is told what would.
+    const description = !verdict.ok ? refusalDescription(verdict) : '';
+    assert.match(description, /is self-signed/);
+    assert.match(description, /self_signed_tls_client_auth/);
+    assert.doesNotMatch(description, /send the intermediate/);
+    // A whole chain up to a root nobody configured: the log names that root.
+    const otherRoot = await makeRoot('Other Root');
+    const otherIssuing = await make('Other Issuing', otherRoot, { ca: true });
+    const foreign = verifyClientCertificate(tls(await make('svc', otherIssuing), otherIssuing, otherRoot), trusting(root));
+    assert.equal(reasonOf(foreign), 'untrusted_issuer');
+    assert.match(!foreign.ok ? (foreign.detail ?? '') : '', /^root not trusted: CN=Other Root$/);
+    assert.match(!foreign.ok ? refusalDescription(foreign) : '', /send the intermediate/);
   });
 
   it('a new trust snapshot is judged anew (results are cached per snapshot)', async () => {

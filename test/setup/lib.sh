@@ -1,11 +1,13 @@
 # Helpers shared by the test setup scripts (sourced; the caller sets $root and $tools).
 die() { echo "test setup: $*" >&2; exit 1; }
 
-# go_tool NAME MODULE_PATH PACKAGE VERSION: builds one binary in a scratch module (go install's
-# deprecation lookup is refused by the proxy for some modules; go get + go build is not).
+# go_tool NAME MODULE_PATH PACKAGE VERSION [LDFLAGS]: builds one binary in a scratch module (go
+# install's deprecation lookup is refused by the proxy for some modules; go get + go build is not).
+# LDFLAGS stamp what a release build's Makefile would (a change of them rebuilds).
 go_tool() {
-  local name=$1 module=$2 pkg=$3 version=$4
+  local name=$1 module=$2 pkg=$3 version=$4 ldflags=${5:-}
   local stamp="$tools/.$name-$version"
+  [ -n "$ldflags" ] && stamp="$stamp-$(printf '%s' "$ldflags" | sha256sum | cut -c1-8)"
   # ferretdb builds stamped without "-patched" panicked at start (see below): rebuild those.
   [ "$name" = ferretdb ] && stamp="$stamp-patched"
   [ -x "$tools/$name" ] && [ -f "$stamp" ] && return 0
@@ -26,7 +28,7 @@ go_tool() {
       echo "$version" > ./src/build/version/version.txt
       go mod edit -replace "$module=./src"
     fi
-    CGO_ENABLED=0 go build -o "$tools/$name" "$pkg"
+    CGO_ENABLED=0 go build -ldflags "$ldflags" -o "$tools/$name" "$pkg"
     if [ "$name" = ferretdb ]; then "$tools/$name" --version >/dev/null || { rm -f "$tools/$name"; exit 1; }; fi
   ) || { rm -rf "$work"; die "could not build $name $version from the Go module proxy"; }
   rm -rf "$work"

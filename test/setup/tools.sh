@@ -2,7 +2,7 @@
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
 #   chromium (browser tests), curl and openssl (reference clients), postgresql (FerretDB's backend) from Debian;
 #   ferretdb (a MongoDB-protocol server, run on PostgreSQL) and helm, built from the Go module proxy into .tools/bin;
-#   the third-party OAuth clients of the interop tests: test/interop/go (golang.org/x/oauth2) built into
+#   the third-party OAuth clients of the interop tests: test/e2e/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
 #   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
 #   by test/setup/kube.sh.
@@ -38,22 +38,22 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
 }
 
-# interop_go: the golang.org/x/oauth2 client in test/interop/go, rebuilt when its sources change.
+# interop_go: the golang.org/x/oauth2 client in test/e2e/interop/go, rebuilt when its sources change.
 interop_go() {
-  local src="$root/test/interop/go" bin="$tools/oauth2-interop"
+  local src="$root/test/e2e/interop/go" bin="$tools/oauth2-interop"
   local sum
   sum=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-16)
   [ -x "$bin" ] && [ -f "$tools/.oauth2-interop-$sum" ] && return 0
   command -v go >/dev/null 2>&1 || die "go is required to build the golang.org/x/oauth2 interop client"
   echo "test setup: building oauth2-interop (golang.org/x/oauth2) from the Go module proxy" >&2
-  (cd "$src" && CGO_ENABLED=0 go build -o "$bin.tmp" . && mv "$bin.tmp" "$bin") || die "could not build test/interop/go"
+  (cd "$src" && CGO_ENABLED=0 go build -o "$bin.tmp" . && mv "$bin.tmp" "$bin") || die "could not build test/e2e/interop/go"
   rm -f "$tools"/.oauth2-interop-*
   touch "$tools/.oauth2-interop-$sum"
 }
 
 # interop_python: a venv at .tools/python with Authlib and requests from PyPI, pinned in requirements.txt.
 interop_python() {
-  local venv="$root/.tools/python" req="$root/test/interop/python/requirements.txt"
+  local venv="$root/.tools/python" req="$root/test/e2e/interop/python/requirements.txt"
   local sum
   sum=$(sha256sum "$req" | cut -c1-16)
   [ -x "$venv/bin/python" ] && [ -f "$venv/.requirements-$sum" ] && return 0
@@ -78,7 +78,10 @@ esac
 case "$what" in
   all|go)
     go_tool ferretdb github.com/FerretDB/FerretDB github.com/FerretDB/FerretDB/cmd/ferretdb v1.24.2
-    go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4
+    # Release builds stamp the Kubernetes version helm assumes without a cluster (template, lint):
+    # the one its client libraries speak. Unstamped it is 1.20, and a chart that needs
+    # kubeVersion >=1.25 cannot be templated.
+    go_tool helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm v3.21.4 "-s -w -X helm.sh/helm/v3/internal/version.version=v3.21.4 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=36"
     ;;
 esac
 case "$what" in

@@ -2,15 +2,28 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from '../../src/storage/adapter.ts';
 
-/** Capabilities a backend opts into; every backend in this repo opts into all of them. */
+/**
+ * The suites of the storage contract, one per capability. A backend lists the ones it can pass;
+ * the others are reported as skipped with the reason, so a partial backend shows what it lacks
+ * instead of failing (or being silently left out). `crud` is the minimum every store must pass.
+ */
+export const CAPABILITIES = ['crud', 'expiry', 'lookups', 'consume', 'revocation', 'concurrency', 'counters', 'health'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
 export interface ConformanceOptions {
   /** Creates a fresh, empty store for one test. */
   open: () => Promise<Store>;
+  /** The capabilities this backend opts into; must include `crud`. */
+  capabilities: readonly Capability[];
 }
+
+/** Models the suites write to; a store handed to a test must hold none of them. */
+const MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken'];
 
 async function withStore(open: () => Promise<Store>, fn: (s: Store) => Promise<void>): Promise<void> {
   const store = await open();
   try {
+    for (const model of MODELS) assert.deepEqual(await store.list(model), [], `open() must give a fresh empty store (${model} has records)`);
     await fn(store);
   } finally {
     await store.close();
@@ -23,11 +36,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The storage contract, run unchanged against every backend (dex's storage/conformance is the
  * model). Each test gets a fresh empty store.
  */
-export function runConformance(name: string, { open }: ConformanceOptions): void {
+export function runConformance(name: string, { open, capabilities }: ConformanceOptions): void {
+  if (!capabilities.includes('crud')) throw new Error(`storage conformance: ${name} must opt into crud`);
   const t = (title: string, fn: (s: Store) => Promise<void>) => it(title, () => withStore(open, fn));
+  const suite = (capability: Capability, title: string, fn: () => void) =>
+    describe(title, capabilities.includes(capability) ? {} : { skip: `${name} does not opt into ${capability}` }, fn);
 
   describe(`storage conformance: ${name}`, () => {
-    describe('CRUD', () => {
+    suite('crud', 'CRUD', () => {
       t('find returns what upsert stored, and undefined for unknown ids', async (s) => {
         await s.upsert('AccessToken', 'a1', { jti: 'a1', grantId: 'g1', kind: 'AccessToken', nested: { x: [1, 2] } }, 60);
         assert.deepEqual(await s.find('AccessToken', 'a1'), { jti: 'a1', grantId: 'g1', kind: 'AccessToken', nested: { x: [1, 2] } });
@@ -81,7 +97,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('expiry', () => {
+    suite('expiry', 'expiry', () => {
       t('expired records are invisible to every lookup', async (s) => {
         await s.upsert('DeviceCode', 'd1', { userCode: 'ABCD-EFGH', uid: 'u1', grantId: 'g1' }, 0.05);
         await sleep(80);
@@ -108,7 +124,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('secondary lookups', () => {
+    suite('lookups', 'secondary lookups', () => {
       t('findByUserCode and findByUid find the right model and record', async (s) => {
         await s.upsert('DeviceCode', 'd1', { userCode: 'BCDF-GHJK', grantId: 'g' }, 600);
         await s.upsert('DeviceCode', 'd2', { userCode: 'LMNP-QRST', grantId: 'g' }, 600);
@@ -132,7 +148,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('consume', () => {
+    suite('consume', 'consume', () => {
       t('marks the record with an epoch-seconds timestamp', async (s) => {
         await s.upsert('AuthorizationCode', 'c1', { grantId: 'g1' }, 60);
         const before = Math.floor(Date.now() / 1000);
@@ -154,7 +170,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('revokeByGrantId', () => {
+    suite('revocation', 'revokeByGrantId', () => {
       t('removes every model kind of that grant and nothing else', async (s) => {
         for (const model of ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'Grant', 'BackchannelAuthenticationRequest']) {
           await s.upsert(model, `${model}-1`, { grantId: 'doomed', userCode: model === 'DeviceCode' ? 'AAAA-BBBB' : undefined }, 600);
@@ -169,7 +185,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('concurrency', () => {
+    suite('concurrency', 'concurrency', () => {
       t('parallel upserts of distinct ids all land', async (s) => {
         await Promise.all(Array.from({ length: 200 }, (_, i) => s.upsert('AccessToken', `t${i}`, { i, grantId: `g${i % 7}` }, 600)));
         const found = await Promise.all(Array.from({ length: 200 }, (_, i) => s.find('AccessToken', `t${i}`)));
@@ -187,7 +203,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('counters', () => {
+    suite('counters', 'counters', () => {
       t('increment counts within a window and restarts after it', async (s) => {
         const a = await s.increment('rl:ip:1', 0.1);
         const b = await s.increment('rl:ip:1', 0.1);
@@ -210,7 +226,7 @@ export function runConformance(name: string, { open }: ConformanceOptions): void
       });
     });
 
-    describe('health', () => {
+    suite('health', 'health', () => {
       t('ping succeeds on a working store and leaves nothing behind', async (s) => {
         await s.ping();
         assert.deepEqual(await s.list('_health'), []);

@@ -1,4 +1,4 @@
 import { MemoryStore } from '../../src/storage/memory/memory_store.ts';
-import { runConformance } from './conformance.ts';
+import { CAPABILITIES, runConformance } from './conformance.ts';
 
-runConformance('memory', { open: async () => new MemoryStore() });
+runConformance('memory', { open: async () => new MemoryStore(), capabilities: CAPABILITIES });

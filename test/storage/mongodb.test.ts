@@ -8,7 +8,7 @@ import { openStore } from '../../src/storage/open.ts';
 import { runCli } from '../helpers/cli.ts';
 import { dropDatabase, startMongo } from '../helpers/mongodb.ts';
 import { freePort } from '../helpers/server.ts';
-import { runConformance } from './conformance.ts';
+import { CAPABILITIES, runConformance } from './conformance.ts';
 
 const mongo = await startMongo();
 after(() => mongo.dispose());
@@ -25,7 +25,7 @@ async function open(): Promise<MongoStore> {
   return store;
 }
 
-runConformance(mongo.local ? 'mongodb (FerretDB)' : 'mongodb (TEST_MONGODB_URI)', { open });
+runConformance(mongo.local ? 'mongodb (FerretDB)' : 'mongodb (TEST_MONGODB_URI)', { open, capabilities: CAPABILITIES });
 
 const quietLogger = () => {
   const lines: Array<Record<string, unknown>> = [];

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
-import { runConformance } from './conformance.ts';
+import { CAPABILITIES, runConformance } from './conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-runConformance('sqlite', { open: async () => new SqliteStore(join(dir, `store-${n++}.db`)) });
+runConformance('sqlite', { open: async () => new SqliteStore(join(dir, `store-${n++}.db`)), capabilities: CAPABILITIES });
 
 describe('sqlite specifics', () => {
   it('keeps data across reopening the same file', async () => {

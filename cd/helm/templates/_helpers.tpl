@@ -133,12 +133,13 @@ for comparing a request with its limit. values.schema.json has already checked t
 {{- define "gatehouse.certsDir" -}}/etc/gatehouse/tls{{- end }}
 {{- define "gatehouse.keysDir" -}}/etc/gatehouse/keys{{- end }}
 {{- define "gatehouse.clientsDir" -}}/etc/gatehouse/clients{{- end }}
+{{- define "gatehouse.connectorsDir" -}}/etc/gatehouse/connectors{{- end }}
 
 {{/*
 Settings that are secrets and so may never be put in the ConfigMap through `config`.
 */}}
 {{- define "gatehouse.secretSettings" -}}
-GATEHOUSE_COOKIE_KEYS MONGODB_URI
+GATEHOUSE_COOKIE_KEYS MONGODB_URI GATEHOUSE_METRICS_TOKEN
 {{- end }}
 
 {{/*
@@ -215,10 +216,10 @@ names the value to change.
 {{- end }}
 {{- $secretSettings := splitList " " (include "gatehouse.secretSettings" .) }}
 {{- range $key, $_ := $v.config }}
-{{- if or (has $key $secretSettings) (regexMatch "(SECRET|PASSWORD|TOKEN|PRIVATE_KEY)" $key) }}
+{{- if or (has $key $secretSettings) (regexMatch "(SECRET|PASSWORD|TOKEN|PRIVATE_KEY|API_KEY)S?$" $key) }}
 {{- fail (printf "gatehouse: config.%s is a secret and would land in a ConfigMap; use secrets.* or extraEnv with valueFrom.secretKeyRef" $key) }}
 {{- end }}
-{{- if has $key (list "GATEHOUSE_MODE" "GATEHOUSE_ISSUER" "GATEHOUSE_HOST" "GATEHOUSE_PORT" "GATEHOUSE_MTLS_PORT" "GATEHOUSE_MTLS_ENABLED" "GATEHOUSE_METRICS" "GATEHOUSE_ADMIN_HOST" "GATEHOUSE_ADMIN_PORT" "GATEHOUSE_MTLS_ORIGIN" "GATEHOUSE_DATA_DIR" "GATEHOUSE_CERTS_DIR" "GATEHOUSE_STORE" "GATEHOUSE_JWKS_FILE" "GATEHOUSE_CLIENTS_FILE" "GATEHOUSE_TRUST_PROXY" "GATEHOUSE_TRUSTED_PROXIES" "GATEHOUSE_REGISTRATION" "GATEHOUSE_LOG_LEVEL" "GATEHOUSE_SHUTDOWN_TIMEOUT" "GATEHOUSE_SHUTDOWN_DRAIN_DELAY" "GATEHOUSE_CLIENT_CERT_HEADER") }}
+{{- if has $key (list "GATEHOUSE_MODE" "GATEHOUSE_ISSUER" "GATEHOUSE_HOST" "GATEHOUSE_PORT" "GATEHOUSE_MTLS_PORT" "GATEHOUSE_MTLS_ENABLED" "GATEHOUSE_METRICS" "GATEHOUSE_ADMIN_HOST" "GATEHOUSE_ADMIN_PORT" "GATEHOUSE_MTLS_ORIGIN" "GATEHOUSE_DATA_DIR" "GATEHOUSE_CERTS_DIR" "GATEHOUSE_STORE" "GATEHOUSE_JWKS_FILE" "GATEHOUSE_CLIENTS_FILE" "GATEHOUSE_CONNECTORS_FILE" "GATEHOUSE_TRUST_PROXY" "GATEHOUSE_TRUSTED_PROXIES" "GATEHOUSE_REGISTRATION" "GATEHOUSE_LOG_LEVEL" "GATEHOUSE_SHUTDOWN_TIMEOUT" "GATEHOUSE_SHUTDOWN_DRAIN_DELAY" "GATEHOUSE_CLIENT_CERT_HEADER") }}
 {{- fail (printf "gatehouse: config.%s is set by a dedicated value of this chart; use that instead (see values.yaml)" $key) }}
 {{- end }}
 {{- end }}

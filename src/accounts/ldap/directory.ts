@@ -15,6 +15,21 @@ export class DirectoryUnavailableError extends GatehouseError {
   }
 }
 
+/**
+ * The person's password was right, but their entry has no (readable) value for an attribute the
+ * connector maps the account from: the stable id or the username. Almost always a misspelled
+ * attribute name in the connector, or one the service account may not read. `missing` holds the
+ * attribute names (never values), for the operator's log.
+ */
+export class DirectoryEntryIncompleteError extends GatehouseError {
+  readonly missing: string[];
+
+  constructor(missing: string[]) {
+    super('ERR_LDAP_ENTRY_INCOMPLETE', `the directory entry has no readable ${missing.join(', ')}`, { status: 403, expose: false });
+    this.missing = missing;
+  }
+}
+
 /** A directory entry mapped per the connector's attribute names. */
 export interface DirectoryUser {
   /** The entry's DN as the directory returned it (used for the user bind and `member` groups). */
@@ -163,11 +178,12 @@ export class LdapDirectory {
     return [...new Set(names.filter((n) => n.length > 0 && n.length <= 256))].slice(0, 500);
   }
 
-  async #map(client: Client, entry: Entry): Promise<DirectoryUser | undefined> {
+  /** @throws DirectoryEntryIncompleteError when the entry lacks the stable id or the username. */
+  async #map(client: Client, entry: Entry): Promise<DirectoryUser> {
     const a = this.config.attributes;
     const id = stableId(entry, a.id);
     const username = values(entry, this.#usernameAttribute())[0];
-    if (!id || !username) return undefined;
+    if (!id || !username) throw new DirectoryEntryIncompleteError([...(id ? [] : [a.id]), ...(username ? [] : [this.#usernameAttribute()])]);
     const uidNumber = a.uidNumber ? posixId(values(entry, a.uidNumber)[0]) : undefined;
     const gidNumber = a.gidNumber ? posixId(values(entry, a.gidNumber)[0]) : undefined;
     return {
@@ -186,6 +202,8 @@ export class LdapDirectory {
    * Checks a username and password. Undefined for any wrong input: unknown, ambiguous or
    * disabled user, wrong or empty password, control characters in the username.
    * @throws DirectoryUnavailableError when the directory cannot be asked.
+   * @throws DirectoryEntryIncompleteError when the password was right but the entry lacks the
+   *   stable id or username attribute (a connector mistake, not the person's).
    */
   async authenticate(username: string, password: string): Promise<DirectoryUser | undefined> {
     if (!username || username.length > MAX_INPUT || /[\x00-\x1f\x7f]/.test(username)) return undefined;
@@ -213,7 +231,34 @@ export class LdapDirectory {
     const { client } = await this.#open();
     try {
       const entry = await this.#ask(() => this.#findOne(client, `(${this.config.attributes.id}=${idFilterValue(id)})`));
-      return entry ? await this.#ask(() => this.#map(client, entry)) : undefined;
+      if (!entry) return undefined;
+      try {
+        return await this.#ask(() => this.#map(client, entry));
+      } catch (err) {
+        // An entry that no longer carries its username cannot keep its session.
+        if (err instanceof DirectoryEntryIncompleteError) return undefined;
+        throw err;
+      }
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The directory's `attributeTypes` definitions (RFC 4512 §4.2, §5.1: the root DSE names the
+   * subschema subentry), read with the service account; empty when the server publishes none.
+   * @throws DirectoryUnavailableError when the directory cannot be asked.
+   */
+  async schemaAttributeTypes(): Promise<string[]> {
+    const { client } = await this.#open();
+    try {
+      return await this.#ask(async () => {
+        const root = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['subschemaSubentry'] });
+        const subschema = root.searchEntries[0] ? values(root.searchEntries[0], 'subschemaSubentry')[0] : undefined;
+        if (!subschema) return [];
+        const { searchEntries } = await client.search(subschema, { scope: 'base', filter: '(objectClass=subschema)', attributes: ['attributeTypes'] });
+        return searchEntries[0] ? values(searchEntries[0], 'attributeTypes') : [];
+      });
     } finally {
       await client.unbind().catch(() => undefined);
     }

@@ -3,10 +3,10 @@ import type { Store } from '../../storage/adapter.ts';
 import { type Account, Accounts } from '../account.ts';
 import { checkPolicy, type FederatedResult, type IdentitySource, linkIdentity, type MappedClaims, sourceFields } from '../federated.ts';
 import type { AccountSource, RecheckVerdict } from '../source_recheck.ts';
-import { DirectoryUnavailableError, type DirectoryUser, LdapDirectory } from './directory.ts';
+import { DirectoryEntryIncompleteError, DirectoryUnavailableError, type DirectoryUser, LdapDirectory } from './directory.ts';
 
 /** Outcome of a directory sign-in: an account, wrong credentials, or a policy refusal. */
-export type LdapSignInResult = FederatedResult | { ok: false; reason: 'credentials' };
+export type LdapSignInResult = FederatedResult | { ok: false; reason: 'credentials' } | { ok: false; reason: 'claims'; missing: string[] };
 
 /** The identity namespace of a directory's stable ids (part of the account link key). */
 export function ldapIssuer(connectorId: string): string {
@@ -56,10 +56,18 @@ export class LdapConnector implements AccountSource {
 
   /**
    * Checks the password with the directory, applies the policy, then links or creates the account.
+   * An entry lacking the mapped id or username gives `claims` with the `missing` attribute names.
    * @throws DirectoryUnavailableError when the directory cannot be asked.
    */
   async signIn(username: string, password: string): Promise<LdapSignInResult> {
-    const user = await this.directory.authenticate(username, password);
+    let user: DirectoryUser | undefined;
+    try {
+      user = await this.directory.authenticate(username, password);
+    } catch (err) {
+      // The right password and a connector mistake: not "incorrect", and not a throttled failure.
+      if (err instanceof DirectoryEntryIncompleteError) return { ok: false, reason: 'claims', missing: err.missing };
+      throw err;
+    }
     if (!user) return { ok: false, reason: 'credentials' };
     const m = mapped(user);
     const refusal = checkPolicy({ ...this.config, requireVerifiedEmail: false }, m);

@@ -3,10 +3,11 @@ import type { ClientMetadata } from 'oidc-provider';
 import { gatehouseFeatures } from '../../features/all.ts';
 import { createFeaturedProvider } from '../../features/compose.ts';
 import { DEVICE_CODE_GRANT } from '../../features/device_flow/grant_type.ts';
-import { ClientAdmin, InvalidClientError } from '../../provider/client_admin.ts';
-import { loadKeys } from '../../provider/keys.ts';
+import { ClientAdmin, InvalidClientError } from '../../clients/client_admin.ts';
+import { replaceInvisible } from '../../clients/client_text.ts';
+import { loadKeys } from '../../keys/key_material.ts';
 import { loadResourceServers } from '../../provider/resource_servers.ts';
-import { loadStaticClients } from '../../provider/static_clients.ts';
+import { loadStaticClients } from '../../clients/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { cliAudit } from '../audit.ts';
@@ -111,7 +112,7 @@ function printJson(value: unknown): void {
  * this covers records stored before they did.
  */
 function safe(text: unknown): string {
-  return String(text ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?');
+  return replaceInvisible(String(text ?? ''));
 }
 
 function printSecretNotice(secret: string | undefined): void {

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
-import { keyState, prune, readKeyFile, rotate, writeKeyFile } from '../../provider/keyring.ts';
+import { keyState, readKeyFile, writeKeyFile } from '../../keys/key_file.ts';
+import { prune, rotate } from '../../keys/rotation.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { duration } from '../../config/setting.ts';
 

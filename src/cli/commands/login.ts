@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
-import { accessToken, type CachedSession, LoginError, loginWithBrowser, loginWithDevice, logout, openBrowser, TokenCache } from '../../client/index.ts';
+import { accessToken, DEFAULT_SCOPE, type LoginResult, loginCommand, loginWithBrowser, loginWithDevice, logout, openBrowser, TokenCache } from '../../client/index.ts';
 import { UsageError } from '../../shared/errors.ts';
-
-interface SessionFlags {
-  issuer?: string;
-  clientId?: string;
-}
+import { expiry, safe, say, type SessionFlags, sessionFlags, target, who } from './session_flags.ts';
 
 interface LoginFlags extends SessionFlags {
   device?: boolean;
@@ -16,76 +12,74 @@ interface LoginFlags extends SessionFlags {
   open: boolean;
 }
 
-function err(text: string): void {
-  process.stderr.write(`${text}\n`);
+/** Colours and cursor codes only for a terminal that wants them (https://no-color.org). */
+function colourful(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
 
-/** Strips terminal control characters from server-supplied text before it reaches a terminal. */
-function safe(text: string): string {
-  return text.replace(/\p{Cc}/gu, '?');
+/** --issuer/--client-id/--scope, or the only remembered profile when the flags are left out. */
+async function loginTarget(flags: LoginFlags, cache: TokenCache): Promise<{ issuer: string; clientId: string; scope: string }> {
+  if (flags.issuer && flags.clientId) return { issuer: flags.issuer, clientId: flags.clientId, scope: flags.scope ?? DEFAULT_SCOPE };
+  if (flags.issuer || flags.clientId) throw new UsageError('login needs --issuer and --client-id (or neither, to log in again as the last profile)');
+  const profiles = await cache.profiles();
+  const only = profiles.length === 1 ? profiles[0] : undefined;
+  if (only) return { issuer: only.issuer, clientId: only.client_id, scope: flags.scope ?? only.scope ?? DEFAULT_SCOPE };
+  if (!profiles.length) throw new UsageError('login needs --issuer and --client-id');
+  throw new UsageError(`several profiles are remembered; choose one:\n${profiles.map((p) => `  ${loginCommand(p)}`).join('\n')}`);
 }
 
-/** --issuer/--client-id, or the only session in the cache when both are left out. */
-async function target(flags: SessionFlags, cache: TokenCache): Promise<{ issuer: string; clientId: string }> {
-  if (flags.issuer && flags.clientId) return { issuer: flags.issuer, clientId: flags.clientId };
-  if (flags.issuer || flags.clientId) throw new UsageError('give both --issuer and --client-id, or neither to use the only cached login');
-  const sessions = await cache.list();
-  if (sessions.length === 1) return { issuer: sessions[0]!.issuer, clientId: sessions[0]!.client_id };
-  if (!sessions.length) throw new LoginError('ERR_NOT_LOGGED_IN', 'not logged in; run `gatehouse login --issuer URL --client-id ID`');
-  const names = sessions.map((s) => `  --issuer ${s.issuer} --client-id ${s.client_id}`).join('\n');
-  throw new UsageError(`several logins are cached; choose one:\n${names}`);
-}
-
-function loggedIn(session: CachedSession, cache: TokenCache): void {
-  const expiry = session.expires_at ? ` (access token valid until ${new Date(session.expires_at * 1000).toISOString()})` : '';
-  err(`Logged in to ${session.issuer} as client ${session.client_id}${expiry}.`);
-  err(`Tokens cached in ${cache.pathFor(session.issuer, session.client_id)}`);
-}
-
-function sessionFlags(cmd: Command): Command {
-  return cmd.option('--issuer <url>', 'the issuer URL (https; http only on a loopback address)').option('--client-id <id>', 'the public client registered for this CLI');
+function loggedIn({ session, replaced }: LoginResult, cache: TokenCache): void {
+  const person = who(session.account);
+  say(`Logged in${person ? ` as ${person}` : ''} to ${session.issuer} as client ${session.client_id} (access token ${expiry(session)}).`);
+  if (replaced === 'revoked') say('The previous login for this issuer and client was revoked at the issuer.');
+  if (replaced === 'kept') say('The previous login for this issuer and client was replaced here, but its revocation could not be sent; it expires on its own.');
+  say(`Tokens cached in ${cache.pathFor(session.issuer, session.client_id)}`);
 }
 
 /** `gatehouse login`, `gatehouse token`, `gatehouse logout`: a reference OAuth client for CLIs. */
 export function registerLogin(program: Command): void {
-  sessionFlags(program.command('login').description('log in to a Gatehouse (or any OpenID Provider) and cache the tokens'))
+  sessionFlags(program.command('login').description('log in to a Gatehouse (or any OpenID Provider) and cache the tokens; without flags, log in again as the last profile'))
     .option('--device', 'device flow: show a URL, code and QR code to approve on any device (the default)')
     .option('--browser', 'authorization code + PKCE: open a browser here and receive the answer on a random 127.0.0.1 port')
-    .option('--scope <scopes>', 'space-separated scopes', 'openid offline_access')
+    .option('--scope <scopes>', `space-separated scopes (default "${DEFAULT_SCOPE}", or the profile's)`)
     .option('--no-open', 'never try to open a browser (xdg-open/open/start); only print the URL')
-    .addHelpText('after', '\nEnvironment: XDG_CONFIG_HOME (token cache in $XDG_CONFIG_HOME/gatehouse, else ~/.config/gatehouse).')
+    .addHelpText('after', '\nEnvironment: XDG_CONFIG_HOME (token cache in $XDG_CONFIG_HOME/gatehouse, else ~/.config/gatehouse); NO_COLOR.')
     .action(async (flags: LoginFlags) => {
-      if (!flags.issuer || !flags.clientId) throw new UsageError('login needs --issuer and --client-id');
       if (flags.device && flags.browser) throw new UsageError('choose one of --device and --browser');
       const cache = new TokenCache();
+      const { issuer, clientId, scope } = await loginTarget(flags, cache);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
       try {
-        const common = { issuer: flags.issuer, clientId: flags.clientId, scope: flags.scope, cache, signal: controller.signal };
-        const session = flags.browser
+        const common = { issuer, clientId, scope, cache, signal: controller.signal };
+        const result = flags.browser
           ? await loginWithBrowser({
               ...common,
               onAuthorizationUrl(url) {
-                err('Open this URL in your browser to sign in:');
-                err(`  ${url}`);
+                say('Open this URL in your browser to sign in:');
+                say(`  ${url}`);
                 if (flags.open) openBrowser(url);
-                err('Waiting for the sign-in to finish…');
+                say('Waiting for the sign-in to finish…');
               },
             })
           : await loginWithDevice({
               ...common,
               async onPrompt(p) {
                 const complete = p.verificationUriComplete ?? p.verificationUri;
-                err(`To sign in, open ${safe(p.verificationUri)} and enter the code ${safe(p.userCode)}`);
-                err(`or open ${safe(complete)}`);
-                err('or scan:');
-                err(await QRCode.toString(complete, { type: 'terminal', small: true }));
+                say(`To sign in, open ${safe(p.verificationUri)} and enter the code ${safe(p.userCode)}`);
+                say(`or open ${safe(complete)}`);
+                say('or scan:');
+                // Terminal colour codes would end up in a file or a CI log as garbage.
+                say(await QRCode.toString(complete, colourful(process.stderr) ? { type: 'terminal', small: true } : { type: 'utf8' }));
                 if (flags.open) openBrowser(complete);
-                err(`Waiting for approval (the code expires in ${Math.round(p.expiresIn / 60)} minutes)…`);
+                say(`Waiting for approval (the code expires in ${Math.round(p.expiresIn / 60)} minutes)…`);
+              },
+              onRetry({ reason, retryInMs }) {
+                say(`The server did not answer (${safe(reason)}); trying again in ${Math.ceil(retryInMs / 1000)} s…`);
               },
             });
-        loggedIn(session, cache);
+        loggedIn(result, cache);
       } finally {
         process.off('SIGINT', stop);
       }
@@ -99,10 +93,15 @@ export function registerLogin(program: Command): void {
     },
   );
 
-  sessionFlags(program.command('logout').description('revoke the cached tokens at the issuer and forget them')).action(async (flags: SessionFlags) => {
-    const cache = new TokenCache();
-    const { issuer, clientId } = await target(flags, cache);
-    const had = await logout({ issuer, clientId, cache });
-    err(had ? `Logged out of ${issuer} (tokens revoked and removed).` : `Not logged in to ${issuer} as ${clientId}.`);
-  });
+  sessionFlags(program.command('logout').description('revoke the cached tokens at the issuer and forget them (here even when the issuer cannot be reached)'))
+    .option('--local', 'only forget the tokens here; send no revocation')
+    .action(async (flags: SessionFlags & { local?: boolean }) => {
+      const cache = new TokenCache();
+      const { issuer, clientId } = await target(flags, cache);
+      const result = await logout({ issuer, clientId, cache, local: flags.local });
+      if (!result.loggedIn) say(`Not logged in to ${issuer} as ${clientId}.`);
+      else if (result.revoked) say(`Logged out of ${issuer} (tokens revoked and removed).`);
+      else if (flags.local) say(`Logged out of ${issuer} here (tokens removed; nothing sent to the issuer, so they stay valid there until they expire).`);
+      else say(`Logged out of ${issuer} here (tokens removed), but the revocation could not be sent: the issuer did not answer. The tokens stay valid there until they expire.`);
+    });
 }

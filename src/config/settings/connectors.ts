@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { bool, setting, str } from '../setting.ts';
 
 /** Upstream OpenID Connect providers and company directories people can sign in with, and whether local passwords stay on. */
@@ -14,5 +15,12 @@ export const connectors = {
     default: 'true',
     type: 'boolean',
     description: 'Offer the username/password form; false leaves only the connectors (with one connector, sign-in goes straight to it).',
+  }),
+  upstreamRecheckUnreachable: setting({
+    env: 'GATEHOUSE_UPSTREAM_RECHECK_UNREACHABLE',
+    schema: z.enum(['deny', 'allow'], { message: 'must be deny or allow' }),
+    default: 'deny',
+    type: 'deny|allow',
+    description: 'At a refresh, when the re-check of an account with its connector (upstream IdP or directory) cannot reach it: deny the refresh for now (503 temporarily_unavailable, the grant stays) or allow it (README: Company SSO).',
   }),
 } as const;

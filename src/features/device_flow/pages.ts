@@ -10,6 +10,20 @@ function xsrf(ctx: KoaContextWithOIDC): string {
   return String((ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '');
 }
 
+/**
+ * On an error, oidc-provider gives the browser's session a form token before calling
+ * `userCodeInputSource`, and saves that session afterwards, which fails (a 500) when the session
+ * was never stored: the browser came back without its session cookie, or with one another server
+ * on the same host replaced (another Gatehouse as the company IdP). Such a session is dropped
+ * here; returns whether it was.
+ */
+function dropUnsavedSession(ctx: KoaContextWithOIDC): boolean {
+  const session = ctx.oidc.session as unknown as { exp?: number; touched?: boolean } | undefined;
+  if (!session || typeof session.exp === 'number') return false;
+  session.touched = false;
+  return true;
+}
+
 function clientName(ctx: KoaContextWithOIDC): string {
   const client = ctx.oidc.client;
   return client ? String(client.clientName ?? client.clientId) : 'an application';
@@ -49,6 +63,7 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
           mask: '****-****',
           async userCodeInputSource(ctx, _form, out, err) {
             const name = (err as { name?: string } | undefined)?.name;
+            const dropped = err !== undefined && dropUnsavedSession(ctx);
             if (name === 'AbortedError') {
               audit.record('device.denied', { client_id: ctx.oidc.client?.clientId ?? ctx.oidc.deviceCode?.clientId });
               await renderPage(ctx, 'device_done', { title: 'Access denied', outcome: 'denied' }, 200);
@@ -60,6 +75,12 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
             }
             if (name === 'AlreadyUsedError') {
               await renderPage(ctx, 'device_done', { title: 'Code already used', outcome: 'used' }, 200);
+              return;
+            }
+            if (dropped) {
+              // A form needs a stored session for its token: start over on a fresh page.
+              ctx.status = 303;
+              ctx.redirect(new URL(ctx.oidc.urlFor('code_verification')).pathname);
               return;
             }
             let message: string | undefined;

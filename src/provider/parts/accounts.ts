@@ -1,37 +1,65 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { errors } from 'oidc-provider';
+import { type Configuration, errors, interactionPolicy } from 'oidc-provider';
+import type { RecheckVerdict } from '../../accounts/source_recheck.ts';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
 import type { ProviderContext } from '../context.ts';
 
 /**
+ * oidc-provider's prompts, with one more reason to ask for a sign-in: the browser's session names
+ * an account that is now disabled or gone (the person was offboarded while signed in). Without it
+ * oidc-provider would go on to the consent checks with no account and fail with a 500.
+ */
+function promptPolicy(): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('account_unavailable', 'the signed-in account is disabled or no longer exists', (ctx) =>
+      Boolean(ctx.oidc.session?.accountId) && !ctx.oidc.account ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    ),
+  );
+  return policy;
+}
+
+/**
  * Local accounts as oidc-provider sees them: `findAccount` by the opaque `sub`, the claims each
  * scope releases (into the ID token as well, since CLIs read them there), and consent remembered
  * per account and client across browser sessions.
  */
-export function accountsPart({ store, config, recheck, logger }: ProviderContext): Configuration {
+export function accountsPart({ store, recheck, logger }: ProviderContext): Configuration {
   const accounts = new Accounts(store);
+  // One re-check per token request, however often oidc-provider looks the account up in it.
+  const checked = new WeakMap<object, RecheckVerdict>();
   return {
     async findAccount(ctx, sub, token) {
       let account = await accounts.findById(sub);
-      // A disabled account keeps its records but can neither sign in nor refresh tokens.
+      // A disabled account keeps its records but can neither sign in nor refresh tokens; so does
+      // one its source refused at a re-check, until the person signs in through it again.
       if (!account || account.disabled) return undefined;
-      // A refresh asks the account's source again (README: Company directory, re-check on refresh).
-      if (recheck && !recheck.empty && token?.kind === 'RefreshToken' && ctx?.oidc?.route === 'token') {
-        const verdict = await recheck.onRefresh(account);
+      const refreshing = token?.kind === 'RefreshToken' && ctx?.oidc?.route === 'token';
+      const grantId = (token as { grantId?: string } | undefined)?.grantId;
+      const revokeGrant = async () => {
+        if (!grantId) return;
+        await store.revokeByGrantId(grantId);
+        await (await ctx.oidc.provider.Grant.find(grantId))?.destroy();
+      };
+      if (account.refusedBySource) {
+        if (refreshing) await revokeGrant();
+        return undefined;
+      }
+      // A refresh asks the account's source again (README: Company SSO / Company directory, offboarding).
+      if (recheck && !recheck.empty && refreshing && account.upstream) {
+        let verdict = checked.get(ctx);
+        if (!verdict) {
+          verdict = await recheck.onRefresh(account);
+          checked.set(ctx, verdict);
+        }
         if (verdict === 'unreachable') {
-          logger.warn({ event: 'account.recheck_unreachable', sub, connector: account.upstream?.connector }, 'account source not answering; refresh refused for now');
-          const err = new errors.TemporarilyUnavailable('the account directory is not answering, try again later');
+          const err = new errors.TemporarilyUnavailable('the sign-in service or directory of this account is not answering, try again later');
           throw Object.assign(err, { status: 503, statusCode: 503 });
         }
         if (verdict === 'refused') {
-          logger.info({ event: 'account.recheck_refused', sub, connector: account.upstream?.connector }, 'account source refused the account; its grant is revoked');
-          const grantId = (token as { grantId?: string }).grantId;
-          if (grantId) {
-            await store.revokeByGrantId(grantId);
-            await (await ctx.oidc.provider.Grant.find(grantId))?.destroy();
-          }
+          logger.info({ event: 'account.recheck_refused', sub, connector: account.upstream.connector }, 'account source refused the account; its grant is revoked');
+          await revokeGrant();
           return undefined;
         }
         account = (await accounts.findById(sub)) ?? account;
@@ -45,21 +73,7 @@ export function accountsPart({ store, config, recheck, logger }: ProviderContext
     acrValues: [ACR.password, ACR.mfa, ACR.upstream],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
-    ttl: {
-      // Every grant's access token lives GATEHOUSE_ACCESS_TOKEN_TTL, or its API's own accessTokenTTL.
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.accessTokenTtl,
-      IdToken: config.idTokenTtl,
-      DeviceCode: config.deviceCodeTtl,
-      Session: config.sessionTtl,
-      Grant: Math.max(config.consentTtl, config.refreshTokenTtl),
-      Interaction: 3600,
-      RefreshToken(ctx: KoaContextWithOIDC) {
-        // A rotated refresh token keeps the remaining life of the one it replaced.
-        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
-        return rotated ? rotated.remainingTTL : config.refreshTokenTtl;
-      },
-    },
+    interactions: { policy: promptPolicy() },
     async loadExistingGrant(ctx) {
       const clientId = ctx.oidc.client!.clientId;
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);

@@ -5,10 +5,15 @@ import type { Logger } from '../../shared/logger.ts';
 /**
  * oidc-provider reports errors as events instead of throwing them to us. Client mistakes are
  * logged at debug, server errors at error with the stack; never tokens or request bodies.
+ * `error_detail` is oidc-provider's reason the response leaves out (for `invalid_token` always
+ * "invalid token provided"); a certificate-bound token presented with another certificate
+ * (RFC 8705 §3) is logged at info, as certificate refusals are.
  */
 export function logProviderEvents(provider: Provider, logger: Logger): void {
-  const clientError = (event: string) => (ctx: KoaContextWithOIDC, err: Error & { error?: string; error_description?: string }) => {
-    logger.debug({ event, error: err.error, error_description: err.error_description, client_id: ctx.oidc?.client?.clientId }, 'oauth error');
+  const clientError = (event: string) => (ctx: KoaContextWithOIDC, err: Error & { error?: string; error_description?: string; error_detail?: string }) => {
+    const fields = { event, error: err.error, error_description: err.error_description, error_detail: err.error_detail, client_id: ctx.oidc?.client?.clientId };
+    if (err.error_detail?.includes('x5t#S256')) logger.info(fields, 'certificate-bound token refused');
+    else logger.debug(fields, 'oauth error');
   };
   for (const event of [
     'authorization.error',

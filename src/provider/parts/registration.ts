@@ -1,6 +1,6 @@
 import type { Configuration } from 'oidc-provider';
 import { randomId } from '../../shared/random_id.ts';
-import { checkClientMetadata } from '../client_rules.ts';
+import { checkClientMetadata } from '../../clients/client_rules.ts';
 import type { ProviderContext } from '../context.ts';
 
 /**

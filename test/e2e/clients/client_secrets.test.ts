@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { hashClientSecret } from '../../../src/provider/client_secret.ts';
+import { hashClientSecret } from '../../../src/clients/client_secret.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
@@ -127,6 +128,45 @@ describe('client secrets are kept only as hashes', () => {
     assert.equal((await token({}, { client_id: 'static-svc', client_secret: STATIC_SECRET })).status, 200, 'oidc-provider takes either secret method');
     assert.equal((await token({ authorization: basic('static-svc', hashClientSecret(STATIC_SECRET)) })).status, 401);
     assert.equal((await token({ authorization: basic('prehashed-svc', `${STATIC_SECRET}-2`) })).status, 200, 'a file holding only the hash');
+  });
+
+  it('the stored hash is refused however the endpoint path is spelled (oidc-provider routes /TOKEN and /token/ too)', async () => {
+    const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...SERVICE, token_endpoint_auth_method: 'client_secret_post' }) });
+    const { client_id, client_secret, registration_access_token } = (await res.json()) as Record<string, string>;
+    const hash = hashClientSecret(client_secret!);
+    for (const path of ['/TOKEN', '/token/', '/Token', '/token/INTROSPECTION', '/token/revocation/']) {
+      const form = { client_id: client_id!, client_secret: hash, grant_type: 'client_credentials', token: 'x' };
+      const r = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', body: new URLSearchParams(form) });
+      assert.equal(r.status, 401, `${path} with the hash: ${r.status}`);
+      const ok = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', body: new URLSearchParams({ ...form, client_secret: client_secret! }) });
+      assert.equal(ok.status, 200, `${path} with the secret: ${ok.status}`);
+    }
+    for (const path of [`/REG/${client_id}`, `/reg/${client_id}/`]) {
+      const read = await fetch(`${gh.publicUrl}${path}`, { headers: { authorization: `Bearer ${registration_access_token}` } });
+      assert.equal(read.status, 200);
+      assert.equal(((await read.json()) as Record<string, unknown>).client_secret, undefined, `${path} shows no hash`);
+    }
+  });
+
+  it('a chunked body too large to read is refused, not half-read (oidc-provider would parse the unread rest, unhashed)', async () => {
+    const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...SERVICE, token_endpoint_auth_method: 'client_secret_post' }) });
+    const { client_id, client_secret } = (await res.json()) as Record<string, string>;
+    for (const junk of [70_000, 100_000]) {
+      // No Content-Length: the size is known only once read.
+      const body = `${'a'.repeat(junk)}&grant_type=client_credentials&client_id=${client_id}&client_secret=${encodeURIComponent(hashClientSecret(client_secret!))}`;
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(`${gh.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } }, (r) => {
+          let text = '';
+          r.on('data', (c: Buffer) => (text += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode!, text }));
+        });
+        req.on('error', reject);
+        for (let i = 0; i < body.length; i += 8192) req.write(body.slice(i, i + 8192));
+        req.end();
+      });
+      assert.equal(answer.status, 413, `${junk}: ${answer.text.slice(0, 200)}`);
+      assert.equal((JSON.parse(answer.text) as { error: string }).error, 'ERR_BODY_TOO_LARGE');
+    }
   });
 
   it('malformed Basic credentials are still refused with 400, never 500', async () => {

@@ -19,6 +19,10 @@ const SPOOFS: Array<[string, Record<string, unknown>, string, string]> = [
   ['U+00AD SOFT HYPHEN in software_id', { software_id: 'acme\u00ADcli' }, 'software_id', 'U+00AD'],
   ['U+FEFF BOM in contacts', { contacts: ['ops@acme.example', '\uFEFFadmin@acme.example'] }, 'contacts', 'U+FEFF'],
   ['U+2028 LINE SEPARATOR in client_name', { client_name: 'Acme\u2028Approved by admin' }, 'client_name', 'U+2028'],
+  // Invisible but not Cf: default-ignorable letters and marks that render as nothing.
+  ['U+3164 HANGUL FILLER as the whole client_name', { client_name: '\u3164' }, 'client_name', 'U+3164'],
+  ['U+115F HANGUL CHOSEONG FILLER in client_name', { client_name: 'Acme\u115F Corp' }, 'client_name', 'U+115F'],
+  ['U+034F COMBINING GRAPHEME JOINER in client_name', { client_name: 'Ac\u034Fme' }, 'client_name', 'U+034F'],
 ];
 
 describe('client metadata shown to people carries no invisible formatting', () => {
@@ -42,7 +46,7 @@ describe('client metadata shown to people carries no invisible formatting', () =
   });
 
   it('names in other scripts, with combining marks or emoji, are accepted', async () => {
-    for (const client_name of ['Ünïcödé Äpp', 'تطبيق أكمي', 'アクメ', 'Acme 🚀']) {
+    for (const client_name of ['Ünïcödé Äpp', 'تطبيق أكمي', 'アクメ', 'Acme 🚀', 'Acme \u2764\uFE0F', '한글 앱']) {
       const res = await register({ ...SERVICE, client_name });
       assert.equal(res.status, 201, client_name);
     }
@@ -75,10 +79,10 @@ describe('client metadata shown to people carries no invisible formatting', () =
   });
 
   it('`gatehouse clients list` shows a name stored before the rule with the invisible characters replaced', async () => {
-    await gh.store.upsert('Client', 'old-spoof', { client_id: 'old-spoof', client_name: 'Acme \u202Egnp.exe', ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } });
+    await gh.store.upsert('Client', 'old-spoof', { client_id: 'old-spoof', client_name: 'Acme \u202Egnp.exe\u3164', ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [] } });
     const list = await runCli(['clients', 'list'], { env: { GATEHOUSE_DATA_DIR: gh.config.dataDir, GATEHOUSE_ISSUER: gh.config.issuer } });
     assert.equal(list.status, 0, list.stderr);
-    assert.match(list.stdout, /old-spoof\s+Acme \?gnp\.exe/);
+    assert.match(list.stdout, /old-spoof\s+Acme \?gnp\.exe\?/);
     assert.ok(!list.stdout.includes('\u202E'));
   });
 

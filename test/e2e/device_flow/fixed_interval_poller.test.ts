@@ -5,12 +5,11 @@ import { ALICE, approveInBrowser, type DeviceServer, launchBrowser, pollOnce, re
 
 // A PAM module that polls every 3 s whatever the server says, against a 5 s `interval`. The
 // server's polling pace reads an injected clock, so the poller's 3 s steps cost no real time.
-let clockMs = Date.now();
 let server: DeviceServer;
 let browser: Browser;
 
 before(async () => {
-  server = await startDeviceServer({ GATEHOUSE_DEVICE_POLL_INTERVAL: '5s' }, { now: () => clockMs });
+  server = await startDeviceServer({ GATEHOUSE_DEVICE_POLL_INTERVAL: '5s' });
   await server.accounts.create(ALICE);
   browser = await launchBrowser();
 });
@@ -28,7 +27,7 @@ async function outcomes(): Promise<Record<string, number>> {
 /** One poll of the fixed-pace client, then its 3 s wait. */
 async function pollEvery3s(deviceCode: string) {
   const answer = await pollOnce(server, deviceCode);
-  clockMs += 3000;
+  server.clock.advance(3000);
   return answer;
 }
 

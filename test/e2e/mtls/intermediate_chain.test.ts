@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { clientsFile, curl, tlsClient } from '../../mtls/helpers.ts';
-import { devPki, opensslCa, opensslIssue, type Pair } from '../../mtls/pki.ts';
-import { make, root as makeRoot, type Made } from '../../pki/chain_factory.ts';
+import { clientsFile, curl, tlsClient } from '../../helpers/mtls_curl.ts';
+import { devPki, opensslCa, opensslIssue, type Pair } from '../../helpers/pki.ts';
+import { KeyUsageFlags, make, root as makeRoot, type Made } from '../../pki/chain_factory.ts';
 
 // A company PKI made with openssl (root → issuing CA → client) with only the root trusted: the
 // intermediate the client sends in the handshake completes the path, also on a resumed TLS
@@ -22,7 +22,9 @@ let serverCa: string;
 let bundle: Pair;
 let leafOnly: Pair;
 /** Chains made to break one rule, under a second trusted root. */
-const broken: Record<'expiredIssuer' | 'serverOnly', Pair> = {} as never;
+const broken: Record<'expiredIssuer' | 'serverOnly' | 'noCertSign', Pair> = {} as never;
+/** root → Int 1 → Int 2 → svc, the CAs sent out of order: Int 1 before Int 2, or the root first. */
+const unordered: Record<'reversed' | 'rootFirst', Pair> = {} as never;
 
 /** Writes a made certificate (with the CAs to send along) and its key as PEM files. */
 function writePair(name: string, leaf: Made, ...chain: Made[]): Pair {
@@ -49,6 +51,13 @@ before(async () => {
   const svcName = [{ type: 'dns' as const, value: 'svc.acme.example' }];
   broken.expiredIssuer = writePair('old', await make('svc', oldIssuing, { san: svcName, fromDays: -5, toDays: 5 }), oldIssuing);
   broken.serverOnly = writePair('web', await make('svc', issuing2, { san: svcName, eku: ['1.3.6.1.5.5.7.3.1'] }), issuing2);
+  const crlOnly = await make('CRL Only', other, { ca: true, keyUsage: KeyUsageFlags.cRLSign });
+  broken.noCertSign = writePair('crl-only', await make('svc', crlOnly, { san: svcName }), crlOnly);
+  const int1 = await make('Int 1', other, { ca: true });
+  const int2 = await make('Int 2', int1, { ca: true });
+  const deep = await make('svc', int2, { san: svcName });
+  unordered.reversed = writePair('reversed', deep, int1, int2);
+  unordered.rootFirst = writePair('root-first', deep, other, int1, int2);
   const trustFile = join(dir, 'trusted.pem');
   writeFileSync(trustFile, readFileSync(root.cert, 'utf8') + other.cert.toString());
 
@@ -104,6 +113,20 @@ describe('intermediates sent in the TLS handshake', () => {
     const web = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: broken.serverOnly.cert, key: broken.serverOnly.key, data: BODY });
     assert.equal(web.status, 401, web.raw);
     assert.match(String(web.body.error_description), /extended key usage does not allow TLS client authentication/);
+  });
+
+  it('an intermediate whose key usage leaves out keyCertSign is refused as not allowed to issue, not as missing', async () => {
+    const res = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: broken.noCertSign.cert, key: broken.noCertSign.key, data: BODY });
+    assert.equal(res.status, 401, res.raw);
+    assert.match(String(res.body.error_description), /a CA certificate in the client certificate's chain is expired, not yet valid, or not allowed to issue it/);
+    assert.match(String(gh.logs.filter((l) => l.event === 'client_certificate_refused').at(-1)?.detail), /^no_key_cert_sign: CN=CRL Only/);
+  });
+
+  it('two intermediates sent in any order, or with the root among them, complete the path (RFC 8446 §4.4.2)', async () => {
+    for (const pair of [unordered.reversed, unordered.rootFirst]) {
+      const res = await curl(`${gh.mtlsUrl}/token`, { cacert: serverCa, cert: pair.cert, key: pair.key, data: BODY });
+      assert.equal(res.status, 200, `${pair.cert}: ${res.raw}`);
+    }
   });
 
   it('a resumed TLS session (no certificates in it) still authenticates with the chain of the full handshake', async () => {

@@ -93,7 +93,7 @@ describe('Smallstep step-ca: leaves from an intermediate, Gatehouse trusting the
   it('a self-signed certificate with the same SAN: not issued by a trusted CA', async () => {
     const self = { cert: join(dir, 'self.crt'), key: join(dir, 'self.key') };
     await ca.step(['certificate', 'create', 'curl@example.com', self.cert, self.key, '--profile', 'self-signed', '--subtle', '--no-password', '--insecure', '--san', 'curl@example.com']);
-    refused(await token(self), /not issued by a CA this server trusts/, 'untrusted_issuer');
+    refused(await token(self), /is self-signed: not issued by a CA this server trusts .*self_signed_tls_client_auth/, 'untrusted_issuer');
   });
 
   it('the leaf without its intermediate: not issued by a trusted CA (send the intermediates)', async () => {
@@ -151,5 +151,9 @@ describe('certificate-bound access tokens with step-ca certificates', () => {
     const refusedWithOther = await me(other);
     assert.equal(refusedWithOther.status, 401, refusedWithOther.body);
     assert.equal(refusedWithOther.json.error, 'invalid_token');
+    // The response stays RFC 6750's generic invalid_token; the log says it was the certificate binding.
+    const line = gh.logs.filter((l) => l.event === 'userinfo.error').at(-1);
+    assert.equal(line?.error_detail, 'failed x5t#S256 verification', JSON.stringify(line));
+    assert.equal(line?.level, 'info', 'logged at info, as certificate refusals are');
   });
 });

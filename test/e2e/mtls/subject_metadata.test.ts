@@ -7,7 +7,7 @@ import { ConfigError } from '../../../src/shared/errors.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { curl } from '../../helpers/curl.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { clientsFile, tlsClient } from '../../mtls/helpers.ts';
+import { clientsFile, tlsClient } from '../../helpers/mtls_curl.ts';
 
 // A registered tls_client_auth_* value that no certificate can carry is refused wherever a client
 // is created: dynamic registration (RFC 7591 §3.2.2 invalid_client_metadata), `gatehouse clients`,

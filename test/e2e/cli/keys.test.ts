@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli, startServe } from '../../helpers/cli.ts';
+import { freePort } from '../../helpers/server.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'gh-keys-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+type Jwk = { kid: string; alg: string; key_ops?: string[]; d?: string };
+
+describe('gatehouse keys list|rotate|prune against a running server', () => {
+  it('publishes before signing, keeps old keys verifying, prunes them, all without a restart', async () => {
+    const port = await freePort();
+    const env = { GATEHOUSE_DATA_DIR: join(dir, 'data'), GATEHOUSE_PORT: String(port), GATEHOUSE_ISSUER: `http://127.0.0.1:${port}` };
+    const jwks = async () => ((await (await fetch(`http://127.0.0.1:${port}/jwks`)).json()) as { keys: Jwk[] }).keys;
+    const server = startServe(env);
+    try {
+      await server.waitForLog((l) => l.event === 'listening');
+      const original = (await jwks()).map((k) => k.kid);
+      assert.equal(original.length, 2);
+
+      const rotated = await runCli(['keys', 'rotate', '--activate-in', '3s'], { env });
+      assert.equal(rotated.status, 0, rotated.stderr);
+      assert.equal(statSync(join(dir, 'data', 'jwks.json')).mode & 0o777, 0o600);
+      const published = await server.waitForLog((l) => l.event === 'keys.rotated' && (l.added as string[]).length === 2);
+      const added = published.added as string[];
+      assert.deepEqual(published.signing, original, 'old keys still sign while the new ones are only published');
+      const during = await jwks();
+      assert.equal(during.length, 4);
+      for (const k of during) assert.equal(k.d, undefined);
+      assert.deepEqual(during.filter((k) => added.includes(k.kid)).map((k) => k.key_ops), [['verify'], ['verify']]);
+
+      const activated = await server.waitForLog((l) => l.event === 'keys.rotated' && JSON.stringify(l.signing) === JSON.stringify(added));
+      assert.deepEqual(activated.added, []);
+      const afterActivation = await jwks();
+      assert.equal(afterActivation.length, 4, 'retired keys keep verifying');
+      assert.deepEqual(afterActivation.filter((k) => original.includes(k.kid)).map((k) => k.key_ops), [['verify'], ['verify']]);
+
+      const listed = await runCli(['keys', 'list', '--json'], { env });
+      const states = JSON.parse(listed.stdout) as Array<{ kid: string; state: string }>;
+      assert.deepEqual(states.map((s) => s.state), ['active', 'active', 'retired', 'retired']);
+
+      const kept = await runCli(['keys', 'prune'], { env });
+      assert.match(kept.stdout, /nothing to prune/, 'the default grace keeps recently retired keys');
+      const pruned = await runCli(['keys', 'prune', '--grace', '0'], { env });
+      assert.equal(pruned.status, 0, pruned.stderr);
+      await server.waitForLog((l) => l.event === 'keys.rotated' && (l.removed as string[]).length === 2);
+      assert.deepEqual((await jwks()).map((k) => k.kid).sort(), [...added].sort());
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('bad durations and a missing keys file exit 2', async () => {
+    const env = { GATEHOUSE_DATA_DIR: join(dir, 'empty') };
+    assert.equal((await runCli(['keys', 'list'], { env })).status, 2);
+    assert.equal((await runCli(['keys', 'rotate', '--activate-in', 'soon', '--file', join(dir, 'data', 'jwks.json')], { env })).status, 2);
+  });
+});

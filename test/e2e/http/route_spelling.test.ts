@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CookieClient, hidden } from '../../helpers/browserless.ts';
+import { requestDeviceCode, startDeviceServer } from '../../helpers/device.ts';
+import { startTestServer } from '../../helpers/server.ts';
+
+/**
+ * oidc-provider's router folds ASCII case and ignores one trailing slash: `POST /TOKEN`, `/Reg`
+ * and `/device/` reach the same endpoints as their usual spelling. Every guard we put in front of
+ * an endpoint must see those spellings as that endpoint.
+ */
+const SPELLINGS = (path: string) => [path.toUpperCase(), `${path}/`, path.replace(/^\/(.)/, (_, c: string) => `/${c.toUpperCase()}`)];
+
+const SERVICE = { redirect_uris: [], response_types: [], grant_types: ['client_credentials'] };
+
+describe('guards in front of oidc-provider see every spelling of an endpoint path', () => {
+  it('GATEHOUSE_REGISTRATION=token and closed refuse POST /REG, /reg/ and /Reg without a token', async () => {
+    for (const policy of ['token', 'closed']) {
+      const gh = await startTestServer({ GATEHOUSE_REGISTRATION: policy });
+      try {
+        for (const path of SPELLINGS('/reg')) {
+          const res = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(SERVICE) });
+          // closed: oidc-provider serves no registration endpoint at all behind the guard's 403.
+          const refused = policy === 'token' ? [401] : [403, 404];
+          assert.ok(refused.includes(res.status), `${policy} ${path}: ${res.status} ${await res.text()}`);
+        }
+      } finally {
+        await gh.stop();
+      }
+    }
+  });
+
+  it('the token endpoint rate limit counts /TOKEN and /token/ too', async () => {
+    const gh = await startTestServer({ GATEHOUSE_TOKEN_RATE_LIMIT_IP: '3', GATEHOUSE_RATE_LIMIT_WINDOW: '1h' });
+    try {
+      const statuses: number[] = [];
+      for (const path of ['/token', ...SPELLINGS('/token')]) {
+        const res = await fetch(`${gh.publicUrl}${path}`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x' }) });
+        statuses.push(res.status);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  it('wrong user codes at POST /DEVICE and /device/ count towards the lockout, and a locked-out IP gets 429 there', async () => {
+    const gh = await startDeviceServer({ GATEHOUSE_USER_CODE_FAILURES_PER_IP: '2', GATEHOUSE_USER_CODE_FAILURES_GLOBAL: '1000' });
+    try {
+      const auth = await requestDeviceCode(gh);
+      const browser = new CookieClient(gh);
+      const statuses: number[] = [];
+      for (const [path, code] of [['/DEVICE', 'BCDF-GHJK'], ['/device/', 'BCDF-GHJL'], ['/Device', auth.user_code]] as const) {
+        const entry = await browser.request('/device');
+        const res = await browser.request(path, { form: { xsrf: hidden(entry.text, 'xsrf'), user_code: code } });
+        statuses.push(res.res.status);
+      }
+      assert.deepEqual(statuses, [200, 429, 429], 'the second wrong code reaches the limit; then even the right one is throttled');
+    } finally {
+      await gh.stop();
+    }
+  });
+});
