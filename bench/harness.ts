@@ -46,6 +46,8 @@ export interface Probe {
   p99: number;
   max: number;
   cpuMicros: number;
+  /** Resident memory (MB) when the probe answered. */
+  rssMB: number;
 }
 
 /** A server under test running in its own process, so the load generator does not share its CPU time slice. */
