@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { pollDevice, type TransientFailure } from './device_poll.ts';
 import { canonical, type ClientOptions, configure } from './discovery.ts';
-import { explain, LoginError } from './errors.ts';
+import { explain, LoginError, unavailable } from './errors.ts';
 import { startLoopback } from './loopback.ts';
 import { type CachedSession, type SignedInAccount, TokenCache } from './token_cache.ts';
 
@@ -181,7 +181,7 @@ export async function accessToken(opts: ClientOptions): Promise<string> {
         await cache.forget(session);
         throw new LoginError('ERR_SESSION_EXPIRED', `the session expired or was revoked; run \`${again(session.requested_scope)}\``, { cause: err });
       }
-      throw explain(err, opts.issuer);
+      throw (await unavailable(err, opts.issuer)) ?? explain(err, opts.issuer);
     }
     const next = toSession({ ...opts, scope: session.requested_scope }, tokens, session);
     await cache.write(next);
