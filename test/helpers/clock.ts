@@ -5,13 +5,26 @@
  * and no test sleeps through a polling interval. oidc-provider's own expiry reads real time.
  */
 export class TestClock {
-  #ms = Date.now();
+  /** Where the clock stands while it stands still; undefined once it follows real time. */
+  #frozen: number | undefined = Date.now();
+  #offset = 0;
 
   /** Current time in epoch milliseconds, as the server's features see it. */
-  readonly now = (): number => this.#ms;
+  readonly now = (): number => this.#frozen ?? Date.now() + this.#offset;
 
   /** Moves the clock `ms` milliseconds ahead. */
   advance(ms: number): void {
-    this.#ms += ms;
+    if (this.#frozen === undefined) this.#offset += ms;
+    else this.#frozen += ms;
+  }
+
+  /**
+   * From now on the clock runs with real time (from where it stands): for a client the test does
+   * not drive, such as an sshd's PAM module that paces its polls by the wall clock.
+   */
+  followRealTime(): void {
+    if (this.#frozen === undefined) return;
+    this.#offset = this.#frozen - Date.now();
+    this.#frozen = undefined;
   }
 }

@@ -86,6 +86,18 @@ export async function screenshot(page: Page, folder: string, name: string): Prom
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
 
+/**
+ * The pages a person sees in one tab: every committed main-frame navigation, by path (a POST
+ * answered 303 and the GET it leads to are one page, as the browser shows only the last).
+ */
+export function pageCounter(page: Page): { paths: string[]; reset(): void } {
+  const paths: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) paths.push(new URL(frame.url()).pathname);
+  });
+  return { paths, reset: () => void paths.splice(0) };
+}
+
 /** Decodes a JWT payload (the signature is checked by openid-client where it matters). */
 export function jwtClaims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
-#   chromium (browser tests), curl and openssl (reference clients) from Debian;
-#   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
+#   chromium (browser tests), curl and openssl (reference clients), postgresql (FerretDB's backend) from Debian;
+#   ferretdb (a MongoDB-protocol server, run on PostgreSQL) and helm, built from the Go module proxy into .tools/bin;
+#   openssh-server, libpam-python and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
 #   the third-party OAuth clients of the interop tests: test/e2e/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
 #   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,
 #   by test/setup/kube.sh.
 #   slapd and ldap-utils from Debian for the LDAP connector tests (test/setup/slapd.sh; no system slapd is left running).
 #   step-ca and step (Smallstep) for the mTLS walkthrough tier, built by test/setup/step.sh.
-# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd|step]
+# Usage: test/setup/tools.sh [all|apt|go|kube|interop|slapd|step|sshd]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tools="$root/.tools/bin"
@@ -25,6 +26,8 @@ apt_install() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   # Debian splits venv/ensurepip out of python3.
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  # The MongoDB-store tests and benchmarks run FerretDB on a PostgreSQL cluster they start themselves.
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "test setup: installing ${missing[*]} from Debian" >&2
   local sudo=""
@@ -72,6 +75,9 @@ case "$what" in
 esac
 case "$what" in
   all|apt|slapd) bash "$root/test/setup/slapd.sh" || die "slapd setup failed" ;;
+esac
+case "$what" in
+  all|apt|sshd) bash "$root/test/setup/sshd.sh" || die "sshd setup failed" ;;
 esac
 case "$what" in
   all|go)

@@ -10,6 +10,7 @@ import { loadResourceServers } from '../../provider/resource_servers.ts';
 import { loadStaticClients } from '../../clients/static_clients.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/logger.ts';
+import { sshHostMetadata } from '../../features/ssh_login/host_client.ts';
 import { cliAudit } from '../audit.ts';
 import { withStore } from '../store.ts';
 
@@ -32,6 +33,7 @@ interface MetadataOptions {
   tlsSanUri?: string;
   tlsSanIp?: string;
   tlsSanEmail?: string;
+  ssh?: boolean;
 }
 
 function metadataOptions(cmd: Command): Command {
@@ -54,7 +56,8 @@ function metadataOptions(cmd: Command): Command {
 
 /** Turns flags into RFC 7591 metadata; only what was given, so `update` changes only that. */
 function toMetadata(opts: MetadataOptions): Record<string, unknown> {
-  let out: Record<string, unknown> = {};
+  if (opts.ssh && opts.public) throw new UsageError('--ssh makes a confidential client (the host keeps a secret); drop --public');
+  let out: Record<string, unknown> = opts.ssh ? sshHostMetadata() : {};
   if (opts.metadata !== undefined) {
     let parsed: unknown;
     try {
@@ -63,7 +66,7 @@ function toMetadata(opts: MetadataOptions): Record<string, unknown> {
       throw new UsageError('--metadata must be a JSON object');
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--metadata must be a JSON object');
-    out = { ...(parsed as Record<string, unknown>) };
+    out = { ...out, ...(parsed as Record<string, unknown>) };
   }
   if (opts.id !== undefined) out.client_id = opts.id;
   if (opts.name !== undefined) out.client_name = opts.name;
@@ -123,7 +126,13 @@ function printSecretNotice(secret: string | undefined): void {
 export function registerClients(program: Command): void {
   const cmd = program.command('clients').description('administer OAuth clients kept in the store (registered and operator-added); the static clients file is read-only');
 
-  metadataOptions(cmd.command('add').description('add a client and print its metadata (with any generated secret, once)').option('--id <client_id>', 'client_id (default: random)')).action(async (opts: MetadataOptions) => {
+  metadataOptions(
+    cmd
+      .command('add')
+      .description('add a client and print its metadata (with any generated secret, once)')
+      .option('--id <client_id>', 'client_id (default: random)')
+      .option('--ssh', 'an SSH host running the PAM module (host/pam/): confidential, device_code only, scope "openid profile groups posix"'),
+  ).action(async (opts: MetadataOptions) => {
     await withAdmin(async (admin) => {
       const { metadata, secret } = await admin.add(toMetadata(opts));
       cliAudit().record('client.registered', { client_id: metadata.client_id, via: 'cli' });

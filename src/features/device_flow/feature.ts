@@ -1,5 +1,7 @@
 import type { Feature, FeatureServices } from '../feature.ts';
 import { FailureThrottle } from '../../storage/failure_throttle.ts';
+import { mergeParts } from '../../provider/merge.ts';
+import { deviceConsentPart } from './consent.ts';
 import { countDeviceFlowOutcomes } from './metrics.ts';
 import { deviceFlowPart } from './pages.ts';
 import { announceInterval, pacePolls } from './polling.ts';
@@ -21,8 +23,9 @@ export interface DeviceFlowOptions {
 /**
  * RFC 8628 device authorization grant as one feature: oidc-provider's device flow with our
  * pages (pages.ts), the `interval` announcement and slow_down pacing (polling.ts), the user-code
- * pre-check and prefill (user_code_guard.ts), the wrong-code throttle (per IP and global, in the
- * store), the audit events `device.approved` / `device.denied` and the outcome metrics.
+ * pre-check and the link that opens the confirmation page (user_code_guard.ts), the confirmation
+ * page as the consent (consent.ts), the wrong-code throttle (per IP and global, in the store), the
+ * audit events `device.approved` / `device.denied` / `consent.granted` and the outcome metrics.
  * @see RFC 8628
  */
 export function deviceFlowFeature(options: DeviceFlowOptions, services: FeatureServices): Feature {
@@ -34,7 +37,7 @@ export function deviceFlowFeature(options: DeviceFlowOptions, services: FeatureS
   const polling = { store: services.store, interval: options.devicePollInterval, deviceCodeTtl: options.deviceCodeTtl, now: services.now };
   return {
     name: 'device_flow',
-    configuration: deviceFlowPart(userCodes, services.audit),
+    configuration: (ctx) => mergeParts(deviceFlowPart(userCodes, services.audit)(ctx), deviceConsentPart(services.store)),
     install(provider) {
       if (services.metrics) countDeviceFlowOutcomes(provider, services.metrics);
     },

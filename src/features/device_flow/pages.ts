@@ -46,6 +46,51 @@ export function normalizeUserCode(input: string): string {
   return out;
 }
 
+async function renderConfirm(ctx: KoaContextWithOIDC, name: string, userCode: string, scope: unknown): Promise<void> {
+  await renderPage(ctx, 'device_confirm', {
+    title: 'Confirm this device',
+    xsrf: xsrf(ctx),
+    clientName: name,
+    userCode,
+    scopes: describeScopes(typeof scope === 'string' ? scope : undefined),
+  });
+}
+
+/** A user code as oidc-provider stores it (the 8 letters of `normalizeUserCode`), or undefined. */
+function storedUserCode(input: string): string | undefined {
+  const normalized = normalizeUserCode(input);
+  return normalized.length === 8 ? normalized : undefined;
+}
+
+type LinkOutcome = 'confirm' | 'incorrect' | 'throttled' | 'form';
+
+/**
+ * The link with the code in it (verification_uri_complete): when the code is live, straight to the
+ * confirmation page (client name, code, scopes; RFC 8628 §5.4), whose Continue posts the code with
+ * `confirm`. A code that does not exist counts as a wrong entry, exactly like a typed one, so links
+ * cannot be used to probe codes; expired or used ones fall back to the pre-filled form, whose
+ * submission shows why. While wrong entries are throttled, nothing is looked up.
+ */
+async function confirmFromLink(ctx: KoaContextWithOIDC, prefill: string, userCodes: FailureThrottle): Promise<LinkOutcome> {
+  if ((await userCodes.lockedFor([ctx.ip, '*'])) > 0) return 'form';
+  const normalized = storedUserCode(prefill);
+  const code = normalized ? await ctx.oidc.provider.DeviceCode.findByUserCode(normalized, { ignoreExpiration: true }) : undefined;
+  if (!code) {
+    const wait = await userCodes.fail([ctx.ip, '*']);
+    if (wait > 0) {
+      ctx.set('Retry-After', String(wait));
+      return 'throttled';
+    }
+    return 'incorrect';
+  }
+  const live = code as unknown as { isExpired: boolean; error?: string; accountId?: string; inFlight?: boolean; clientId: string; params?: { scope?: unknown } };
+  if (live.isExpired || live.error || live.accountId || live.inFlight) return 'form';
+  const client = await ctx.oidc.provider.Client.find(live.clientId);
+  if (!client) return 'form';
+  await renderConfirm(ctx, String(client.clientName ?? client.clientId), `${normalized!.slice(0, 4)}-${normalized!.slice(4)}`, live.params?.scope);
+  return 'confirm';
+}
+
 /**
  * RFC 8628 device authorization grant: base-20 `XXXX-XXXX` user codes (oidc-provider normalises
  * case, hyphens and spaces), and our pages for entry, confirmation, result and errors. Wrong codes
@@ -102,20 +147,27 @@ export function deviceFlowPart(userCodes: FailureThrottle, audit: Audit) {
               ctx.status = 400;
             }
             const prefill = deviceFlowState(ctx).deviceFlowPrefill ?? '';
+            if (prefill && !err) {
+              const outcome = await confirmFromLink(ctx, prefill, userCodes);
+              if (outcome === 'confirm') return;
+              if (outcome === 'throttled') {
+                await renderPage(ctx, 'error', { title: 'Too many attempts', error: 'too_many_requests', description: 'Too many incorrect codes. Try again later.' }, 429);
+                return;
+              }
+              if (outcome === 'incorrect') message = 'The code in this link is incorrect. Check the code shown on your device and type it here.';
+            }
             await renderPage(ctx, 'device_input', { title: 'Connect a device', xsrf: xsrf(ctx), userCode: prefill, message, prefilled: Boolean(prefill) });
           },
           async userCodeConfirmSource(ctx, _form, _client, _deviceInfo, userCode) {
-            const params = (ctx.oidc.deviceCode?.params ?? {}) as { scope?: string };
-            await renderPage(ctx, 'device_confirm', {
-              title: 'Confirm this device',
-              xsrf: xsrf(ctx),
-              clientName: clientName(ctx),
-              userCode,
-              scopes: describeScopes(params.scope),
-            });
+            await renderConfirm(ctx, clientName(ctx), userCode, ctx.oidc.deviceCode?.params?.scope);
           },
           async successSource(ctx) {
-            audit.record('device.approved', { client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId });
+            const clientId = ctx.oidc.client?.clientId;
+            const sub = ctx.oidc.session?.accountId;
+            // The confirmation page was the consent (no separate page): the audit trail still says so.
+            const scope = String((ctx.oidc.deviceCode as { scope?: string } | undefined)?.scope ?? '').split(' ').filter(Boolean);
+            audit.record('consent.granted', { client_id: clientId, sub, scope, via: 'device_confirmation' });
+            audit.record('device.approved', { client_id: clientId, sub });
             await renderPage(ctx, 'device_done', { title: 'Device connected', outcome: 'success', clientName: clientName(ctx) });
           },
         },

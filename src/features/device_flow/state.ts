@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 /**
  * What the device flow keeps in koa's `ctx.state` for the rest of one request: the user code
  * from a verification_uri_complete link, carried from the guard to the entry page (which only
- * pre-fills it; RFC 8628 §5.4).
+ * shows the confirmation page for a live code, or pre-fills the form; RFC 8628 §5.4).
  */
 export interface DeviceFlowState {
   deviceFlowPrefill?: string;

@@ -10,9 +10,10 @@ const MAX_PREFILL = 32;
 
 /**
  * In front of oidc-provider's verification endpoint (`/device`):
- * - a link with `?user_code=` (verification_uri_complete) only pre-fills the entry form, so the
- *   person still submits it and then sees the confirmation page (RFC 8628 §5.4, remote phishing);
- *   oidc-provider would otherwise auto-submit it with an inline script our CSP blocks;
+ * - a link with `?user_code=` (verification_uri_complete) is taken off the query and handed to the
+ *   entry page, which shows the confirmation page for a live code (RFC 8628 §5.4, remote phishing:
+ *   the person still confirms) or the pre-filled form otherwise; oidc-provider would auto-submit it
+ *   with an inline script our CSP blocks;
  * - while the IP or everyone is locked out for wrong codes, every submission gets 429 before any
  *   lookup, so a lucky guess during a lockout reveals nothing;
  * - a submitted or linked code is reduced to the code alphabet (`normalizeUserCode`) before

@@ -1,16 +1,19 @@
-import { type Configuration, errors, interactionPolicy } from 'oidc-provider';
+import { type Configuration, errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { RecheckVerdict } from '../../accounts/source_recheck.ts';
 import { Accounts } from '../../accounts/account.ts';
 import { ACR, accountClaims, SCOPE_CLAIMS } from '../../accounts/claims.ts';
 import { rememberedConsent } from '../../accounts/consent.ts';
+import type { Store } from '../../storage/adapter.ts';
 import type { ProviderContext } from '../context.ts';
+import { authenticationOf, tokenAuthentication } from './token_authentication.ts';
 
 /**
  * oidc-provider's prompts, with one more reason to ask for a sign-in: the browser's session names
  * an account that is now disabled or gone (the person was offboarded while signed in). Without it
- * oidc-provider would go on to the consent checks with no account and fail with a 500.
+ * oidc-provider would go on to the consent checks with no account and fail with a 500. The device
+ * flow feature builds its policy on this one (src/features/device_flow/consent.ts).
  */
-function promptPolicy(): interactionPolicy.DefaultPolicy {
+export function promptPolicy(): interactionPolicy.DefaultPolicy {
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(
     new interactionPolicy.Check('account_unavailable', 'the signed-in account is disabled or no longer exists', (ctx) =>
@@ -65,8 +68,14 @@ export function accountsPart({ store, recheck, logger }: ProviderContext): Confi
         account = (await accounts.findById(sub)) ?? account;
       }
       const current = account;
-      return { accountId: sub, claims: async () => ({ ...accountClaims(current), sub }) };
+      return {
+        accountId: sub,
+        username: current.upstream?.username ?? current.username,
+        // Userinfo has no session to read how the person signed in; the access token carries it.
+        claims: async (use: string) => ({ ...accountClaims(current), sub, ...(use === 'userinfo' ? authenticationOf(token) : {}) }),
+      };
     },
+    extraTokenClaims: tokenAuthentication,
     // How and when the person authenticated rides on `openid`, so every ID token says it (CLIs and
     // relying parties check for MFA without having to ask for these claims one by one).
     claims: { sid: null, ...SCOPE_CLAIMS, openid: ['sub', 'acr', 'amr', 'auth_time'] },
@@ -74,20 +83,27 @@ export function accountsPart({ store, recheck, logger }: ProviderContext): Confi
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     conformIdTokenClaims: false,
     interactions: { policy: promptPolicy() },
-    async loadExistingGrant(ctx) {
-      const clientId = ctx.oidc.client!.clientId;
-      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
-      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-      const accountId = ctx.oidc.session!.accountId;
-      if (!accountId) return undefined;
-      // A fresh grant per authorization, carrying what the person agreed to before, so revoking
-      // one device's tokens leaves the others alone.
-      const remembered = await rememberedConsent(store, accountId, clientId);
-      if (!remembered) return undefined;
-      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
-      grant.addOIDCScope(remembered.scope);
-      await grant.save();
-      return grant;
-    },
+    loadExistingGrant: loadRememberedGrant(store),
   };
+}
+
+/**
+ * oidc-provider's `loadExistingGrant` for every flow: the grant of this consent or session, or a
+ * fresh grant per authorization carrying what the person agreed to before (so revoking one
+ * device's tokens leaves the others alone). The device flow feature puts its own in front of it
+ * (src/features/device_flow/consent.ts) and falls back to this one.
+ */
+export function loadRememberedGrant(store: Store) {
+  return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
+    const clientId = ctx.oidc.client!.clientId;
+    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const accountId = ctx.oidc.session!.accountId;
+    if (!accountId) return undefined;
+    const remembered = await rememberedConsent(store, accountId, clientId);
+    if (!remembered) return undefined;
+    const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(remembered.scope);
+    await grant.save();
+    return grant;  };
 }

@@ -45,6 +45,8 @@ export interface WindowDoc {
 export interface EventDoc {
   _id?: unknown;
   window: string;
+  /** Events this document counts. */
+  n: number;
   expiresAt: Date;
 }
 

@@ -80,28 +80,32 @@ export function spawnCli(args: string[], env: Record<string, string>): CliChild 
   };
 }
 
-/** Signs alice in and allows access on our pages. */
-export async function signInAndAllow(page: Page): Promise<void> {
+/**
+ * Signs alice in and allows access on our pages. A device flow has no consent page (its
+ * confirmation page is the consent): pass `consent: false` there.
+ */
+export async function signInAndAllow(page: Page, consent = true): Promise<void> {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('Username').fill(ALICE.username);
   await page.getByLabel('Password').fill(ALICE.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  if (!consent) return;
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
   await page.getByRole('button', { name: 'Allow' }).click();
 }
 
 /**
  * Approves a device login the CLI printed: opens its `verification_uri_complete` in a fresh
- * browser context, confirms, signs alice in and allows; `beforeClose` may take a screenshot.
+ * browser context (straight to the confirmation page, which is the consent) and signs alice in;
+ * `beforeClose` may take a screenshot.
  */
 export async function approveDeviceLogin(browser: Browser, complete: string, beforeClose?: (page: Page) => Promise<void>): Promise<void> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(complete);
-  await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
   await page.getByRole('button', { name: 'Continue' }).click();
-  await signInAndAllow(page);
+  await signInAndAllow(page, false);
   await page.getByRole('heading', { name: 'Device connected' }).waitFor();
   await beforeClose?.(page);
   await context.close();

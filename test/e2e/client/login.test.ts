@@ -145,7 +145,6 @@ describe('gatehouse login / token / logout against a running server', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(complete!);
-    await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
     await page.getByRole('button', { name: /Cancel|Deny|No/ }).first().click();
     await context.close();

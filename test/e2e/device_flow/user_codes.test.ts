@@ -49,11 +49,12 @@ describe('the verification page takes any spelling of a code', () => {
     }
   });
 
-  it('a link carrying a spelling pre-fills the code in its canonical form', async () => {
+  it('a link carrying a spelling opens the confirmation page for the code in its canonical form', async () => {
     const auth = await requestDeviceCode(server);
     const client = new CookieClient(server);
     const page = await client.request(`/device?user_code=${encodeURIComponent(fullWidth(auth.user_code.toLowerCase()))}`);
     assert.equal(page.res.status, 200);
+    assert.match(page.text, /Confirm this device/);
     assert.match(page.text, new RegExp(`value="${auth.user_code}"`));
   });
 

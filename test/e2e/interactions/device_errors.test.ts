@@ -11,12 +11,6 @@ async function enterCode(page: Page, server: DeviceServer, code: string) {
   return response;
 }
 
-async function signIn(page: Page) {
-  await page.getByLabel('Username').fill(ALICE.username);
-  await page.getByLabel('Password').fill(ALICE.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 describe('device flow: denial, expiry, pace, other clients', () => {
   let server: DeviceServer;
   let browser: Browser;
@@ -45,14 +39,13 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     await page.context().close();
   });
 
-  test('denying on the consent page → access_denied', async () => {
+  test('cancelling at sign-in → access_denied (there is no consent page to deny on: the confirmation was it)', async () => {
     const auth = await requestDeviceCode(server, 'xxctl', 'openid email');
     const page = await (await browser.newContext()).newPage();
     await enterCode(page, server, auth.user_code);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await signIn(page);
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('heading', { name: 'Access denied' }).waitFor();
     assert.equal((await pollOnce(server, auth.device_code)).body.error, 'access_denied');
     await page.context().close();
@@ -173,4 +166,35 @@ describe('device flow: wrong user codes are throttled', () => {
       }
     });
   }
+});
+
+describe('device flow: links with a code (verification_uri_complete) cannot probe codes', () => {
+  test('a link with a code that does not exist counts as a wrong code; once throttled, even a right link only pre-fills the form', async () => {
+    const server = await startDeviceServer({ GATEHOUSE_USER_CODE_FAILURES_PER_IP: '3', GATEHOUSE_USER_CODE_FAILURES_GLOBAL: '1000' });
+    const browser = await launchBrowser();
+    try {
+      const auth = await requestDeviceCode(server);
+      const page = await (await browser.newContext()).newPage();
+      // Pre-filled as the code alphabet leaves them (issue 22's normalisation).
+      for (const [code, shown] of [['BCDF-GHJK', 'BCDF-GHJK'], ['not a code', 'NTCD']]) {
+        const r = await page.goto(`${server.config.issuer}/device?user_code=${encodeURIComponent(code!)}`);
+        assert.equal(r?.status(), 200);
+        await page.getByText('The code in this link is incorrect').waitFor();
+        assert.equal(await page.getByLabel('Code').inputValue(), shown);
+      }
+      const third = await page.goto(`${server.config.issuer}/device?user_code=BCDF-GHJL`);
+      assert.equal(third?.status(), 429);
+      assert.ok(Number(third?.headers()['retry-after']) > 0);
+      await page.getByRole('heading', { name: 'Too many attempts' }).waitFor();
+      const right = await page.goto(auth.verification_uri_complete);
+      assert.equal(right?.status(), 200);
+      await page.getByRole('heading', { name: 'Connect a device' }).waitFor();
+      assert.equal(await page.getByLabel('Code').inputValue(), auth.user_code);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Too many attempts' }).waitFor();
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
 });

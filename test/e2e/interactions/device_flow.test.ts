@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import type { Account } from '../../../src/accounts/account.ts';
-import { ALICE, type DeviceServer, jwtClaims, launchBrowser, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
+import { ALICE, type DeviceServer, jwtClaims, launchBrowser, pageCounter, pollOnce, requestDeviceCode, screenshot, startDeviceServer } from '../../helpers/device.ts';
 
 const SCOPE = 'openid profile email groups posix offline_access';
 
@@ -53,7 +53,7 @@ describe('device authorization grant in a real browser', () => {
     await server?.stop();
   });
 
-  test('verification_uri: enter code, confirm, sign in, consent; openid-client receives tokens matching the account', async () => {
+  test('verification_uri: enter code, confirm (the consent), sign in, done — 4 pages; openid-client receives tokens matching the account', async () => {
     const config = await oidc.discovery(new URL(server.config.issuer), 'xxctl', { token_endpoint_auth_method: 'none' }, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });
@@ -66,6 +66,7 @@ describe('device authorization grant in a real browser', () => {
 
     const context = await browser.newContext();
     const page = await context.newPage();
+    const pages = pageCounter(page);
     await page.goto(auth.verification_uri);
     await page.getByRole('heading', { name: 'Connect a device' }).waitFor();
     await screenshot(page, 'device', '01-enter-code');
@@ -85,13 +86,11 @@ describe('device authorization grant in a real browser', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
 
     await signIn(page, 'device');
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await screenshot(page, 'device', '04-consent');
-    await page.getByRole('button', { name: 'Allow' }).click();
-
+    // The confirmation page named the client, the code and every scope: no second consent page.
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     assert.match((await page.locator('main').textContent()) ?? '', /You can close this window and return to your terminal/);
     await screenshot(page, 'device', '05-success');
+    assert.equal(pages.paths.length, 4, `pages seen: ${pages.paths.join(' → ')}`);
 
     const tokens = await polling;
     assert.ok(tokens.access_token);
@@ -117,11 +116,15 @@ describe('device authorization grant in a real browser', () => {
     await screenshot(page, 'device', '06-already-used');
     const audited = (event: string) => server.logs.filter((l) => l.audit === true && l.event === event);
     assert.ok(audited('signin.success').some((l) => l.sub === alice.id && l.client_id === 'xxctl'));
-    assert.ok(audited('consent.granted').some((l) => l.sub === alice.id));
+    // No consent page, but the confirmation is recorded as the consent it was.
+    assert.ok(audited('consent.granted').some((l) => l.sub === alice.id && l.via === 'device_confirmation' && (l.scope as string[]).includes('posix')));
     assert.ok(audited('device.approved').some((l) => l.sub === alice.id && l.client_id === 'xxctl'));
 
     const info = await oidc.fetchUserInfo(config, tokens.access_token, alice.id);
     assert.equal(info.email, 'alice@example.com');
+    // How the person signed in reaches userinfo too (an SSH host may check MFA there).
+    assert.deepEqual(info.amr, ['pwd']);
+    assert.equal(info.acr, 'urn:gatehouse:pwd');
 
     // Public client: the refresh token rotates, and the old one no longer works.
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
@@ -132,41 +135,56 @@ describe('device authorization grant in a real browser', () => {
     await context.close();
   });
 
-  test('verification_uri_complete pre-fills the code but still asks for confirmation; consent is remembered', async () => {
+  test('verification_uri_complete opens the confirmation page itself: 3 pages without a session, 2 with one; a repeat by code 3', async () => {
     const bob = await server.accounts.create({ ...ALICE, username: 'bob', email: 'bob@example.com' });
-    for (const round of [1, 2]) {
-      const auth = await requestDeviceCode(server);
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.goto(auth.verification_uri_complete);
-      await page.getByRole('heading', { name: 'Connect a device' }).waitFor();
-      assert.equal(await page.getByLabel('Code').inputValue(), auth.user_code);
-      if (round === 1) await screenshot(page, 'device', '07-prefilled');
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
-      assert.equal(await page.locator('#confirm-code').textContent(), auth.user_code);
-      assert.equal((await pollOnce(server, auth.device_code)).body.error, 'authorization_pending');
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await signIn(page, undefined, 'bob');
-      if (round === 1) {
-        await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-        await page.getByRole('button', { name: 'Allow' }).click();
-      }
-      // Round 2 is a new browser (no session): consent given in round 1 is remembered.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const pages = pageCounter(page);
+    const approve = async (auth: Awaited<ReturnType<typeof requestDeviceCode>>, expectedPages: number, shot?: string) => {
       await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+      assert.equal(pages.paths.length, expectedPages, `pages seen: ${pages.paths.join(' → ')}`);
+      if (shot) await screenshot(page, 'device', shot);
       const r = await pollUntilDone(server, auth.device_code, auth.interval);
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(jwtClaims(String(r.body.id_token)).sub, bob.id);
-      assert.ok(r.body.refresh_token);
-      if (round === 2) {
-        // A device code works once.
-        server.clock.advance(auth.interval * 1000);
-        const again = await pollOnce(server, auth.device_code);
-        assert.equal(again.status, 400);
-        assert.equal(again.body.error, 'invalid_grant');
-      }
-      await context.close();
-    }
+      pages.reset();
+      return r;
+    };
+
+    // No session yet: confirm, sign in, done.
+    const first = await requestDeviceCode(server);
+    await page.goto(first.verification_uri_complete);
+    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
+    await screenshot(page, 'device', '07-link-confirm');
+    assert.equal(await page.locator('#confirm-code').textContent(), first.user_code);
+    assert.equal((await pollOnce(server, first.device_code)).body.error, 'authorization_pending');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await signIn(page, undefined, 'bob');
+    const r = await approve(first, 3);
+    assert.ok(r.body.refresh_token);
+    // A device code works once.
+    server.clock.advance(first.interval * 1000);
+    const again = await pollOnce(server, first.device_code);
+    assert.equal(again.status, 400);
+    assert.equal(again.body.error, 'invalid_grant');
+
+    // A live session: the link is confirm, done. Still a confirmation (RFC 8628 §5.4).
+    const second = await requestDeviceCode(server);
+    await page.goto(second.verification_uri_complete);
+    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
+    assert.equal((await pollOnce(server, second.device_code)).body.error, 'authorization_pending');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await approve(second, 2, '08-link-with-session-done');
+
+    // A live session, code typed: code, confirm, done.
+    const third = await requestDeviceCode(server);
+    await page.goto(third.verification_uri);
+    await page.getByLabel('Code').fill(third.user_code);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await approve(third, 3);
+    await context.close();
   });
 
   test('keyboard only, on a phone-sized screen: autofocus and Enter carry the person through every step', async () => {
@@ -187,10 +205,6 @@ describe('device authorization grant in a real browser', () => {
     await page.keyboard.type('carol');
     await page.keyboard.press('Tab');
     await page.keyboard.type(ALICE.password);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await screenshot(page, 'device-mobile', '04-consent');
-    await focused(page, 'button:has-text("Allow")');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     await screenshot(page, 'device-mobile', '05-success');

@@ -39,7 +39,7 @@ describe('TOTP second factor in the device flow (user made with the real CLI)', 
     const auth = await requestDeviceCode(server, 'xxctl', 'openid email');
     const page = await (await browser.newContext()).newPage();
     await page.goto(auth.verification_uri_complete);
-    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByLabel('Username').fill('dodo');
     await page.getByLabel('Password').fill(PASSWORD);
@@ -59,8 +59,6 @@ describe('TOTP second factor in the device flow (user made with the real CLI)', 
 
     await page.getByLabel('Code').fill(TOTP.generate({ secret }));
     await page.getByRole('button', { name: 'Verify' }).click();
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
 
     server.clock.advance(auth.interval * 1000);

@@ -25,13 +25,10 @@ describe('sign-in through an upstream OpenID Connect provider', () => {
   });
   after(() => w?.stop());
 
-  test('device flow: code entry, confirm, Continue with Corp SSO, upstream sign-in, consent; tokens carry the upstream email and groups; second sign-in keeps the sub and picks up new groups', async () => {
+  test('device flow: code entry, confirm, Continue with Corp SSO, upstream sign-in, done; tokens carry the upstream email and groups; second sign-in keeps the sub and picks up new groups', async () => {
     const { auth, context, page } = await deviceViaUpstream('alice', 'Corp SSO', 'upstream-device');
-    // Both the password form and every connector are offered.
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await screenshot(page, 'upstream-device', '02-consent');
-    await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+    await screenshot(page, 'upstream-device', '02-done');
     const r = await pollUntilDone(gh, auth);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const claims = jwtClaims(String(r.body.id_token));
@@ -126,13 +123,10 @@ describe('sign-in through an upstream OpenID Connect provider', () => {
       const auth = await requestDeviceCode(solo);
       const page = await context.newPage();
       await page.goto(auth.verification_uri_complete);
-      await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
       await page.getByRole('button', { name: 'Continue' }).click();
       // No Gatehouse sign-in page: the upstream's own login.
       await upstreamSignIn(page, 'alice');
-      await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-      await page.getByRole('button', { name: 'Allow' }).click();
       await page.getByRole('heading', { name: 'Device connected' }).waitFor();
       const r = await pollUntilDone(solo, auth);
       assert.equal(jwtClaims(String(r.body.id_token)).email, 'alice@example.com');
@@ -141,7 +135,6 @@ describe('sign-in through an upstream OpenID Connect provider', () => {
       const auth2 = await requestDeviceCode(solo);
       const p2 = await (await browser.newContext()).newPage();
       await p2.goto(auth2.verification_uri_complete);
-      await p2.getByRole('button', { name: 'Continue' }).click();
       await p2.getByRole('heading', { name: 'Confirm this device' }).waitFor();
       await p2.getByRole('button', { name: 'Continue' }).click();
       await p2.locator('input[name=login]').waitFor();

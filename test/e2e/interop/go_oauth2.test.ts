@@ -66,7 +66,7 @@ describe('golang.org/x/oauth2 against Gatehouse', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Confirm this device' }).waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
-    await signInAndAllow(page);
+    await signInAndAllow(page, false);
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     await context.close();
 

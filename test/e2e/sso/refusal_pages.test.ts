@@ -51,8 +51,6 @@ describe('refusal pages after an upstream sign-in: the device learns at once, no
   test('an account disabled here while its browser session lives: device flow and code flow ask to sign in again, refuse, and never 500', async () => {
     // Alice signs in once (a session in this browser), then the operator disables her.
     const first = await w.deviceViaUpstream('alice');
-    await first.page.getByRole('heading', { name: 'Allow access?' }).waitFor();
-    await first.page.getByRole('button', { name: 'Allow' }).click();
     await first.page.getByRole('heading', { name: 'Device connected' }).waitFor();
     const env = { GATEHOUSE_DATA_DIR: join(w.gh.dir, 'data') };
     assert.equal((await runCli(['users', 'disable', 'corp:alice'], { env, cwd: w.gh.dir })).status, 0);
