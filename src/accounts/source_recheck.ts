@@ -144,6 +144,11 @@ export class AccountRecheck {
     const deadline = Date.now() + (this.#o.waitMs ?? 15_000);
     let awaited: string | undefined;
     for (;;) {
+      // First the verdict of the lease we waited on: once released, the lease is free to take.
+      if (awaited) {
+        const answer = await this.#store.find(RECHECK_VERDICT, account.id);
+        if (answer?.owner === awaited && isVerdict(answer.verdict)) return answer.verdict;
+      }
       if (await this.#store.insert(RECHECK_LEASE, account.id, { owner }, ttl)) {
         let verdict: RecheckVerdict | undefined;
         try {
@@ -161,10 +166,6 @@ export class AccountRecheck {
       if (typeof lease?.owner === 'string' && lease.owner !== awaited) {
         if (!awaited) this.#o.logger?.debug({ event: 'account.recheck_wait', sub: account.id, connector: source.id }, `another replica is re-checking ${account.username}; waiting for its verdict`);
         awaited = lease.owner;
-      }
-      if (awaited) {
-        const answer = await this.#store.find(RECHECK_VERDICT, account.id);
-        if (answer?.owner === awaited && isVerdict(answer.verdict)) return answer.verdict;
       }
       // A lease gone without a verdict (its holder stopped): the next round takes it.
       if (Date.now() >= deadline) return this.#unreachable(source, account, 'recheck_wait_timeout');

@@ -8,18 +8,20 @@ import type { Browser } from 'playwright-core';
 import { generateSigningKey } from '../../../src/keys/key_file.ts';
 import { CLIENTS, launchBrowser, requestDeviceCode } from '../../helpers/device.ts';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.ts';
+import { type MongoServer, startMongo } from '../../helpers/mongodb.ts';
 import { deviceToSignIn, pollUntilDone } from '../../helpers/sso.ts';
 import { startUpstream, type Upstream, upstreamSignIn } from '../../helpers/upstream.ts';
 
 const SECRET = 'replica-client-secret-0123456789abcdefghijklmnopq';
 
 /**
- * Two Gatehouse instances on one store (one SQLite file; the same issuer, keys and cookie keys, as
- * replicas behind a load balancer), one upstream that rotates refresh tokens and revokes the grant
+ * Two Gatehouse instances on one store (one SQLite file, or one MongoDB database on FerretDB; the
+ * same issuer, keys and cookie keys, as replicas behind a load balancer), one upstream that rotates refresh tokens and revokes the grant
  * when a rotated-out one comes back (as Entra ID or Okta do). The same person refreshes on both at
  * once: only one replica may ask the upstream, with the stored (latest) refresh token.
  */
-describe('offboarding re-check across replicas with an upstream that rotates refresh tokens', () => {
+for (const backend of ['sqlite', 'mongodb'] as const) describe(`offboarding re-check across replicas (${backend}) with an upstream that rotates refresh tokens`, () => {
+  let mongo: MongoServer | undefined;
   let dir: string;
   let upstream: Upstream;
   let a: TestServer;
@@ -38,7 +40,7 @@ describe('offboarding re-check across replicas with an upstream that rotates ref
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [await generateSigningKey('RS256')] }), { mode: 0o600 });
     const shared = {
       GATEHOUSE_ISSUER: issuer,
-      GATEHOUSE_SQLITE_FILE: join(dir, 'shared.db'),
+      ...(backend === 'sqlite' ? { GATEHOUSE_SQLITE_FILE: join(dir, 'shared.db') } : { MONGODB_URI: (mongo = await startMongo()).uri() }),
       GATEHOUSE_JWKS_FILE: join(dir, 'jwks.json'),
       GATEHOUSE_COOKIE_KEYS: `${randomBytes(32).toString('base64url')},${randomBytes(32).toString('base64url')}`,
       GATEHOUSE_CLIENTS_FILE: join(dir, 'clients.json'),
@@ -54,6 +56,7 @@ describe('offboarding re-check across replicas with an upstream that rotates ref
     await a?.stop();
     await b?.stop();
     await upstream?.stop();
+    await mongo?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
