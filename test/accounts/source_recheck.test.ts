@@ -149,6 +149,11 @@ describe('re-check across replicas on one store (a lease in the store, the holde
     }
   }
 
+  interface Replica {
+    lines: string[];
+    recheck: AccountRecheck;
+  }
+
   async function replicas(options: { waitMs?: number } = {}) {
     const store = new MemoryStore();
     const source = new RotatingSource();
@@ -156,7 +161,7 @@ describe('re-check across replicas on one store (a lease in the store, the holde
     // A clock that moves a second at every reading, so each verdict is later than the last.
     let t = Math.floor(Date.now() / 1000);
     const now = () => ++t;
-    const make = () => {
+    const make = (): Replica => {
       const lines: string[] = [];
       const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
       return { lines, recheck: new AccountRecheck(store, [source], { sealer, stateTtl: 3600, logger, audit: new Audit(logger), pollMs: 5, now, ...options }) };
@@ -176,14 +181,19 @@ describe('re-check across replicas on one store (a lease in the store, the holde
     }
   }
 
-  it('two replicas refreshing one person at once: one question with the stored token, both active, the rotated token kept', async () => {
-    const { source, account, a, b, store } = await replicas();
+  /** A asks the source; once B waits for A's verdict, the source answers. Both verdicts. */
+  async function atOnce(source: RotatingSource, account: Account, a: Replica, b: Replica): Promise<RecheckVerdict[]> {
     const first = a.recheck.onRefresh(account);
     await until(() => source.waiting === 1);
     const second = b.recheck.onRefresh(account);
     await until(() => b.lines.some((l) => l.includes('"event":"account.recheck_wait"')));
     source.answer();
-    assert.deepEqual(await Promise.all([first, second]), ['active', 'active']);
+    return Promise.all([first, second]);
+  }
+
+  it('two replicas refreshing one person at once: one question with the stored token, both active, the rotated token kept', async () => {
+    const { source, account, a, b, store } = await replicas();
+    assert.deepEqual(await atOnce(source, account, a, b), ['active', 'active']);
     assert.deepEqual(source.calls, ['rt-0']);
     // A refresh that read the account before that verdict takes it without asking again…
     assert.equal(await b.recheck.onRefresh(account), 'active');
@@ -199,12 +209,7 @@ describe('re-check across replicas on one store (a lease in the store, the holde
   it('a person disabled at the source: both concurrent refreshes refused', async () => {
     const { source, account, a, b, store } = await replicas();
     source.disabled = true;
-    const first = a.recheck.onRefresh(account);
-    await until(() => source.waiting === 1);
-    const second = b.recheck.onRefresh(account);
-    await until(() => b.lines.some((l) => l.includes('"event":"account.recheck_wait"')));
-    source.answer();
-    assert.deepEqual(await Promise.all([first, second]), ['refused', 'refused']);
+    assert.deepEqual(await atOnce(source, account, a, b), ['refused', 'refused']);
     assert.equal(source.calls.length, 1);
     assert.ok((await new Accounts(store).findById(account.id))?.refusedBySource);
   });
