@@ -252,12 +252,15 @@ def qr_text(url):
 
 
 def prompt_text(auth, config):
-    complete = auth.get('verification_uri_complete') or auth['verification_uri']
-    lines = ['Sign in with Gatehouse to log in.', f'  Open:  {complete}', f"  Code:  {auth['user_code']}"]
+    """The one prompt: title, QR code, then the link and code right above the Enter line, so that a
+    client that cannot draw the QR code (a non-UTF-8 locale prints it as screens of octal escapes)
+    still shows them last. Server-supplied text is shown without terminal escapes."""
+    complete = safe(auth.get('verification_uri_complete') or auth.get('verification_uri'), 500)
+    lines = ['Sign in with Gatehouse to log in.']
     if config['qr'] == 'yes':
         lines.append(qr_text(complete).rstrip('\n'))
-    lines.append('Press Enter once you have approved in your browser: ')
-    return '\n'.join(lines)
+    lines += [f'  Open:  {complete}', f"  Code:  {safe(auth['user_code'], 40)}", 'Press Enter once you have approved in your browser: ']
+    return '\n'.join(line for line in lines if line)
 
 
 def safe(value, limit=200):
@@ -281,7 +284,7 @@ def device_login(user, config, ask):
         if not isinstance(metadata.get(key), str):
             raise Refused(f'Gatehouse does not announce a {key}')
     status, auth = http.call(metadata['device_authorization_endpoint'], {'client_id': config['client_id'], 'scope': config['scope']})
-    if status != 200 or not isinstance(auth.get('device_code'), str) or not isinstance(auth.get('user_code'), str):
+    if status != 200 or not all(isinstance(auth.get(k), str) for k in ('device_code', 'user_code', 'verification_uri')):
         raise Refused(f"Gatehouse refused to start a login: {safe(auth.get('error_description') or auth.get('error') or status)}")
     interval = auth.get('interval') if isinstance(auth.get('interval'), int) and auth['interval'] > 0 else 5
     if isinstance(auth.get('expires_in'), int):
