@@ -220,13 +220,20 @@ def verify_id_token(id_token, config, metadata, http):
 
 
 def check_claims(claims, user, config):
-    """The person approved as `user`, in the required group, with MFA when required; else Refused."""
+    """The person approved as `user`, an existing Unix account, in the required group, with MFA when
+    required; else Refused. A missing account gets the answers an existing one would (no oracle)."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        account = None
     if config['claim'] == 'uid_number':
         uid = claims.get('uid_number')
-        if not isinstance(uid, int) or isinstance(uid, bool) or uid != pwd.getpwnam(user).pw_uid:
+        if not isinstance(uid, int) or isinstance(uid, bool) or account is None or uid != account.pw_uid:
             raise Refused(f'the Gatehouse account that approved has no uid_number matching {user}\'s uid')
     elif claims.get('preferred_username') != user:
         raise Refused(f'approved by Gatehouse user {str(claims.get("preferred_username"))[:64]!r}, not {user!r}')
+    if account is None:
+        raise Refused('Gatehouse login is not available for this account')
     groups = claims.get('groups')
     if config['group'] and not (isinstance(groups, list) and config['group'] in groups):
         raise Refused(f'{user} is not in the Gatehouse group {config["group"]!r} this host requires')
@@ -269,11 +276,8 @@ def safe(value, limit=200):
 
 
 def device_login(user, config, ask):
-    """Runs the device flow for `user`; `ask(text)` shows one prompt and returns when answered. Returns the claims or raises Refused."""
-    try:
-        pwd.getpwnam(user)
-    except KeyError:
-        raise Refused('Gatehouse login is not available for this account')
+    """Runs the device flow for `user`; `ask(text)` shows one prompt and returns when answered. Returns the claims or raises Refused.
+    It runs whether or not `user` exists on this host, so that an SSH client cannot tell (check_claims refuses a missing one)."""
     deadline = time.monotonic() + int(config['timeout'])
     config['secret'] = read_secret(config['client_secret_file'])
     http = Http(config, deadline)
