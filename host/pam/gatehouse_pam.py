@@ -83,8 +83,7 @@ def read_config(path):
         raise Refused(f'{path}: mfa and qr are "yes" or "no"')
     if not config['timeout'].isdigit() or not 10 <= int(config['timeout']) <= 600:
         raise Refused(f'{path}: timeout is a number of seconds between 10 and 600')
-    url = urllib.parse.urlsplit(config['issuer'])
-    if url.scheme != 'https' and not (url.scheme == 'http' and url.hostname in LOOPBACK_HOSTS):
+    if not secure_url(config['issuer']):
         raise Refused(f'{path}: issuer must be an https URL (http only on a loopback address)')
     config['issuer'] = config['issuer'].rstrip('/')
     return config
@@ -105,12 +104,26 @@ def read_secret(path):
     return secret
 
 
+def secure_url(url):
+    """https, or http on a loopback address: where the client secret may go."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == 'https' or (parts.scheme == 'http' and parts.hostname in LOOPBACK_HOSTS)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a 30x with the Authorization header (the client secret) copied to
+    wherever it points, plain http or another host included: a redirect is answered as it is."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 class Http:
-    """JSON over HTTPS (or loopback HTTP) with the configured CA, no proxies from the environment."""
+    """JSON over HTTPS (or loopback HTTP) with the configured CA, no proxies from the environment, no redirects."""
 
     def __init__(self, config, deadline):
         context = ssl.create_default_context(cafile=config['ca_file'] or None)
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context), _NoRedirect())
         self.deadline = deadline
         self.auth = 'Basic ' + base64.b64encode(
             f"{urllib.parse.quote(config['client_id'], safe='')}:{urllib.parse.quote(config['secret'], safe='')}".encode()
@@ -132,6 +145,8 @@ class Http:
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, 'reason', e)
             raise Refused(f'cannot reach Gatehouse at {urllib.parse.urlsplit(url).netloc}: {reason}')
+        if 300 <= status < 400:
+            raise Refused(f'Gatehouse answered with a redirect ({status}) from {safe(url)}: is the issuer URL exactly Gatehouse\'s?')
         if len(body) > MAX_BODY:
             raise Refused('Gatehouse sent an oversized answer')
         try:
@@ -287,6 +302,8 @@ def device_login(user, config, ask):
     for key in ('device_authorization_endpoint', 'token_endpoint', 'jwks_uri'):
         if not isinstance(metadata.get(key), str):
             raise Refused(f'Gatehouse does not announce a {key}')
+        if not secure_url(metadata[key]):
+            raise Refused(f'Gatehouse announces a {key} that is not https (http only on a loopback address)')
     status, auth = http.call(metadata['device_authorization_endpoint'], {'client_id': config['client_id'], 'scope': config['scope']})
     if status != 200 or not all(isinstance(auth.get(k), str) for k in ('device_code', 'user_code', 'verification_uri')):
         raise Refused(f"Gatehouse refused to start a login: {safe(auth.get('error_description') or auth.get('error') or status)}")
