@@ -62,6 +62,10 @@ def read_config(path):
     config = dict(DEFAULTS)
     try:
         with open(path, encoding='utf-8') as f:
+            # Whoever can change it can name their own issuer and log in as anyone (sshd's StrictModes idea).
+            for what, st in (('', os.fstat(f.fileno())), (' directory', os.stat(os.path.dirname(os.path.abspath(path))))):
+                if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                    raise Refused(f'the Gatehouse PAM configuration{what} of {path} must belong to root and not be writable by others (chmod {"755" if what else "644"})')
             lines = f.read().splitlines()
     except OSError as e:
         raise Refused(f'cannot read the Gatehouse PAM configuration {path}: {e.strerror}')
