@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { initDevPki, issueClientCertificate } from '../src/pki/dev_pki.ts';
+import { startMongo as startTestMongo } from '../test/helpers/mongodb.ts';
 import { freePort } from '../test/helpers/net.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -46,6 +46,8 @@ export interface Probe {
   p99: number;
   max: number;
   cpuMicros: number;
+  /** Resident memory (MB) when the probe answered. */
+  rssMB: number;
 }
 
 /** A server under test running in its own process, so the load generator does not share its CPU time slice. */
@@ -55,6 +57,8 @@ export interface BenchServer {
   /** The mutual-TLS listener, when the server has one. */
   mtlsUrl?: string;
   tls?: TlsMaterial;
+  /** Basic credentials of the client the token scenarios use on this server (default `basicAuth`). */
+  authorization?: string;
   child: ChildProcess;
   /** Event-loop delay (ms) and CPU time used (µs) since the last call (SIGUSR2 to the lag probe). */
   eventLoopDelay(): Promise<Probe>;
@@ -121,13 +125,13 @@ export async function startBaseline(format: TokenFormat, options: { adapter?: 'l
   );
 }
 
-/** A bare `node:https` server doing the mTLS listener's handshake (requestCert) and answering a constant. */
+/** Bare oidc-provider doing `tls_client_auth` itself on `node:https` with the mTLS listener's certificates. */
 export async function startTlsBaseline(): Promise<BenchServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-tls-'));
   const tls = await benchPki(dir);
   return spawnServer(
-    'node:https (requestCert)',
+    'oidc-provider (node:https, tls_client_auth)',
     [join(ROOT, 'bench/servers/tls_baseline.ts')],
     { BENCH_PORT: String(port), BENCH_TLS_CERT: tls.serverCert, BENCH_TLS_KEY: tls.serverKey, BENCH_TLS_CA: tls.ca },
     (l) => l.startsWith('ready'),
@@ -179,12 +183,13 @@ export async function startGatehouse(env: Record<string, string> = {}, options: 
       [RESOURCES['jwt-rs256']]: { scope: 'api', accessTokenFormat: 'jwt', signingAlg: 'RS256' },
     }),
   );
-  return spawnServer(
+  const server = await spawnServer(
     `gatehouse (${env.GATEHOUSE_STORE ?? 'sqlite'}${options.label ? `, ${options.label}` : ''})`,
     [join(ROOT, 'src/cli/main.ts'), 'serve'],
     {
       GATEHOUSE_PORT: String(port),
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
+      GATEHOUSE_REGISTRATION: 'open',
       GATEHOUSE_DATA_DIR: join(dir, 'data'),
       GATEHOUSE_CERTS_DIR: tls.certsDir,
       GATEHOUSE_MTLS_PORT: '0',
@@ -205,49 +210,29 @@ export async function startGatehouse(env: Record<string, string> = {}, options: 
     () => rmSync(dir, { recursive: true, force: true }),
     (l) => ({ mtlsUrl: (JSON.parse(l) as { mtlsUrl?: string }).mtlsUrl, tls }),
   );
+  // The token scenarios use a dynamically registered client (read through the store and the
+  // client cache), as most deployments do; the static ones above serve mTLS and device polling.
+  const res = await fetch(`${server.url}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'bench', grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', response_types: [], redirect_uris: [] }),
+  });
+  if (res.status !== 201) {
+    await server.stop();
+    throw new Error(`registering the bench client failed: ${res.status} ${await res.text()}`);
+  }
+  const client = (await res.json()) as { client_id: string; client_secret: string };
+  return { ...server, authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` };
 }
 
-const FERRETDB = join(ROOT, '.tools', 'bin', 'ferretdb');
-
-/** A MongoDB to run Gatehouse's mongodb store on: `TEST_MONGODB_URI`, else FerretDB (on SQLite) from .tools. */
+/**
+ * A MongoDB to run Gatehouse's mongodb store on: `TEST_MONGODB_URI`, else FerretDB on a PostgreSQL
+ * cluster of its own (the test helper's), or undefined when `.tools/bin/ferretdb` is not built.
+ */
 export async function startMongo(): Promise<{ uri: string; label: string; stop(): Promise<void> } | undefined> {
-  const given = process.env.TEST_MONGODB_URI;
-  if (given) {
-    const db = `gatehouse_bench_${process.pid}`;
-    return { uri: given.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?/, `$1/${db}`), label: 'TEST_MONGODB_URI', stop: async () => {} };
-  }
-  if (!existsSync(FERRETDB)) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-ferretdb-'));
-  mkdirSync(join(dir, 'data'));
-  const port = await freePort();
-  const child = spawn(
-    FERRETDB,
-    ['--handler=sqlite', `--sqlite-url=file:${join(dir, 'data')}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${dir}`, '--debug-addr=-', '--telemetry=disable', '--log-level=WARN'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' } },
-  );
-  let output = '';
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`ferretdb exited during start: ${output}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) break;
-    if (Date.now() > deadline) throw new Error(`ferretdb did not listen within 20 s: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    uri: `mongodb://127.0.0.1:${port}/gatehouse_bench`,
-    label: 'FerretDB on SQLite',
-    stop: () =>
-      new Promise((res) => {
-        child.once('exit', () => (rmSync(dir, { recursive: true, force: true }), res()));
-        child.kill('SIGTERM');
-      }),
-  };
+  if (!process.env.TEST_MONGODB_URI && !existsSync(join(ROOT, '.tools', 'bin', 'ferretdb'))) return undefined;
+  const server = await startTestMongo();
+  return { uri: server.uri(`gatehouse_bench_${process.pid}`), label: server.local ? 'FerretDB on PostgreSQL' : 'TEST_MONGODB_URI', stop: () => server.dispose() };
 }
 
 export const basicAuth = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;

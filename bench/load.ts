@@ -29,6 +29,8 @@ export interface LoadResult {
   cpuPerRequest?: number;
   /** Server event-loop delay during the run (ms). */
   lagP99?: number;
+  /** Server resident memory at the end of the run (MB). */
+  rssMB?: number;
 }
 
 /** One autocannon run against a keep-alive pool of `connections` (or new connections, see `reconnectRate`). */

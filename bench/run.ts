@@ -58,7 +58,7 @@ async function measure(server: BenchServer, req: Request): Promise<LoadResult> {
   const result = await load({ ...opts, duration: DURATION, amount: smoke ? 20 : undefined });
   const probe = await server.eventLoopDelay();
   if (result.errors || result.non2xx) throw new Error(`${server.name} ${req.path}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-  return { ...result, cpuPerRequest: Math.round(probe.cpuMicros / Math.max(1, result.requests)), lagP99: probe.p99 };
+  return { ...result, cpuPerRequest: Math.round(probe.cpuMicros / Math.max(1, result.requests)), lagP99: probe.p99, rssMB: probe.rssMB };
 }
 
 const servers = new Map<string, Promise<BenchServer>>();
@@ -115,14 +115,14 @@ function print(batch: Row[]): void {
     const lag = r.result.lagP99 ?? (r.extra?.lag as { p99: number } | undefined)?.p99;
     console.log(
       `${head} ${String(r.result.rps).padStart(6)} req/s  p50 ${String(r.result.p50).padStart(5)} ms  p99 ${String(r.result.p99).padStart(5)} ms  ratio ${r.ratio?.toFixed(2) ?? '-'}` +
-        `  | cpu ${String(r.result.cpuPerRequest ?? '-').padStart(5)} µs/req  cpu ratio ${r.cpuRatio?.toFixed(2) ?? '-'}  loop lag p99 ${lag ?? '-'} ms`,
+        `  | cpu ${String(r.result.cpuPerRequest ?? '-').padStart(5)} µs/req  cpu ratio ${r.cpuRatio?.toFixed(2) ?? '-'}  loop lag p99 ${lag ?? '-'} ms  rss ${r.result.rssMB ?? '-'} MB`,
     );
   }
 }
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const ccBody = (format: TokenFormat) => `grant_type=client_credentials${format === 'opaque' ? '' : `&resource=${encodeURIComponent(RESOURCES[format])}`}`;
-const ccRequest = (format: TokenFormat): Request => ({ path: '/token', method: 'POST', headers: { authorization: basicAuth, ...form }, body: ccBody(format) });
+const ccRequest = (format: TokenFormat) => async (server: BenchServer): Promise<Request> => ({ path: '/token', method: 'POST', headers: { authorization: server.authorization ?? basicAuth, ...form }, body: ccBody(format) });
 const mtlsRequest = (handshakeEach: boolean): Request => ({
   path: '/token',
   method: 'POST',
@@ -133,7 +133,7 @@ const mtlsRequest = (handshakeEach: boolean): Request => ({
 });
 
 async function tokenFrom(server: BenchServer): Promise<string> {
-  const req = ccRequest('opaque');
+  const req = await ccRequest('opaque')(server);
   const res = await fetch(`${server.url}/token`, { method: 'POST', headers: req.headers, body: req.body });
   if (!res.ok) throw new Error(`${server.name}: token request failed with ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -187,7 +187,7 @@ if (!only || 'device polling'.includes(only)) {
   const measureDevices = async (server: BenchServer): Promise<Row> => {
     const r = await pollDevices(server, { pending: DEVICE_PENDING, seconds: DEVICE_SECONDS, sockets: CONNECTIONS });
     const { lag, pending, interval, max, ...result } = r;
-    return { scenario, system: server.name, result: { ...result, cpuPerRequest: Math.round(lag.cpuMicros / Math.max(1, result.requests)), lagP99: lag.p99 }, extra: { lag, pending, interval, maxLatency: max } };
+    return { scenario, system: server.name, result: { ...result, cpuPerRequest: Math.round(lag.cpuMicros / Math.max(1, result.requests)), lagP99: lag.p99, rssMB: lag.rssMB }, extra: { lag, pending, interval, maxLatency: max } };
   };
   const base = await startBaseline('opaque', { adapter: 'map' });
   try {
@@ -211,7 +211,7 @@ if (!only || 'device polling'.includes(only)) {
 await compare('introspection (sqlite)', gatehouseSqlite, baseline('opaque'), async (server) => ({
   path: '/token/introspection',
   method: 'POST',
-  headers: { authorization: basicAuth, ...form },
+  headers: { authorization: server.authorization ?? basicAuth, ...form },
   body: `token=${await tokenFrom(server)}&token_type_hint=access_token`,
 }));
 await compare('discovery', gatehouseSqlite, baseline('opaque'), { path: '/.well-known/openid-configuration' });

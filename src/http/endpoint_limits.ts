@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
-import { RateLimiter } from '../storage/rate_limiter.ts';
+import { ReplicaRateLimiter } from '../storage/replica_rate_limiter.ts';
 import { credentialsFor } from './authorization.ts';
 import { readFormBody } from './form_body.ts';
 import type { Metrics } from './metrics.ts';
@@ -22,6 +22,14 @@ export interface EndpointLimitOptions {
   logger: Logger;
   metrics: Metrics;
   limits: EndpointLimits;
+  /** Milliseconds between flushes of this replica's counts to the store (default 1000). */
+  flushIntervalMs?: number;
+}
+
+/** The limiting middleware, and `close` to flush the counts and stop the flush timer on shutdown. */
+export interface EndpointRateLimits {
+  middleware: Middleware;
+  close(): Promise<void>;
 }
 
 /** oidc-provider's default paths for the two endpoints (the same on the public and mTLS listeners). */
@@ -76,21 +84,40 @@ function counterKey(clientId: string): string {
 
 /**
  * Per-IP and per-client limits on the token endpoint (the hot path) and the device authorization
- * endpoint. Each request costs at most one store increment per limiter: the IP counter first,
- * and the client counter only for requests the IP limit let through, so a flood from a refused
- * address cannot also use up a client's allowance. Beyond a limit: 429, Retry-After and an
- * OAuth-style error body, counted in `gatehouse_rate_limited_total{limiter}`.
+ * endpoint, counted in this process with no store round trip on the request path and shared with
+ * the other replicas through the store every flush interval (`ReplicaRateLimiter`: README "Rate
+ * limits" says what a limit means with N replicas). The IP counter is hit first, and the client
+ * counter only for requests the IP limit let through, so a flood from a refused address cannot
+ * also use up a client's allowance. Beyond a limit: 429, Retry-After and an OAuth-style error
+ * body, counted in `gatehouse_rate_limited_total{limiter}`.
  */
-export function endpointRateLimits(options: EndpointLimitOptions): Middleware {
+export function endpointRateLimits(options: EndpointLimitOptions): EndpointRateLimits {
   const { store, limits, logger, metrics } = options;
-  const make = (name: string, limit: number) => (limit > 0 ? new RateLimiter(store, { name, limit, windowSeconds: limits.windowSeconds }) : undefined);
-  const limiters: Record<Endpoint, { ip?: RateLimiter; client?: RateLimiter }> = {
+  let flushFailing = false;
+  const onFlushResult = (err: unknown) => {
+    // One line per outage, not one per flush.
+    if (err === undefined || flushFailing) {
+      flushFailing = err !== undefined;
+      return;
+    }
+    flushFailing = true;
+    logger.warn({ event: 'rate_limit_flush_failed', reason: (err as Error).message }, 'rate-limit counts cannot reach the store; each replica enforces the limits on its own counts until it can');
+  };
+  const all: ReplicaRateLimiter[] = [];
+  const make = (name: string, limit: number) => {
+    if (limit <= 0) return undefined;
+    const limiter = new ReplicaRateLimiter(store, { name, limit, windowSeconds: limits.windowSeconds, flushIntervalMs: options.flushIntervalMs, onFlushResult });
+    all.push(limiter);
+    return limiter;
+  };
+  const limiters: Record<Endpoint, { ip?: ReplicaRateLimiter; client?: ReplicaRateLimiter }> = {
     token: { ip: make('token:ip', limits.tokenPerIp), client: make('token:client', limits.tokenPerClient) },
     device_authorization: { ip: make('device_authorization:ip', limits.devicePerIp), client: make('device_authorization:client', limits.devicePerClient) },
   };
+  const bound = new Map(all.map((l) => [l, metrics.rateLimited.labels({ limiter: l.options.name })]));
 
-  const refuse = async (ctx: Context, limiter: RateLimiter, result: { count: number; retryAfter: number }, fields: Record<string, string>, description: string) => {
-    metrics.rateLimited.inc({ limiter: limiter.options.name });
+  const refuse = async (ctx: Context, limiter: ReplicaRateLimiter, result: { count: number; retryAfter: number }, fields: Record<string, string>, description: string) => {
+    bound.get(limiter)!.inc();
     // One log line per key and window, not one per refused request of a flood.
     if (result.count === limiter.options.limit + 1) {
       logger.warn({ event: 'rate_limited', limiter: limiter.options.name, limit: limiter.options.limit, window: limits.windowSeconds, ...fields }, `rate limit ${limiter.options.name} reached`);
@@ -99,23 +126,24 @@ export function endpointRateLimits(options: EndpointLimitOptions): Middleware {
     await tooManyRequests(ctx, result.retryAfter, description);
   };
 
-  return async function endpointLimits(ctx: Context, next: Next): Promise<void> {
+  const middleware = async function endpointLimits(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST') return next();
     const endpoint = ENDPOINTS[ctx.path as keyof typeof ENDPOINTS];
     if (!endpoint) return next();
     const { ip, client } = limiters[endpoint];
 
     if (ip) {
-      const result = await ip.hit(ctx.ip);
+      const result = ip.hit(ctx.ip);
       if (!result.allowed) return refuse(ctx, ip, result, { ip: ctx.ip }, 'too many requests from this address');
     }
     if (client) {
       const clientId = await claimedClientId(ctx);
       if (clientId !== undefined) {
-        const result = await client.hit(counterKey(clientId));
+        const result = client.hit(counterKey(clientId));
         if (!result.allowed) return refuse(ctx, client, result, { client_id: counterKey(clientId) }, 'too many requests for this client');
       }
     }
     await next();
   };
+  return { middleware, close: async () => void (await Promise.all(all.map((l) => l.close()))) };
 }

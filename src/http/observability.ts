@@ -20,7 +20,7 @@ export function observeProvider(provider: Provider, audit: Audit, metrics: Metri
     const grantType = String(ctx.oidc.params?.grant_type ?? 'unknown');
     const client = clientId(ctx);
     const sub = ctx.oidc.entities?.Account?.accountId;
-    metrics.tokens.inc({ grant_type: grantType, client_id: client ?? 'unknown' });
+    metrics.tokenIssued(grantType, client ?? 'unknown');
     audit.record(grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued', { grant_type: grantType, client_id: client, sub });
   });
   on('grant.revoked', (ctx: Ctx, grantId: string) => {

@@ -30,10 +30,24 @@ export function securityHeaders(options: { https: boolean }) {
     crossOriginResourcePolicy: { policy: 'same-origin' },
     xFrameOptions: { action: 'deny' },
   });
+  // The headers depend only on the options: compute them once, set the list on every response.
+  const set: Array<[string, string]> = [];
+  const removed: string[] = [];
+  const recorder = {
+    setHeader: (name: string, value: string) => void set.push([name, String(value)]),
+    removeHeader: (name: string) => void removed.push(name),
+  };
+  let done = false;
+  mw({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+    done = true;
+  });
+  // helmet sets static headers synchronously; a version that did not would leave the list incomplete.
+  if (!done) throw new Error('helmet did not set its headers synchronously');
   return async function headers(ctx: Context, next: Next): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      mw(ctx.req as IncomingMessage, ctx.res as ServerResponse, (err?: unknown) => (err ? reject(err) : resolve()));
-    });
+    const res = ctx.res;
+    for (const [name, value] of set) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
     await next();
   };
 }

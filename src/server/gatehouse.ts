@@ -19,6 +19,7 @@ import { ClientCaTrust, trustSnapshotFromPem } from '../pki/trust.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
 import { loadKeys, type KeyMaterial } from '../keys/key_material.ts';
 import { loadResourceServers } from '../provider/resource_servers.ts';
+import { cacheClients } from '../clients/client_cache.ts';
 import { loadStaticClients, validateStaticClients } from '../clients/static_clients.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { SignIn } from '../accounts/sign_in.ts';
@@ -80,7 +81,8 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   const audit = new Audit(logger);
   const metrics = new Metrics();
   countAuditEvents(audit, metrics);
-  const store = instrumentStore(await openStore({ ...config, logger }), metrics);
+  // Stored clients are read on every request that names one: kept per replica for the documented bound.
+  const store = cacheClients(instrumentStore(await openStore({ ...config, logger }), metrics), { ttlSeconds: config.clientCacheTtl });
   setPageBase({ productName: config.productName, logoUrl: config.logoUrl, accentColor: config.accentColour });
 
   const features = gatehouseFeatures(config, { store, audit, metrics, now: options.now });
@@ -105,20 +107,21 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
     audit,
   });
   const readiness: Readiness = { accepting: true };
+  const rateLimits = endpointRateLimits({
+    store,
+    logger,
+    metrics,
+    limits: {
+      tokenPerIp: config.tokenRateLimitIp,
+      tokenPerClient: config.tokenRateLimitClient,
+      devicePerIp: config.deviceRateLimitIp,
+      devicePerClient: config.deviceRateLimitClient,
+      windowSeconds: config.rateLimitWindow,
+    },
+  });
   const routes = [
     registrationGuard({ store, logger, metrics, policy: config.registration, rateLimit: config.registrationRateLimit, rateWindowSeconds: config.registrationRateWindow }),
-    endpointRateLimits({
-      store,
-      logger,
-      metrics,
-      limits: {
-        tokenPerIp: config.tokenRateLimitIp,
-        tokenPerClient: config.tokenRateLimitClient,
-        devicePerIp: config.deviceRateLimitIp,
-        devicePerClient: config.deviceRateLimitClient,
-        windowSeconds: config.rateLimitWindow,
-      },
-    }),
+    rateLimits.middleware,
     brandingStylesheet(config.accentColour),
   ];
   const build = (jwks: KeyMaterial['jwks']) => {
@@ -146,6 +149,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
     await validateStaticClients(swap.provider, staticClients);
   } catch (err) {
     swap?.stop();
+    await rateLimits.close();
     await store.close();
     throw err;
   }
@@ -159,22 +163,23 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   let adminPort: number | undefined;
   let mtlsPort: number | undefined;
   try {
-    publicPort = await listen(publicServer, config.host, config.port);
+    publicPort = await listen(publicServer, config.host, config.port, 'GATEHOUSE_PORT');
     if (material) {
       mtls = createMtlsListener(handle, { files: config.mtlsFiles, material, trust, logger, reloadSeconds: config.mtlsReloadInterval });
       lifecycle.add(mtls.server);
-      mtlsPort = await listen(mtls.server, config.host, config.mtlsPort);
+      mtlsPort = await listen(mtls.server, config.host, config.mtlsPort, 'GATEHOUSE_MTLS_PORT');
     }
     if (config.metricsEnabled) {
       const adminServer = createAdminServer(metrics, config.metricsToken);
       lifecycle.add(adminServer);
-      adminPort = await listen(adminServer, config.adminHost, config.adminPort);
+      adminPort = await listen(adminServer, config.adminHost, config.adminPort, 'GATEHOUSE_ADMIN_PORT');
     }
   } catch (err) {
     // A listener that could not bind must not leave the others (or the store) open.
     swap.stop();
     mtls?.stopWatching();
     await lifecycle.abort();
+    await rateLimits.close();
     await store.close();
     throw err;
   }
@@ -207,7 +212,8 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
         swap.stop();
         mtls?.stopWatching();
         await lifecycle.drain();
-        await store.close();
+        await rateLimits.close();
+    await store.close();
         logger.info({ event: 'stopped' }, 'Gatehouse stopped');
       })();
       return closing;

@@ -31,8 +31,9 @@ export interface AuditFields {
 }
 
 /**
- * Writes `{"audit":true,"event":...,"ip":...,"reqId":...}` lines and tells subscribers (metrics).
- * The request id and client IP come from the request context when there is one.
+ * Writes `{"audit":true,"event":...,"ip":...,"reqId":...}` and tells subscribers (metrics). Inside a
+ * request the event joins that request's one log line (request and audit fields describe one
+ * event); outside one (CLI, key rotation) it is a line of its own.
  */
 export class Audit extends EventEmitter<{ event: [AuditEvent, AuditFields] }> {
   #logger: Logger;
@@ -43,8 +44,11 @@ export class Audit extends EventEmitter<{ event: [AuditEvent, AuditFields] }> {
   }
 
   record(event: AuditEvent, fields: AuditFields = {}): void {
-    const ip = requestContext.getStore()?.ip;
-    this.#logger.info({ audit: true, event, ...(ip ? { ip } : {}), ...fields }, `audit ${event}`);
+    const context = requestContext.getStore();
+    const ip = context?.ip;
+    const line = { audit: true, event, ...(ip ? { ip } : {}), ...fields };
+    if (context?.audit) context.audit.push(line);
+    else this.#logger.info(line, `audit ${event}`);
     this.emit('event', event, fields);
   }
 }

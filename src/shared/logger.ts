@@ -5,6 +5,11 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export interface RequestContext {
   reqId: string;
   ip?: string;
+  /**
+   * Audit events of this request not yet written: the request's one log line carries them (see
+   * `requestLogging`). Absent outside a request, and once that line is written.
+   */
+  audit?: Array<Record<string, unknown>>;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -65,8 +70,29 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** JSON lines, one event each, with the request id of the current request mixed in. */
+/** Longest a written log line waits in the buffer. */
+const LOG_FLUSH_MS = 200;
+
+/**
+ * JSON lines, one event each, with the request id of the current request mixed in. Lines go to
+ * stdout through an asynchronous buffer (written in 4 KiB batches, or after at most 200 ms, off the request path);
+ * `logger.flush(cb)` writes what is buffered, and the buffer is written synchronously when the
+ * process exits, so a line logged before the end is never lost.
+ */
 export function createLogger(options: LoggerOptions): Logger {
+  let destination = options.destination;
+  if (!destination) {
+    // periodicFlush: a quiet server's lines (start-up, a lone request) go out within it, not when 4 KiB fill up.
+    const stdout = pino.destination({ fd: 1, sync: false, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
+    process.once('exit', () => {
+      try {
+        stdout.flushSync();
+      } catch {
+        // stdout already closed: nothing left to write to
+      }
+    });
+    destination = stdout;
+  }
   return pino(
     {
       name: 'gatehouse',
@@ -79,7 +105,7 @@ export function createLogger(options: LoggerOptions): Logger {
         return ctx ? { reqId: ctx.reqId } : {};
       },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    destination,
   );
 }
 

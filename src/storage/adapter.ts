@@ -32,10 +32,17 @@ export interface Store {
   /** Live records of a model, ordered by id, at most `limit`. */
   list(model: string, options?: { limit?: number }): Promise<Array<{ id: string; payload: Payload }>>;
   /**
-   * Atomically counts an event in a fixed window: starts at 1 when the key is new or its window
-   * has ended, otherwise increments. Used for rate limits shared by every replica.
+   * Atomically counts events in a fixed window: starts at `by` (default 1) when the key is new or
+   * its window has ended, otherwise adds `by`. Used for counters shared by every replica (security
+   * throttles one event at a time, per-replica rate limits in flushed batches).
    */
-  increment(key: string, windowSeconds: number): Promise<{ count: number; resetAt: number }>;
+  increment(key: string, windowSeconds: number, by?: number): Promise<{ count: number; resetAt: number }>;
+  /**
+   * A number that changes whenever another process has committed to the store since the last
+   * call (SQLite's `data_version`: e.g. `gatehouse clients` on the same file). Synchronous and
+   * cheap; backends that cannot tell leave it out, and caches then rely on their TTL alone.
+   */
+  externalVersion?(): number;
   /** Writes and deletes a short-lived record; throws StoreUnavailableError when the store cannot. */
   ping(): Promise<void>;
   /** Deletes expired records. Backends also run it periodically on their own. */

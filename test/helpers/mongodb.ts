@@ -1,15 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './cli.ts';
-import { freePort } from './server.ts';
+import { freePort, waitForPort } from './net.ts';
+import { startPostgres, type PostgresServer } from './postgres.ts';
 
 /**
  * A MongoDB-protocol server for one test file: the real MongoDB named by `TEST_MONGODB_URI`, or
- * a FerretDB 1.x (SQLite backend) built by test/setup/tools.sh, on an ephemeral port and a temp dir.
+ * a FerretDB 1.x built by test/setup/tools.sh on a PostgreSQL cluster of its own (Debian's
+ * package, in a temp dir), both on ephemeral loopback ports.
  * Neither available is a failure, never a skip.
  */
 export interface MongoServer {
@@ -21,6 +22,10 @@ export interface MongoServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory (FerretDB only). */
   start(): Promise<void>;
+  /** Freezes the server process (SIGSTOP): connections stay open and nothing answers, as in a partition (FerretDB only). */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its data. */
   dispose(): Promise<void>;
 }
@@ -36,22 +41,6 @@ function withDatabase(base: string, database: string): string {
   const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(base);
   if (!m) throw new Error('TEST_MONGODB_URI is not a mongodb:// URI');
   return `${m[1]}/${database}${m[2] ?? ''}`;
-}
-
-/** Resolves once something accepts TCP connections on the port, or rejects at the deadline. */
-async function waitForPort(port: number, child: ChildProcess, output: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`ferretdb exited during start (${child.exitCode ?? child.signalCode}):\n${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`ferretdb did not listen on ${port} within ${timeoutMs} ms:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export interface StartMongoOptions {
@@ -72,6 +61,12 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
       async start() {
         throw new Error('cannot start the server named by TEST_MONGODB_URI');
       },
+      pause() {
+        throw new Error('cannot pause the server named by TEST_MONGODB_URI');
+      },
+      resume() {
+        throw new Error('cannot resume the server named by TEST_MONGODB_URI');
+      },
       async dispose() {},
     };
   }
@@ -82,7 +77,13 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
   if (version.status !== 0) throw new Error(`${FERRETDB} does not run: ${version.stderr}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ferretdb-'));
-  mkdirSync(join(dir, 'data'));
+  let postgres: PostgresServer;
+  try {
+    postgres = await startPostgres();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const port = await freePort();
   let child: ChildProcess | undefined;
   let output = '';
@@ -93,8 +94,8 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
     const proc = spawn(
       FERRETDB,
       [
-        '--handler=sqlite',
-        `--sqlite-url=file:${join(dir, 'data')}/`,
+        '--handler=pg',
+        `--postgresql-url=${postgres.url}`,
         `--listen-addr=127.0.0.1:${port}`,
         `--state-dir=${dir}`,
         '--debug-addr=-',
@@ -109,7 +110,7 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));
     child = proc;
-    await waitForPort(port, proc, () => output);
+    await waitForPort(port, proc, () => output, 'ferretdb');
   };
 
   const stop = async () => {
@@ -123,14 +124,24 @@ export async function startMongo(options: StartMongoOptions = {}): Promise<Mongo
     clearTimeout(timer);
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     local: true,
     uri: (database = randomDb()) => `mongodb://127.0.0.1:${port}/${database}`,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async dispose() {
+      child?.kill('SIGCONT');
       await stop();
+      await postgres.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
-#   chromium (browser tests), curl and openssl (reference clients) from Debian;
-#   ferretdb (a MongoDB-protocol server on SQLite) and helm, built from the Go module proxy into .tools/bin;
+#   chromium (browser tests), curl and openssl (reference clients), postgresql (FerretDB's backend) from Debian;
+#   ferretdb (a MongoDB-protocol server, run on PostgreSQL) and helm, built from the Go module proxy into .tools/bin;
 #   openssh-server, libpam-python, python3-jwt, python3-cryptography and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
 #   the third-party OAuth clients of the interop tests: test/e2e/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
@@ -26,6 +26,8 @@ apt_install() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   # Debian splits venv/ensurepip out of python3.
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  # The MongoDB-store tests and benchmarks run FerretDB on a PostgreSQL cluster they start themselves.
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "test setup: installing ${missing[*]} from Debian" >&2
   local sudo=""

@@ -213,6 +213,13 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         await sleep(130);
         assert.equal((await s.increment('rl:ip:1', 0.1)).count, 1);
       });
+      t('increment adds a batch (by) and reads with by 0', async (s) => {
+        assert.equal((await s.increment('rl:batch', 60, 40)).count, 40);
+        assert.equal((await s.increment('rl:batch', 60)).count, 41);
+        assert.equal((await s.increment('rl:batch', 60, 0)).count, 41);
+        await Promise.all([s.increment('rl:batch', 60, 5), s.increment('rl:batch', 60, 7)]);
+        assert.equal((await s.increment('rl:batch', 60, 0)).count, 53);
+      });
       t('concurrent increments are all counted', async (s) => {
         await Promise.all(Array.from({ length: 50 }, () => s.increment('rl:burst', 60)));
         assert.equal((await s.increment('rl:burst', 60)).count, 51);

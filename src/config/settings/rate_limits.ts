@@ -2,7 +2,8 @@ import { duration, int, setting } from '../setting.ts';
 
 /**
  * Rate limits on the token and device authorization endpoints, per client IP and per client.
- * Counters live in the store, so the limits hold across replicas. 0 turns a limiter off.
+ * Counted in each replica's memory and shared through the store every second (README "Rate
+ * limits": what a limit means with N replicas). 0 turns a limiter off.
  */
 export const rateLimits = {
   tokenRateLimitIp: setting({

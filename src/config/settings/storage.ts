@@ -21,7 +21,7 @@ export const storage = {
     schema: duration(1, 120),
     default: '5s',
     type: 'duration',
-    description: 'MongoDB server-selection and connect timeout (socket timeout is 3×): how long a request waits before answering 503 while the database is unreachable.',
+    description: 'MongoDB server-selection, connect and per-operation timeout (socket timeout is 3×): how long a request waits before answering 503 while the database is unreachable or not answering.',
   }),
   sqliteFile: setting({
     env: 'GATEHOUSE_SQLITE_FILE',

@@ -44,7 +44,4 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
       logger.info({ event, client_id: client.clientId }, 'client registration changed');
     });
   }
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    logger.info({ event: 'token.issued', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId }, 'token issued');
-  });
 }

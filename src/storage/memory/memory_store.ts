@@ -107,10 +107,10 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  async increment(key: string, windowSeconds: number): Promise<{ count: number; resetAt: number }> {
+  async increment(key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
     const now = Date.now();
     const current = this.#counters.get(key);
-    const next = current && current.resetAt > now ? { count: current.count + 1, resetAt: current.resetAt } : { count: 1, resetAt: now + windowSeconds * 1000 };
+    const next = current && current.resetAt > now ? { count: current.count + by, resetAt: current.resetAt } : { count: by, resetAt: now + windowSeconds * 1000 };
     this.#counters.set(key, next);
     return { ...next };
   }

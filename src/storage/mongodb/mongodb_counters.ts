@@ -8,10 +8,10 @@ const MAX_ATTEMPTS = 10;
  * `$inc` is a read-then-write (FerretDB 1.x loses increments under load):
  * - the window is a document with a deterministic `_id` (`key#generation`); of concurrent callers
  *   opening the next window exactly one insert succeeds and the others join it;
- * - every event is its own document, and the count is the number of events in the window.
+ * - every increment is its own document carrying `n` events, and the count is their sum.
  * Windows and events carry `expiresAt`, so TTL indexes (or the sweeper) remove them.
  */
-export async function increment(c: Collections, key: string, windowSeconds: number): Promise<{ count: number; resetAt: number }> {
+export async function increment(c: Collections, key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const now = Date.now();
     let window: WindowDoc | null = await c.windows.find({ key }).sort({ gen: -1 }).limit(1).next();
@@ -30,8 +30,9 @@ export async function increment(c: Collections, key: string, windowSeconds: numb
     // The window's reset time is part of the event key, so events of a swept window that
     // reused the same generation are never counted in a new one.
     const tag = `${window._id}@${window.resetAt}`;
-    await c.events.insertOne({ window: tag, expiresAt: window.expiresAt });
-    const count = await c.events.countDocuments({ window: tag });
+    await c.events.insertOne({ window: tag, expiresAt: window.expiresAt, n: by });
+    const [sum] = await c.events.aggregate<{ count: number }>([{ $match: { window: tag } }, { $group: { _id: null, count: { $sum: '$n' } } }]).toArray();
+    const count = sum?.count ?? 0;
     return { count, resetAt: window.resetAt };
   }
   throw new Error(`rate-limit window for ${key} kept changing under concurrent writers`);

@@ -47,11 +47,13 @@ export class MongoStore implements Store {
   #sweeper: NodeJS.Timeout | undefined;
   #down = false;
   #closed = false;
+  #timeoutMs: number;
 
   /** @throws MongoParseError for a malformed URI (no connection is attempted here). */
   constructor(options: MongoStoreOptions) {
     const timeout = options.timeoutMs ?? 5000;
     this.#uri = options.uri;
+    this.#timeoutMs = timeout;
     this.#options = {
       serverSelectionTimeoutMS: timeout,
       connectTimeoutMS: timeout,
@@ -121,13 +123,34 @@ export class MongoStore implements Store {
     return support;
   }
 
-  /** Runs one store operation: indexes first, driver failures become StoreUnavailableError. */
+  /**
+   * Rejects with a timeout when `work` has not settled within the timeout. A server that stopped
+   * answering (paused, partitioned) leaves the driver waiting on an open socket for up to the socket
+   * timeout per attempt; a request must not wait that long. The operation itself goes on and its
+   * outcome is ignored.
+   */
+  async #bounded<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { name: 'MongoOperationTimeoutError' })), this.#timeoutMs);
+    });
+    work.catch(() => {}); // settles after the timeout: nobody is waiting for it any more
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs one store operation within the timeout (`GATEHOUSE_MONGODB_TIMEOUT`): indexes first,
+   * driver failures and timeouts become StoreUnavailableError.
+   */
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     // The driver would quietly reconnect a closed client; a closed store stays closed.
     if (this.#closed) throw new StoreUnavailableError('mongodb: the store is closed');
     try {
-      await this.#ensure();
-      const result = await fn();
+      const result = await this.#bounded(this.#ensure().then(fn));
       if (this.#down) {
         this.#down = false;
         this.#logger?.info({ event: 'store_recovered', store: 'mongodb' }, 'MongoDB is reachable again');
@@ -226,19 +249,20 @@ export class MongoStore implements Store {
   async consume(model: string, id: string): Promise<boolean> {
     return this.#run(async () => {
       const now = Date.now();
-      const rec = await this.#c.records.findOne({ _id: key(model, id), ...live(now) }, { projection: { gen: 1, grantId: 1, expiresAt: 1, consumed: 1 } });
+      const rec = await this.#c.records.findOne({ _id: key(model, id), ...live(now) }, { projection: { gen: 1, expiresAt: 1, consumed: 1 } });
       if (!rec || typeof rec.consumed === 'number') return false;
-      const claim = { _id: `${rec._id}#${rec.gen}`, key: rec._id, ...(rec.grantId ? { grantId: rec.grantId } : {}), ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
+      const claim = { _id: `${rec._id}#${rec.gen}`, key: rec._id, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
       try {
         await this.#c.claims.insertOne(claim, MAJORITY);
       } catch (err) {
         if (isDuplicateKey(err)) return false;
         throw err;
       }
-      // A revocation (revokeByGrantId) between our read and our claim deletes the record and the
-      // winner's claim with it, so the claim alone cannot prove we won: the record must still be there.
-      const marked = await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
-      return marked.matchedCount === 1;
+      // The claim alone decides the winner. A concurrent loser may already have revoked the grant
+      // (adapter_bridge.ts) and deleted the record: then there is nothing left to mark, and the
+      // tokens this winner writes belong to a revoked grant — still exactly one winner.
+      await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
+      return true;
     });
   }
 
@@ -249,10 +273,13 @@ export class MongoStore implements Store {
     });
   }
 
+  /**
+   * Deletes every record of the grant. Their claims stay until they expire with the record: a
+   * claim is what makes a redemption racing this revocation lose (see `consume`).
+   */
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.#run(async () => {
       await this.#c.records.deleteMany({ grantId }, MAJORITY);
-      await this.#c.claims.deleteMany({ grantId });
     });
   }
 
@@ -265,8 +292,8 @@ export class MongoStore implements Store {
     });
   }
 
-  async increment(counterKey: string, windowSeconds: number): Promise<{ count: number; resetAt: number }> {
-    return this.#run(() => increment(this.#c, counterKey, windowSeconds));
+  async increment(counterKey: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
+    return this.#run(() => increment(this.#c, counterKey, windowSeconds, by));
   }
 
   async ping(): Promise<void> {

@@ -69,13 +69,14 @@ export class SqliteStore implements Store {
       destroy: p('DELETE FROM records WHERE model = ? AND id = ?'),
       revoke: p('DELETE FROM records WHERE grant_id = ?'),
       list: p(`SELECT id, payload, consumed FROM records WHERE model = ? AND ${LIVE} ORDER BY id LIMIT ?`),
-      increment: p(`INSERT INTO counters (key, count, reset_at) VALUES (?, 1, ?)
+      increment: p(`INSERT INTO counters (key, count, reset_at) VALUES (?, ?, ?)
                     ON CONFLICT (key) DO UPDATE SET
-                      count = CASE WHEN counters.reset_at > ? THEN counters.count + 1 ELSE 1 END,
+                      count = CASE WHEN counters.reset_at > ? THEN counters.count + excluded.count ELSE excluded.count END,
                       reset_at = CASE WHEN counters.reset_at > ? THEN counters.reset_at ELSE excluded.reset_at END
                     RETURNING count, reset_at`),
       purge: p('DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       purgeCounters: p('DELETE FROM counters WHERE reset_at <= ?'),
+      dataVersion: p('PRAGMA data_version'),
     };
     this.#timer = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
   }
@@ -140,10 +141,15 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ id: r.id, payload: SqliteStore.#out(r)! }));
   }
 
-  async increment(key: string, windowSeconds: number): Promise<{ count: number; resetAt: number }> {
+  async increment(key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
     const now = Date.now();
-    const row = this.#run(() => this.#s.increment!.get(key, now + windowSeconds * 1000, now, now) as { count: number; reset_at: number });
+    const row = this.#run(() => this.#s.increment!.get(key, by, now + windowSeconds * 1000, now, now) as { count: number; reset_at: number });
     return { count: row.count, resetAt: row.reset_at };
+  }
+
+  /** SQLite's `data_version`: changes when another connection (process) commits to the file. */
+  externalVersion(): number {
+    return Number((this.#s.dataVersion!.get() as { data_version: number }).data_version);
   }
 
   async ping(): Promise<void> {

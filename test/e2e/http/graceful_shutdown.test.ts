@@ -134,6 +134,15 @@ describe('graceful shutdown', () => {
     assert.ok(events.indexOf('shutdown') < events.indexOf('shutdown.drain_delay'));
     assert.ok(events.indexOf('shutdown.drain_delay') < events.indexOf('shutdown.closing'));
     assert.ok(events.indexOf('shutdown.closing') < events.indexOf('stopped'));
+    // Log lines are written asynchronously in batches: the last request answered, and the
+    // server's last line, must still have reached the log before the process exited.
+    const lastReqId = slowAnswer.headers['x-request-id'];
+    assert.ok(lastReqId, 'the last request carries a request id');
+    const lastLine = proc.logs.find((l) => l.reqId === lastReqId && l.msg === 'request');
+    assert.ok(lastLine, `no log line for the last request (${String(lastReqId)})`);
+    assert.equal((lastLine.res as { status: number }).status, 200);
+    assert.equal(lastLine.event, 'token.issued', 'the request line carries its audit event');
+    assert.equal(events.at(-1), 'stopped');
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz/live`), 'no longer accepting connections');
   });
 });

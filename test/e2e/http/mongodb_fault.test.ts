@@ -117,6 +117,60 @@ describe('MongoDB store: loss and recovery', () => {
     }
   });
 
+  it('database paused (SIGSTOP, as in a partition) ~10 s under a token stream: 503 temporarily_unavailable within the timeout, readiness false, service resumes after SIGCONT', async (t) => {
+    if (!mongo.local) return t.skip('TEST_MONGODB_URI names a server this test cannot pause');
+    const TIMEOUT_SECONDS = 2;
+    const gh = await startTestServer({ MONGODB_URI: mongo.uri(), GATEHOUSE_MONGODB_TIMEOUT: `${TIMEOUT_SECONDS}s`, GATEHOUSE_CLIENTS_FILE: clientsFile });
+    let paused = false;
+    try {
+      assert.equal((await token(gh)).status, 200);
+      const seen: Array<{ status: number; error?: unknown; ms: number; duringPause: boolean }> = [];
+      let streaming = true;
+      const stream = (async () => {
+        while (streaming) {
+          const started = Date.now();
+          const duringPause = paused;
+          const r = await token(gh);
+          seen.push({ status: r.status, error: r.body.error, ms: Date.now() - started, duringPause: duringPause && paused });
+        }
+      })();
+      const count = (status: number) => seen.filter((s) => s.status === status).length;
+      await eventually('first tokens of the stream', async () => count(200) >= 3);
+
+      mongo.pause();
+      paused = true;
+      const pausedAt = Date.now();
+      await eventually('readiness false while paused', async () => (await ready(gh)) === 503);
+      await eventually('several 503s while paused', async () => seen.filter((s) => s.duringPause && s.status === 503).length >= 3);
+      // Hold the pause for ~10 s in all, so a request that waited for the server would be seen waiting.
+      await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - pausedAt))));
+      mongo.resume();
+      paused = false;
+      const okBefore = count(200);
+      await eventually('tokens again after SIGCONT', async () => count(200) > okBefore);
+      await eventually('readiness true again', async () => (await ready(gh)) === 200);
+      streaming = false;
+      await stream;
+
+      const during = seen.filter((s) => s.duringPause);
+      assert.ok(during.length >= 3);
+      for (const s of during) {
+        assert.equal(s.status, 503, JSON.stringify(s));
+        assert.equal(s.error, 'temporarily_unavailable');
+      }
+      // Each answer is bounded by the store timeout (one store write per opaque token), not by
+      // the pause: the margin is for this loaded machine, the pause is 10 s.
+      const slowest = Math.max(...during.map((s) => s.ms));
+      assert.ok(slowest < TIMEOUT_SECONDS * 1000 + 3000, `a request during the pause took ${slowest} ms`);
+      assert.deepEqual(unhandled, []);
+      assert.ok(gh.logs.some((l) => l.event === 'store_unavailable' && l.problem === 'timeout'));
+      assert.ok(gh.logs.some((l) => l.event === 'store_recovered'));
+    } finally {
+      mongo.resume();
+      await gh.stop();
+    }
+  });
+
   it('starts while the database is down (readiness false, 503) and becomes ready when it comes up', async (t) => {
     if (!mongo.local) return t.skip('TEST_MONGODB_URI names a server this test cannot stop');
     await mongo.stop();

@@ -11,6 +11,8 @@ import { freePort } from '../../helpers/server.ts';
 const SECRET = 'svc-secret-0123456789abcdef-replicas';
 const form = { authorization: `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
 const REGISTRATION_LIMIT = 5;
+/** GATEHOUSE_CLIENT_CACHE_TTL of both replicas: the documented bound for a client change made on the other one. */
+const CLIENT_CACHE_SECONDS = 2;
 const listening = (l: Record<string, unknown>) => l.event === 'listening';
 
 let mongo: MongoServer;
@@ -32,7 +34,7 @@ before(async () => {
       issuer: `http://127.0.0.1:${ports[0]}`,
       ports,
       clients: [{ client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }],
-      env: { GATEHOUSE_MONGODB_TIMEOUT: '2s', GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_REGISTRATION_RATE_LIMIT: String(REGISTRATION_LIMIT) },
+      env: { GATEHOUSE_MONGODB_TIMEOUT: '2s', GATEHOUSE_CLIENT_CACHE_TTL: `${CLIENT_CACHE_SECONDS}s`, GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_REGISTRATION_RATE_LIMIT: String(REGISTRATION_LIMIT) },
     })),
   );
 });
@@ -98,7 +100,7 @@ describe('two Gatehouse processes on one MongoDB database', () => {
   }
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-  it('a client registered on one replica gets tokens from the other, is managed there, and deleted there it is gone on the first', async () => {
+  it('a client registered on one replica gets tokens from the other, is managed there; deleted there it is refused there at once and on the first within the client cache TTL', async () => {
     const [a, b] = replicas;
     const res = await register(a!.base);
     assert.equal(res.status, 201);
@@ -107,6 +109,8 @@ describe('two Gatehouse processes on one MongoDB database', () => {
       fetch(`${base}/token`, { method: 'POST', headers: { authorization: basic(client.client_id!, client.client_secret!), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
 
     assert.equal((await tokenFrom(b!.base)).status, 200);
+    // A now holds the client in its cache, so the deletion on B must reach it through the TTL.
+    assert.equal((await tokenFrom(a!.base)).status, 200);
     const registrationUri = client.registration_client_uri!.replace(a!.base, b!.base);
     const read = await fetch(registrationUri, { headers: { authorization: `Bearer ${client.registration_access_token!}` } });
     assert.equal(read.status, 200);
@@ -114,8 +118,18 @@ describe('two Gatehouse processes on one MongoDB database', () => {
 
     const deleted = await fetch(registrationUri, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token!}` } });
     assert.equal(deleted.status, 204);
-    const gone = await tokenFrom(a!.base);
-    assert.equal(gone.status, 401);
+    const here = await tokenFrom(b!.base);
+    assert.equal(here.status, 401, 'refused at once on the replica that deleted it');
+    assert.equal(((await here.json()) as { error: string }).error, 'invalid_client');
+
+    // The bound is the TTL; the deadline adds room for this loaded machine, and the loop stops at the first refusal.
+    const deletedAt = Date.now();
+    let gone = await tokenFrom(a!.base);
+    while (gone.status === 200 && Date.now() - deletedAt < (CLIENT_CACHE_SECONDS + 10) * 1000) {
+      await new Promise((r) => setTimeout(r, 100));
+      gone = await tokenFrom(a!.base);
+    }
+    assert.equal(gone.status, 401, `still accepted on the other replica ${Date.now() - deletedAt} ms after the deletion`);
     assert.equal(((await gone.json()) as { error: string }).error, 'invalid_client');
   });
 

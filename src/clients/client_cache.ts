@@ -1,0 +1,113 @@
+import type { Payload } from '../shared/types.ts';
+import type { Store } from '../storage/adapter.ts';
+import { CLIENT_MODEL } from './client_admin.ts';
+
+export interface ClientCacheOptions {
+  /** Seconds a looked-up client (or its absence) is kept; 0 turns the cache off. */
+  ttlSeconds: number;
+  /** Clients kept at most; the oldest entry goes first (default 10,000). */
+  maxEntries?: number;
+  /** Clock in epoch ms (tests). */
+  now?: () => number;
+}
+
+/** How often a store that reports other processes' commits is asked (ms): the bound for those changes. */
+export const EXTERNAL_CHECK_MS = 50;
+
+interface Entry {
+  /** The metadata as JSON text, so every reader gets its own copy; undefined for an absent client. */
+  json: string | undefined;
+  expires: number;
+}
+
+const copy = (json: string | undefined): Payload | undefined => (json === undefined ? undefined : (JSON.parse(json) as Payload));
+
+/**
+ * The store, with reads of stored client metadata (oidc-provider's `Client.find` path, the model
+ * `Client`) kept per replica for `ttlSeconds`. A write or delete of a client through this store
+ * (RFC 7592 update and delete, registration) drops its entry at once, and a read that was in
+ * flight during it is not kept; a change made elsewhere (another replica, `gatehouse clients`)
+ * shows here within `ttlSeconds` — within EXTERNAL_CHECK_MS on a store that reports other
+ * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
+ * each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
+ * included) and never changes it. Concurrent misses for one client share one store read.
+ */
+export function cacheClients(store: Store, options: ClientCacheOptions): Store {
+  if (options.ttlSeconds <= 0) return store;
+  const ttl = options.ttlSeconds * 1000;
+  const max = options.maxEntries ?? 10_000;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const inFlight = new Map<string, Promise<string | undefined>>();
+  // Bumped by every client change through this store, so a read that started before one is not
+  // kept (client changes are rare; one counter for all keeps this bounded).
+  let generation = 0;
+
+  const invalidate = (id: string) => {
+    entries.delete(id);
+    inFlight.delete(id);
+    generation += 1;
+  };
+  let seenVersion = store.externalVersion?.();
+  let versionCheckedAt = now();
+  const read = (id: string): Promise<Payload | undefined> => {
+    // Asking SQLite costs ~25 µs: at most once per EXTERNAL_CHECK_MS, not per lookup.
+    if (seenVersion !== undefined && now() - versionCheckedAt >= EXTERNAL_CHECK_MS) {
+      versionCheckedAt = now();
+      const version = store.externalVersion!();
+      if (version !== seenVersion) {
+        seenVersion = version;
+        entries.clear();
+        inFlight.clear();
+        generation += 1;
+      }
+    }
+    const hit = entries.get(id);
+    if (hit && hit.expires > now()) return Promise.resolve(copy(hit.json));
+    const pending = inFlight.get(id);
+    if (pending) return pending.then(copy);
+    const gen = generation;
+    const lookup = store.find(CLIENT_MODEL, id).then(
+      (payload) => {
+        if (inFlight.get(id) === lookup) inFlight.delete(id);
+        const json = payload === undefined ? undefined : JSON.stringify(payload);
+        if (generation === gen) {
+          entries.delete(id);
+          if (entries.size >= max) entries.delete(entries.keys().next().value!);
+          entries.set(id, { json, expires: now() + ttl });
+        }
+        return json;
+      },
+      (err: unknown) => {
+        if (inFlight.get(id) === lookup) inFlight.delete(id);
+        throw err;
+      },
+    );
+    inFlight.set(id, lookup);
+    return lookup.then(copy);
+  };
+
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      switch (prop) {
+        case 'find':
+          return (model: string, id: string) => (model === CLIENT_MODEL ? read(id) : target.find(model, id));
+        case 'upsert':
+        case 'insert':
+        case 'destroy':
+          return async (model: string, id: string, ...rest: unknown[]) => {
+            if (model === CLIENT_MODEL) invalidate(id);
+            try {
+              return await (target[prop] as (...a: unknown[]) => Promise<unknown>).call(target, model, id, ...rest);
+            } finally {
+              if (model === CLIENT_MODEL) invalidate(id);
+            }
+          };
+        default: {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+      }
+    },
+  });
+}
