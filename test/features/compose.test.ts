@@ -7,7 +7,7 @@ import type Provider from 'oidc-provider';
 import { loadConfig } from '../../src/config/load.ts';
 import { gatehouseFeatures } from '../../src/features/all.ts';
 import { createFeaturedProvider, featureRoutes } from '../../src/features/compose.ts';
-import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../src/shared/grant_types.ts';
 import type { Feature } from '../../src/features/feature.ts';
 import type { ProviderContext } from '../../src/provider/context.ts';
 import { loadKeys } from '../../src/keys/key_material.ts';
