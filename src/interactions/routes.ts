@@ -12,6 +12,7 @@ import { renderPage } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
 import { checkCsrf, csrfToken } from './csrf.ts';
 import { readForm } from './form_body.ts';
+import type { Details, InteractionKit } from './kit.ts';
 import { startUpstream, upstreamRoutes } from './upstream_routes.ts';
 import type { UpstreamClient } from '../accounts/upstream_client.ts';
 import type { AccountRecheck } from '../accounts/source_recheck.ts';
@@ -34,19 +35,6 @@ export interface InteractionOptions {
   localAccounts: boolean;
   /** The offboarding re-check, told about every upstream sign-in. */
   recheck: AccountRecheck;
-}
-
-export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-/** The pieces of the interaction routes the upstream sign-in routes reuse. */
-export interface InteractionKit {
-  provider: Provider;
-  details(ctx: Context): Promise<Details | undefined>;
-  submission(ctx: Context): Promise<{ d: Details; form: Record<string, string> } | undefined>;
-  page(ctx: Context, d: Details, view: string, locals: Record<string, unknown>, status?: number): Promise<void>;
-  finish(ctx: Context, result: Parameters<Provider['interactionFinished']>[2], merge: boolean): Promise<void>;
-  /** Whether the sign-in page offers more than one way in (so a failing one can point to the others). */
-  otherOptions: boolean;
 }
 
 /** Accounts that passed the password step and owe a TOTP code, per interaction. */
