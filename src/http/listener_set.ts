@@ -35,25 +35,26 @@ export interface OpenListeners {
  * Binds the public listener, the mTLS listener (RFC 8705) when its files were loaded, and the
  * admin listener when metrics are on, all serving `handle`. Each is registered with the lifecycle
  * before it listens; the mTLS file watcher stops when shutdown begins.
- * @throws the bind error (EADDRINUSE…); the caller's `lifecycle.abort()` closes what did bind
+ * @throws the bind error (EADDRINUSE…) with `setting` naming the port's variable; the caller's
+ *   `lifecycle.abort()` closes what did bind
  */
 export async function openListeners(handle: RequestListener, settings: ListenerSettings, services: ListenerServices): Promise<OpenListeners> {
   const { lifecycle, clientTrust, logger } = services;
   const publicServer = createPublicServer(handle);
   lifecycle.add(publicServer);
-  const publicPort = await listen(publicServer, settings.host, settings.port);
+  const publicPort = await listen(publicServer, settings.host, settings.port, 'GATEHOUSE_PORT');
   let mtlsPort: number | undefined;
   if (clientTrust.material) {
     const mtls = createMtlsListener(handle, { files: settings.mtlsFiles, material: clientTrust.material, trust: clientTrust.trust, logger, reloadSeconds: settings.mtlsReloadInterval });
     lifecycle.add(mtls.server);
     lifecycle.onStop(mtls.stopWatching);
-    mtlsPort = await listen(mtls.server, settings.host, settings.mtlsPort);
+    mtlsPort = await listen(mtls.server, settings.host, settings.mtlsPort, 'GATEHOUSE_MTLS_PORT');
   }
   let adminPort: number | undefined;
   if (settings.metricsEnabled) {
     const adminServer = createAdminServer(services.metrics, settings.metricsToken);
     lifecycle.add(adminServer);
-    adminPort = await listen(adminServer, settings.adminHost, settings.adminPort);
+    adminPort = await listen(adminServer, settings.adminHost, settings.adminPort, 'GATEHOUSE_ADMIN_PORT');
   }
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host === '0.0.0.0' ? '127.0.0.1' : settings.host;
   return {
