@@ -38,11 +38,11 @@ describe('refresh re-check of accounts with their source', () => {
     assert.equal(await recheck.onRefresh(stored), 'active');
     assert.equal(corp.asked, 1, 'the yes is remembered');
     now += 301;
-    corp.answer = 'refused';
-    assert.equal(await recheck.onRefresh(stored), 'refused');
     corp.answer = 'unreachable';
     assert.equal(await recheck.onRefresh(stored), 'unreachable');
     assert.equal((await new Accounts(store).findById(account.id))!.checkedAt, stored.checkedAt, 'no yes, no new check time');
+    corp.answer = 'refused';
+    assert.equal(await recheck.onRefresh(stored), 'refused');
   });
 
   it('local accounts and accounts of sources without a re-check are active here', async () => {
@@ -114,5 +114,129 @@ describe('re-check state, refusals, unreachable sources and concurrency (OpenID 
     const { recheck, source, account } = await setup();
     assert.deepEqual(await Promise.all([recheck.onRefresh(account), recheck.onRefresh(account), recheck.onRefresh(account)]), ['active', 'active', 'active']);
     assert.equal(source.calls.length, 1);
+  });
+});
+
+describe('re-check across replicas on one store (a lease in the store, the holder\'s verdict for the others)', () => {
+  /**
+   * An upstream that rotates its refresh token at every use and takes a rotated-out one for theft
+   * (refusing it, and everything after); each question waits for the test to `answer()`.
+   */
+  class RotatingSource implements AccountSource {
+    readonly id = 'corp';
+    readonly maxStalenessSeconds = 0;
+    current = 'rt-0';
+    revoked = false;
+    disabled = false;
+    calls: Array<string | undefined> = [];
+    #gates: Array<() => void> = [];
+    answer(): void {
+      for (const open of this.#gates.splice(0)) open();
+    }
+    get waiting(): number {
+      return this.#gates.length;
+    }
+    async recheck(_account: Account, state?: SourceState): Promise<RecheckResult> {
+      this.calls.push(state?.token as string | undefined);
+      await new Promise<void>((resolve) => this.#gates.push(resolve));
+      if (this.revoked || state?.token !== this.current) {
+        this.revoked = true;
+        return { verdict: 'refused', reason: 'upstream_invalid_grant' };
+      }
+      if (this.disabled) return { verdict: 'refused', reason: 'upstream_invalid_grant' };
+      this.current = `rt-${this.calls.length}`;
+      return { verdict: 'active', state: { token: this.current } };
+    }
+  }
+
+  interface Replica {
+    lines: string[];
+    recheck: AccountRecheck;
+  }
+
+  async function replicas(options: { waitMs?: number } = {}) {
+    const store = new MemoryStore();
+    const source = new RotatingSource();
+    const sealer = new Sealer(['cookie-key-one-0123456789'], 'test');
+    // A clock that moves a second at every reading, so each verdict is later than the last.
+    let t = Math.floor(Date.now() / 1000);
+    const now = () => ++t;
+    const make = (): Replica => {
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+      return { lines, recheck: new AccountRecheck(store, [source], { sealer, stateTtl: 3600, logger, audit: new Audit(logger), pollMs: 5, now, ...options }) };
+    };
+    const account = await directoryAccount(store);
+    const [a, b] = [make(), make()];
+    await a.recheck.remember(account, 'corp', { token: 'rt-0' });
+    return { store, source, account, a, b };
+  }
+
+  /** Until `done()`; a deadline only against a hang, never an assertion on time. */
+  async function until(done: () => boolean): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error('condition never met');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** A asks the source; once B waits for A's verdict, the source answers. Both verdicts. */
+  async function atOnce(source: RotatingSource, account: Account, a: Replica, b: Replica): Promise<RecheckVerdict[]> {
+    const first = a.recheck.onRefresh(account);
+    await until(() => source.waiting === 1);
+    const second = b.recheck.onRefresh(account);
+    await until(() => b.lines.some((l) => l.includes('"event":"account.recheck_wait"')));
+    source.answer();
+    return Promise.all([first, second]);
+  }
+
+  it('two replicas refreshing one person at once: one question with the stored token, both active, the rotated token kept', async () => {
+    const { source, account, a, b, store } = await replicas();
+    assert.deepEqual(await atOnce(source, account, a, b), ['active', 'active']);
+    assert.deepEqual(source.calls, ['rt-0']);
+    // A refresh that read the account before that verdict takes it without asking again…
+    assert.equal(await b.recheck.onRefresh(account), 'active');
+    assert.equal(source.calls.length, 1);
+    // …a later one asks, with the rotated token.
+    const next = b.recheck.onRefresh((await new Accounts(store).findById(account.id))!);
+    await until(() => source.waiting === 1);
+    source.answer();
+    assert.equal(await next, 'active');
+    assert.deepEqual(source.calls, ['rt-0', 'rt-1'], 'the other replica asks with the rotated token');
+  });
+
+  it('a person disabled at the source: both concurrent refreshes refused', async () => {
+    const { source, account, a, b, store } = await replicas();
+    source.disabled = true;
+    assert.deepEqual(await atOnce(source, account, a, b), ['refused', 'refused']);
+    assert.equal(source.calls.length, 1);
+    assert.ok((await new Accounts(store).findById(account.id))?.refusedBySource);
+  });
+
+  it('a waiter whose bound runs out answers unreachable (a retryable 503), not a refusal', async () => {
+    const { source, account, a, b } = await replicas({ waitMs: 0 });
+    const first = a.recheck.onRefresh(account);
+    await until(() => source.waiting === 1);
+    assert.equal(await b.recheck.onRefresh(account), 'unreachable');
+    assert.ok(b.lines.some((l) => l.includes('recheck_wait_timeout')));
+    source.answer();
+    assert.equal(await first, 'active');
+  });
+
+  it('a refusal after the stored state changed under the question (a lease ran out meanwhile) is asked again with the new state', async () => {
+    const { source, account, a, b } = await replicas();
+    const first = a.recheck.onRefresh(account);
+    await until(() => source.waiting === 1);
+    // Another replica rotated the token meanwhile (its view: the lease had expired).
+    source.current = 'rt-9';
+    await b.recheck.remember(account, 'corp', { token: 'rt-9' });
+    source.answer();
+    await until(() => source.waiting === 1);
+    source.revoked = false; // this upstream forgives the stale use; a refusal must not be final on its own
+    source.answer();
+    assert.equal(await first, 'active');
+    assert.deepEqual(source.calls, ['rt-0', 'rt-9']);
+    assert.ok(a.lines.some((l) => l.includes('"event":"account.recheck_retry"')));
   });
 });

@@ -19,7 +19,21 @@ export interface Upstream {
   issuer: string;
   port: number;
   users: Map<string, UpstreamUser>;
+  /**
+   * Holds every request to the token endpoint from now on until `release()`, then answers those
+   * one after the other (later ones go straight through); `held()` counts those held. Lets a test line up concurrent re-checks.
+   */
+  holdTokenRequests(): { held(): number; release(): void };
   stop(): Promise<void>;
+}
+
+export interface UpstreamOptions {
+  /**
+   * Rotate the refresh token at every refresh (as Entra ID, Okta with rotation, or Gatehouse for
+   * public clients do). oidc-provider then treats a rotated-out token presented again as theft:
+   * `invalid_grant`, and the whole grant revoked.
+   */
+  rotateRefreshTokens?: boolean;
 }
 
 function close(server: Server): Promise<void> {
@@ -31,7 +45,7 @@ function close(server: Server): Promise<void> {
  * A second, independent OpenID provider: a bare oidc-provider with its own (development) login
  * page, where any login name signs in as that user. Its accounts come from `users`.
  */
-export async function startUpstream(clients: ClientMetadata[], port?: number): Promise<Upstream> {
+export async function startUpstream(clients: ClientMetadata[], port?: number, options: UpstreamOptions = {}): Promise<Upstream> {
   const p = port ?? (await freePort());
   const issuer = `http://127.0.0.1:${p}`;
   const users = new Map<string, UpstreamUser>();
@@ -41,18 +55,43 @@ export async function startUpstream(clients: ClientMetadata[], port?: number): P
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', 'posix'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'], groups: ['groups'], posix: ['uid_number', 'gid_number'] },
     features: { devInteractions: { enabled: true } },
+    ...(options.rotateRefreshTokens ? { rotateRefreshToken: true } : {}),
     async findAccount(_ctx, id) {
       const user = users.get(id);
       if (!user) return undefined;
       return { accountId: id, claims: async () => ({ sub: id, ...users.get(id) }) };
     },
   });
+  let gate: { waiting: number; open: Promise<void>; turn: Promise<void> } | undefined;
+  provider.use(async (ctx, next) => {
+    const g = gate;
+    if (!g || ctx.method !== 'POST' || ctx.path !== '/token') return next();
+    g.waiting += 1;
+    // Released one at a time: its in-memory adapter's consume is not atomic, and a real upstream
+    // (or a store with an atomic consume) would see the second use of a token after the first.
+    const previous = g.turn;
+    let done!: () => void;
+    g.turn = new Promise<void>((resolve) => (done = resolve));
+    await g.open;
+    await previous;
+    try {
+      await next();
+    } finally {
+      done();
+    }
+  });
+  const holdTokenRequests = () => {
+    let release!: () => void;
+    const held = { waiting: 0, open: new Promise<void>((resolve) => (release = resolve)), turn: Promise.resolve() };
+    gate = held;
+    return { held: () => held.waiting, release: () => ((gate = undefined), release()) };
+  };
   const server = createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(p, '127.0.0.1', () => resolve());
   });
-  return { issuer, port: p, users, stop: () => close(server) };
+  return { issuer, port: p, users, holdTokenRequests, stop: () => close(server) };
 }
 
 /** Signs in on the upstream's own pages: any login name, then its consent screen. */
