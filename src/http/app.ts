@@ -50,7 +50,7 @@ export function buildApp(options: AppOptions): Provider {
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
-    auditRevocations(options.audit),
+    auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),
     clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
     ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
