@@ -46,14 +46,17 @@ export async function readBodyText(ctx: Context): Promise<string | undefined> {
 }
 
 /**
- * The body when node has already received and parsed all of it (`req.complete`, the usual case
- * for a small form that came with its headers): taken from the stream's buffer at once, then
- * the stream's `end` awaited so it is no longer readable (oidc-provider reads a readable
- * request's stream itself). Undefined when the body is still arriving, or already partly read.
+ * The body when node already holds all of it (every byte of its Content-Length buffered, or the
+ * whole message parsed: the usual case for a small form that came with its headers), taken from
+ * the stream's buffer at once; then the stream is let run to its `end`, so it is no longer
+ * readable (oidc-provider reads a readable request's stream itself). Undefined when the body is
+ * still arriving, or something else already reads the stream.
  */
 async function bufferedBody(ctx: Context): Promise<Buffer | undefined> {
   const req = ctx.req;
-  if (!req.complete || req.readableFlowing !== null || req.readableObjectMode || req.readableEncoding) return undefined;
+  if (req.readableFlowing !== null || req.readableObjectMode || req.readableEncoding) return undefined;
+  const length = ctx.request.length;
+  if (!req.complete && (length === undefined || req.readableLength < length)) return undefined;
   const chunks: Buffer[] = [];
   let received = 0;
   let onEnd!: () => void;
@@ -70,7 +73,10 @@ async function bufferedBody(ctx: Context): Promise<Buffer | undefined> {
       if (received > BODY_LIMIT) throw tooLarge(ctx);
       chunks.push(chunk);
     }
-    await ended; // read() of the last byte of an ended stream schedules `end`
+    // Only the end of the stream is left (the parser never passes more than Content-Length):
+    // flowing mode takes the stream to `end` without anyone calling read() again.
+    req.resume();
+    await ended;
   } finally {
     req.off('end', onEnd);
     req.off('error', onError);
