@@ -2,10 +2,10 @@
 // The `gatehouse` command. The code is TypeScript run by Node 24's type stripping; when an older
 // node is first on PATH (npx outside npm scripts, a machine with Node 20), re-run under the
 // Node 24 that the project pins in node_modules.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { relaunch } from './relaunch.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const major = Number(process.versions.node.split('.')[0]);
@@ -15,8 +15,7 @@ if (major < 24) {
     process.stderr.write(`gatehouse: Node.js 24 is required (found ${process.version}); run \`npm ci\` in ${root}\n`);
     process.exit(1);
   }
-  const r = spawnSync(pinned, [join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  relaunch(pinned, [join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)]);
 } else {
   await import('../src/cli/main.ts');
 }

@@ -22,9 +22,14 @@ export function reportError(err: unknown): number {
     process.stderr.write(`gatehouse: ${err.message} (${err.code})\n`);
     return EXIT.failure;
   }
-  const e = err as NodeJS.ErrnoException;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; setting?: string };
   if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') {
-    process.stderr.write(`gatehouse: cannot listen: ${e.message}\n`);
+    if (!e.setting) {
+      process.stderr.write(`gatehouse: cannot listen: ${e.message}\n`);
+      return EXIT.failure;
+    }
+    const why = e.code === 'EADDRINUSE' ? 'the address is already in use (another Gatehouse?)' : 'permission denied (ports below 1024 need privileges)';
+    process.stderr.write(`gatehouse: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'} (${e.setting}): ${why}; set ${e.setting} to a free port (0 picks one)\n`);
     return EXIT.failure;
   }
   process.stderr.write(`gatehouse: unexpected error: ${e?.stack ?? String(err)}\n`);

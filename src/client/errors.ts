@@ -38,8 +38,25 @@ export function explain(err: unknown, issuer: string): LoginError {
   if (net && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|UND_ERR_CONNECT_TIMEOUT)$/.test(net) || e?.message === 'fetch failed') {
     return new LoginError('ERR_ISSUER_UNREACHABLE', `cannot reach ${issuer}: ${e?.cause?.message ?? e?.message ?? net}`, { cause: err });
   }
+  const status = (e?.cause as unknown) instanceof Response ? (e.cause as unknown as Response).status : undefined;
+  if (status !== undefined && status >= 500) {
+    return new LoginError('ERR_ISSUER_UNAVAILABLE', `${issuer} cannot answer right now (HTTP ${status}); try again later`, { cause: err });
+  }
   if (e?.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || e?.code === 'OAUTH_RESPONSE_IS_NOT_JSON' || e?.code === 'OAUTH_INVALID_RESPONSE') {
     return new LoginError('ERR_BAD_RESPONSE', `${issuer} did not answer like an OpenID Provider: ${e.message}`, { cause: err });
   }
   return new LoginError('ERR_LOGIN_FAILED', e?.message ?? String(err), { cause: err });
+}
+
+/**
+ * A token endpoint that answered 5xx (RFC 6749 §5.2 `temporarily_unavailable` with 503: Gatehouse
+ * restarting, its store down, or the upstream IdP or directory of the account not answering at a
+ * refresh): an ERR_ISSUER_UNAVAILABLE error naming the server's reason, else undefined.
+ */
+export async function unavailable(err: unknown, issuer: string): Promise<LoginError | undefined> {
+  const response = (err as { cause?: unknown })?.cause;
+  if (!(response instanceof Response) || response.status < 500) return undefined;
+  const body = (await response.json().catch(() => undefined)) as { error?: unknown; error_description?: unknown } | undefined;
+  const reason = typeof body?.error === 'string' ? `${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''}` : `HTTP ${response.status}`;
+  return new LoginError('ERR_ISSUER_UNAVAILABLE', `${issuer} cannot renew the session right now; it is kept, try again later (${reason})`, { cause: err });
 }

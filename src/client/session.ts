@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { pollDevice, type TransientFailure } from './device_poll.ts';
 import { canonical, type ClientOptions, configure } from './discovery.ts';
-import { explain, LoginError } from './errors.ts';
+import { explain, LoginError, unavailable } from './errors.ts';
 import { startLoopback } from './loopback.ts';
 import { type CachedSession, type SignedInAccount, TokenCache } from './token_cache.ts';
 
@@ -127,7 +127,9 @@ export async function loginWithBrowser(opts: BrowserLoginOptions): Promise<Login
   const scope = opts.scope ?? DEFAULT_SCOPE;
   const state = oidc.randomState();
   const verifier = oidc.randomPKCECodeVerifier();
-  const signals = [AbortSignal.timeout(opts.timeoutMs ?? 300_000), ...(opts.signal ? [opts.signal] : [])];
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signals = [timeout, ...(opts.signal ? [opts.signal] : [])];
   const receiver = await startLoopback(state, AbortSignal.any(signals));
   try {
     const params: Record<string, string> = {
@@ -143,10 +145,18 @@ export async function loginWithBrowser(opts: BrowserLoginOptions): Promise<Login
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: scope.split(' ').includes('openid') });
     return await save({ ...opts, scope }, config, tokens);
   } catch (err) {
+    // Nobody came back: the sign-in was left unfinished, or refused and its page closed (the
+    // server cannot tell a loopback listener). Say so, rather than "interrupted".
+    if (timeout.aborted && !opts.signal?.aborted) throw new LoginError('ERR_LOGIN_EXPIRED', `no answer from the browser within ${waited(timeoutMs)} (the sign-in was not finished, or its page was closed); run the login again`, { cause: err });
     throw explain(err, opts.issuer);
   } finally {
     receiver.close();
   }
+}
+
+/** A wait as a person reads it: "5 minutes", "90 seconds". */
+function waited(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}` : `${Math.round(ms / 1000)} seconds`;
 }
 
 /** The cached session for this issuer and client, if any. */
@@ -181,7 +191,7 @@ export async function accessToken(opts: ClientOptions): Promise<string> {
         await cache.forget(session);
         throw new LoginError('ERR_SESSION_EXPIRED', `the session expired or was revoked; run \`${again(session.requested_scope)}\``, { cause: err });
       }
-      throw explain(err, opts.issuer);
+      throw (await unavailable(err, opts.issuer)) ?? explain(err, opts.issuer);
     }
     const next = toSession({ ...opts, scope: session.requested_scope }, tokens, session);
     await cache.write(next);

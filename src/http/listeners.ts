@@ -4,10 +4,14 @@ import type { Server as TlsServer } from 'node:https';
 
 type AnyServer = Server | TlsServer;
 
-/** Starts a listener and resolves once it is bound (port 0 picks a free port). */
-export async function listen(server: AnyServer, host: string, port: number): Promise<number> {
+/**
+ * Starts a listener and resolves once it is bound (port 0 picks a free port). A bind failure
+ * (EADDRINUSE, EACCES) is rejected with `setting` set on the error: the variable that chose the
+ * port, so the message can name what to change.
+ */
+export async function listen(server: AnyServer, host: string, port: number, setting?: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(Object.assign(err, { setting })));
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();

@@ -102,6 +102,25 @@ export function upstreamRoutes(kit: InteractionKit, options: UpstreamRouteOption
     return problemPage(ctx, logger, client, new UpstreamError('rejected', `callback refused: ${reason}`));
   }
 
+  /**
+   * This sign-in's own answer, opened again in the browser that started it (a reload of the page it
+   * led to, the back button, a second tab): not tampering, so not the "refused" page. A browser flow
+   * may carry on to where it stood (the application gets the outcome); a device already has its.
+   */
+  async function answerReused(ctx: Context, client: UpstreamClient, d: Details) {
+    logger.info({ event: 'upstream.answer_reused', connector: client.id }, `connector ${client.id}: a sign-in answer was opened again`);
+    const label = client.config.label;
+    await renderPage(ctx, 'upstream_problem', {
+      title: 'Sign-in answer already used',
+      message: d.deviceCode
+        ? `This page was opened again (a reload, the back button or a second tab); the answer from ${label} counts once, and your device has been told the outcome. If it is still waiting, close this tab and start again on the device.`
+        : `This page was opened again (a reload, the back button or a second tab); the answer from ${label} counts once. Continue to let the application know how the sign-in ended.`,
+      code: 'answer_reused',
+      retryUrl: d.deviceCode ? undefined : d.returnTo,
+      retryLabel: 'Continue',
+    }, 409);
+  }
+
   router.post('/interaction/:uid/upstream/:connector', async (ctx) => {
     const client = byId.get(ctx.params.connector ?? '');
     if (!client) return unknownConnector(ctx);
@@ -130,9 +149,10 @@ export function upstreamRoutes(kit: InteractionKit, options: UpstreamRouteOption
     const state = typeof ctx.query.state === 'string' && ctx.query.state.length <= 512 ? ctx.query.state : '';
     const pending = state ? await store.find(UPSTREAM_STATE, state) : undefined;
     // One use only: a replayed callback finds its state already consumed.
-    if (!pending || pending.uid !== d.uid || pending.connector !== client.id || !(await store.consume(UPSTREAM_STATE, state))) {
+    if (!pending || pending.uid !== d.uid || pending.connector !== client.id) {
       return refusedCallback(ctx, client, 'state does not belong to this sign-in');
     }
+    if (!(await store.consume(UPSTREAM_STATE, state))) return answerReused(ctx, client, d);
     if (d.prompt.name !== 'login') return seeOther(ctx, `/interaction/${d.uid}`);
     let signedIn: UpstreamSignIn;
     try {

@@ -27,8 +27,13 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
  */
 export const EXPIRED_DEVICE_CODE_GRACE = 3600;
 
-/** Models whose records are redeemed for tokens, and so carry the grant the tokens belong to. */
-const GRANT_SOURCES = new Set(['AuthorizationCode', 'DeviceCode', 'RefreshToken', 'BackchannelAuthenticationRequest']);
+/**
+ * Redeemable records whose concurrent second redemption revokes the grant: a code or refresh token
+ * presented twice at once may have been stolen (RFC 6749 §4.1.2, RFC 9700 §4.14.2). A device code
+ * is not among them: only its own authenticated client can poll it, so two polls at once are that
+ * client retrying, and exactly one of them gets the tokens (RFC 8628 §3.4 says nothing of revoking).
+ */
+const GRANT_SOURCES = new Set(['AuthorizationCode', 'RefreshToken', 'BackchannelAuthenticationRequest']);
 
 /**
  * The loser of a concurrent redemption revokes what the winner got, as oidc-provider does when

@@ -163,16 +163,16 @@ export async function startGatehouse(config: Config, logger: Logger, options: St
   let adminPort: number | undefined;
   let mtlsPort: number | undefined;
   try {
-    publicPort = await listen(publicServer, config.host, config.port);
+    publicPort = await listen(publicServer, config.host, config.port, 'GATEHOUSE_PORT');
     if (material) {
       mtls = createMtlsListener(handle, { files: config.mtlsFiles, material, trust, logger, reloadSeconds: config.mtlsReloadInterval });
       lifecycle.add(mtls.server);
-      mtlsPort = await listen(mtls.server, config.host, config.mtlsPort);
+      mtlsPort = await listen(mtls.server, config.host, config.mtlsPort, 'GATEHOUSE_MTLS_PORT');
     }
     if (config.metricsEnabled) {
       const adminServer = createAdminServer(metrics, config.metricsToken);
       lifecycle.add(adminServer);
-      adminPort = await listen(adminServer, config.adminHost, config.adminPort);
+      adminPort = await listen(adminServer, config.adminHost, config.adminPort, 'GATEHOUSE_ADMIN_PORT');
     }
   } catch (err) {
     // A listener that could not bind must not leave the others (or the store) open.

@@ -71,6 +71,7 @@ const BAD: Record<string, string> = {
   GATEHOUSE_DEVICE_RATE_LIMIT_IP: '1.5',
   GATEHOUSE_DEVICE_RATE_LIMIT_CLIENT: '100000001',
   GATEHOUSE_RATE_LIMIT_WINDOW: '0',
+  GATEHOUSE_CLIENT_CACHE_TTL: '10m',
 };
 
 describe('configuration', () => {

@@ -13,6 +13,19 @@ function describe(session: CachedSession, cache: TokenCache): string {
   ].join('\n');
 }
 
+/** The cached sessions `status` shows: the one named by the flags, else all; ERR_NOT_LOGGED_IN when none. */
+async function cachedSessions(flags: SessionFlags, cache: TokenCache): Promise<CachedSession[]> {
+  if (flags.issuer || flags.clientId) {
+    const { issuer, clientId } = await target(flags, cache);
+    const one = (await cache.list()).find((s) => s.issuer === issuer.replace(/\/$/, '') && s.client_id === clientId);
+    if (!one) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${clientId}; run \`${loginCommand({ issuer, client_id: clientId })}\``);
+    return [one];
+  }
+  const sessions = await cache.list();
+  if (!sessions.length) await target(flags, cache);
+  return sessions;
+}
+
 /**
  * `gatehouse status`: who is logged in where, as which client, until when, with which scopes
  * (from the cache; nothing is sent). Exit 1 when not logged in.
@@ -23,14 +36,12 @@ export function registerStatus(program: Command): void {
     .action(async (flags: SessionFlags & { json?: boolean }) => {
       const cache = new TokenCache();
       let sessions: CachedSession[];
-      if (flags.issuer || flags.clientId) {
-        const { issuer, clientId } = await target(flags, cache);
-        const one = (await cache.list()).find((s) => s.issuer === issuer.replace(/\/$/, '') && s.client_id === clientId);
-        if (!one) throw new LoginError('ERR_NOT_LOGGED_IN', `not logged in to ${issuer} as ${clientId}; run \`${loginCommand({ issuer, client_id: clientId })}\``);
-        sessions = [one];
-      } else {
-        sessions = await cache.list();
-        if (!sessions.length) await target(flags, cache);
+      try {
+        sessions = await cachedSessions(flags, cache);
+      } catch (err) {
+        // Scripts still get JSON to parse: no sessions (and exit 1, the reason on stderr).
+        if (flags.json && err instanceof LoginError && err.code === 'ERR_NOT_LOGGED_IN') process.stdout.write('[]\n');
+        throw err;
       }
       if (flags.json) {
         const shown = sessions.map(({ issuer, client_id, scope, account, expires_at, refresh_token }) => ({ issuer, client_id, scope, account, expires_at, refresh_token: Boolean(refresh_token), cache: cache.pathFor(issuer, client_id) }));

@@ -30,7 +30,6 @@ export interface RecordDoc {
 export interface ClaimDoc {
   _id: string;
   key: string;
-  grantId?: string;
   expiresAt?: Date;
 }
 
@@ -99,7 +98,6 @@ export async function ensureIndexes(c: Collections): Promise<IndexSupport> {
 
   const claims = c.claims as unknown as Collection<never>;
   await claims.createIndex({ key: 1 }, { name: 'key' });
-  await claims.createIndex({ grantId: 1 }, { name: 'grant' });
   await expiryIndex(claims, ttl);
 
   const windows = c.windows as unknown as Collection<never>;

@@ -249,19 +249,20 @@ export class MongoStore implements Store {
   async consume(model: string, id: string): Promise<boolean> {
     return this.#run(async () => {
       const now = Date.now();
-      const rec = await this.#c.records.findOne({ _id: key(model, id), ...live(now) }, { projection: { gen: 1, grantId: 1, expiresAt: 1, consumed: 1 } });
+      const rec = await this.#c.records.findOne({ _id: key(model, id), ...live(now) }, { projection: { gen: 1, expiresAt: 1, consumed: 1 } });
       if (!rec || typeof rec.consumed === 'number') return false;
-      const claim = { _id: `${rec._id}#${rec.gen}`, key: rec._id, ...(rec.grantId ? { grantId: rec.grantId } : {}), ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
+      const claim = { _id: `${rec._id}#${rec.gen}`, key: rec._id, ...(rec.expiresAt ? { expiresAt: rec.expiresAt } : {}) };
       try {
         await this.#c.claims.insertOne(claim, MAJORITY);
       } catch (err) {
         if (isDuplicateKey(err)) return false;
         throw err;
       }
-      // A revocation (revokeByGrantId) between our read and our claim deletes the record and the
-      // winner's claim with it, so the claim alone cannot prove we won: the record must still be there.
-      const marked = await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
-      return marked.matchedCount === 1;
+      // The claim alone decides the winner. A concurrent loser may already have revoked the grant
+      // (adapter_bridge.ts) and deleted the record: then there is nothing left to mark, and the
+      // tokens this winner writes belong to a revoked grant — still exactly one winner.
+      await this.#c.records.updateOne({ _id: rec._id, gen: rec.gen }, { $set: { consumed: Math.floor(now / 1000) } }, MAJORITY);
+      return true;
     });
   }
 
@@ -272,10 +273,13 @@ export class MongoStore implements Store {
     });
   }
 
+  /**
+   * Deletes every record of the grant. Their claims stay until they expire with the record: a
+   * claim is what makes a redemption racing this revocation lose (see `consume`).
+   */
   async revokeByGrantId(grantId: string): Promise<void> {
     await this.#run(async () => {
       await this.#c.records.deleteMany({ grantId }, MAJORITY);
-      await this.#c.claims.deleteMany({ grantId });
     });
   }
 

@@ -130,6 +130,9 @@ describe('gatehouse login when things go wrong', () => {
     const status = await runCli(['status'], { env });
     assert.equal(status.status, 1);
     assert.match(status.stderr, /not logged in; run `gatehouse login` \(gatehouse login --issuer http:\/\/127\.0\.0\.1:\d+ --client-id team-cli\)/);
+    const json = await runCli(['status', '--json'], { env });
+    assert.equal(json.status, 1);
+    assert.deepEqual(JSON.parse(json.stdout), [], 'scripts still get JSON: no sessions');
 
     // With the server back, the tokens the failed logout left are still live there; --local never tells it.
     await restart();

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { CLIENTS, jwtClaims, launchBrowser, requestDeviceCode, type DeviceAuthorization } from '../../helpers/device.ts';
+import { TokenCache } from '../../../src/client/token_cache.ts';
+import { runCli } from '../../helpers/cli.ts';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { deviceToSignIn, pollUntilDone } from '../../helpers/sso.ts';
 import { startUpstream, type Upstream, upstreamSignIn } from '../../helpers/upstream.ts';
@@ -145,5 +147,16 @@ describe('connectors in operation: a rotated secret file, an upstream gone after
     assert.equal(down.status, 503, JSON.stringify(down.body));
     assert.equal(down.body.error, 'temporarily_unavailable');
     assert.ok(gh.logs.some((l) => l.event === 'account.recheck_unreachable' && l.decision === 'deny'));
+
+    // The reference CLI holding that session (its access token due) says what happened and keeps it,
+    // rather than calling the server one that does not "answer like an OpenID Provider".
+    const config = join(dir, 'cli-config');
+    await new TokenCache(join(config, 'gatehouse')).write({ issuer: gh.config.issuer, client_id: 'xxctl', scope: 'openid offline_access', token_type: 'bearer', access_token: String(bob.access_token), refresh_token: String(bob.refresh_token), expires_at: 1, obtained_at: 1 });
+    const token = await runCli(['token'], { env: { XDG_CONFIG_HOME: config, HOME: dir } });
+    assert.equal(token.status, 1, token.stderr);
+    assert.match(token.stderr, /cannot renew the session right now; it is kept, try again later \(temporarily_unavailable: the sign-in service or directory of this account is not answering/);
+    assert.match(token.stderr, /\(ERR_ISSUER_UNAVAILABLE\)$/m);
+    const status = await runCli(['status', '--json'], { env: { XDG_CONFIG_HOME: config, HOME: dir } });
+    assert.equal((JSON.parse(status.stdout) as Array<{ refresh_token: boolean }>)[0]!.refresh_token, true, 'the session is kept');
   });
 });

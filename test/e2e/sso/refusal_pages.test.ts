@@ -102,4 +102,37 @@ describe('refusal pages after an upstream sign-in: the device learns at once, no
     await context.close();
     assert.deepEqual(serverErrors(), []);
   });
+
+  test('the refusal page reloaded or opened in a second tab: "already used", not the tampering page; a browser flow can still tell the application', async () => {
+    const flow = await openCodeFlow(w.browser, w.gh.config.issuer, {
+      scope: 'openid',
+      state: 'st',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    await flow.page.getByRole('button', { name: 'Continue with Corp SSO' }).click();
+    await upstreamSignIn(flow.page, 'eve');
+    await flow.page.getByRole('heading', { name: 'Access refused' }).waitFor();
+    const reloaded = await flow.page.reload();
+    assert.equal(reloaded?.status(), 409);
+    await flow.page.getByRole('heading', { name: 'Sign-in answer already used' }).waitFor();
+    const text = (await flow.page.locator('main').textContent()) ?? '';
+    assert.doesNotMatch(text, /altered|could not be verified/);
+    await flow.page.getByRole('link', { name: 'Continue' }).click();
+    await flow.page.getByText('back at the application').waitFor();
+    assert.equal(new URL(flow.callback()!).searchParams.get('error'), 'access_denied');
+    await flow.context.close();
+
+    const { auth, context, page } = await w.deviceViaUpstream('mallory');
+    await page.getByRole('heading', { name: 'Access refused' }).waitFor();
+    const second = await context.newPage();
+    assert.equal((await second.goto(page.url()))?.status(), 409);
+    await second.getByRole('heading', { name: 'Sign-in answer already used' }).waitFor();
+    assert.match((await second.locator('main').textContent()) ?? '', /your device has been told the outcome/);
+    assert.equal(await second.getByRole('link').filter({ hasText: /Continue|Back to sign-in/ }).count(), 0);
+    assert.equal((await pollOnce(w.gh, auth.device_code)).body.error, 'access_denied');
+    await context.close();
+    assert.ok(w.gh.logs.some((l) => l.event === 'upstream.answer_reused' && l.connector === 'corp'));
+    assert.deepEqual(serverErrors(), []);
+  });
 });
