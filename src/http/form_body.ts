@@ -34,7 +34,14 @@ export async function readBodyText(ctx: Context): Promise<string | undefined> {
   if (typeof already === 'string') return already;
   if (!ctx.req.readable) return undefined;
   if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) throw tooLarge(ctx);
-  const buffer = (await bufferedBody(ctx)) ?? (await streamedBody(ctx));
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > BODY_LIMIT) throw tooLarge(ctx);
+    chunks.push(chunk);
+  }
+  const buffer = Buffer.concat(chunks, received);
   let text: string;
   try {
     text = new TextDecoder(ctx.request.charset || 'utf-8').decode(buffer);
@@ -43,57 +50,6 @@ export async function readBodyText(ctx: Context): Promise<string | undefined> {
   }
   (ctx.request as { body?: unknown }).body = text;
   return text;
-}
-
-/**
- * The body when node already holds all of it (every byte of its Content-Length buffered, or the
- * whole message parsed: the usual case for a small form that came with its headers), taken from
- * the stream's buffer at once; then the stream is let run to its `end`, so it is no longer
- * readable (oidc-provider reads a readable request's stream itself). Undefined when the body is
- * still arriving, or something else already reads the stream.
- */
-async function bufferedBody(ctx: Context): Promise<Buffer | undefined> {
-  const req = ctx.req;
-  if (req.readableFlowing !== null || req.readableObjectMode || req.readableEncoding) return undefined;
-  const length = ctx.request.length;
-  if (!req.complete && (length === undefined || req.readableLength < length)) return undefined;
-  const chunks: Buffer[] = [];
-  let received = 0;
-  let onEnd!: () => void;
-  let onError!: (err: Error) => void;
-  const ended = new Promise<void>((resolve, reject) => {
-    onEnd = resolve;
-    onError = reject;
-  });
-  req.once('end', onEnd);
-  req.once('error', onError);
-  try {
-    for (let chunk: Buffer | null; (chunk = req.read() as Buffer | null) !== null; ) {
-      received += chunk.length;
-      if (received > BODY_LIMIT) throw tooLarge(ctx);
-      chunks.push(chunk);
-    }
-    // Only the end of the stream is left (the parser never passes more than Content-Length):
-    // flowing mode takes the stream to `end` without anyone calling read() again.
-    req.resume();
-    await ended;
-  } finally {
-    req.off('end', onEnd);
-    req.off('error', onError);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-}
-
-/** The body read from the stream as it arrives, refused once it passes the limit. */
-async function streamedBody(ctx: Context): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > BODY_LIMIT) throw tooLarge(ctx);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, received);
 }
 
 /** Replaces the form body oidc-provider will parse (after `readFormBody`). */
