@@ -6,15 +6,15 @@
 # The first (and only) keyboard-interactive prompt carries the link (verification_uri_complete), the
 # user code and a terminal QR code: OpenSSH holds PAM info messages back until a prompt is shown
 # (OpenSSH bug 2876), so they travel in the prompt itself. After Enter the module polls the token
-# endpoint at `interval`, backing off on `slow_down` (RFC 8628 §3.5), checks the ID token itself
-# (RS256 signature against the issuer's JWKS, iss, aud, azp, exp) and succeeds only when the
-# configured claim equals the PAM user. Every error fails closed with one readable line.
+# endpoint at `interval`, backing off on `slow_down` (RFC 8628 §3.5), checks the ID token with PyJWT
+# (signature against the issuer's JWKS with an asymmetric algorithm discovery lists, iss, aud, azp,
+# exp, iat) and succeeds only when the configured claim equals the PAM user. Every error fails closed
+# with one readable line.
 #
-# Python 3 standard library only, plus Debian's python3-qrcode for the QR code (optional: without it
-# the link and code are still shown). Licence: that of the Gatehouse repository.
+# Needs Debian's python3-jwt and python3-cryptography (the ID token check), and python3-qrcode for
+# the QR code (optional: without it the link and code are still shown). Licence: that of the
+# Gatehouse repository.
 import base64
-import hashlib
-import hmac
 import json
 import os
 import pwd
@@ -25,6 +25,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+try:  # Debian's python3-jwt (PyJWT) and python3-cryptography; without them every login fails closed.
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+except ImportError:
+    jwt = None
 
 DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 MAX_BODY = 1024 * 1024
@@ -40,8 +46,10 @@ DEFAULTS = {
     'qr': 'yes',
 }
 CLAIMS = ('preferred_username', 'uid_number')
-# DigestInfo prefix of SHA-256 (RFC 8017 §9.2 note 1).
-SHA256_PREFIX = bytes.fromhex('3031300d060960864801650304020105000420')
+# Public-key JWS algorithms (RFC 7518 §3.1, RFC 8037) and the curve each EC one names; never none or HS*.
+ASYMMETRIC = ('RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA')
+EC_CURVES = {'ES256': 'secp256r1', 'ES384': 'secp384r1', 'ES512': 'secp521r1'}
+# Seconds of leeway for exp and iat: hosts' clocks drift.
 CLOCK_SKEW = 60
 
 
@@ -54,6 +62,10 @@ def read_config(path):
     config = dict(DEFAULTS)
     try:
         with open(path, encoding='utf-8') as f:
+            # Whoever can change it can name their own issuer and log in as anyone (sshd's StrictModes idea).
+            for what, st in (('', os.fstat(f.fileno())), (' directory', os.stat(os.path.dirname(os.path.abspath(path))))):
+                if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                    raise Refused(f'the Gatehouse PAM configuration{what} of {path} must belong to root and not be writable by others (chmod {"755" if what else "644"})')
             lines = f.read().splitlines()
     except OSError as e:
         raise Refused(f'cannot read the Gatehouse PAM configuration {path}: {e.strerror}')
@@ -75,8 +87,7 @@ def read_config(path):
         raise Refused(f'{path}: mfa and qr are "yes" or "no"')
     if not config['timeout'].isdigit() or not 10 <= int(config['timeout']) <= 600:
         raise Refused(f'{path}: timeout is a number of seconds between 10 and 600')
-    url = urllib.parse.urlsplit(config['issuer'])
-    if url.scheme != 'https' and not (url.scheme == 'http' and url.hostname in LOOPBACK_HOSTS):
+    if not secure_url(config['issuer']):
         raise Refused(f'{path}: issuer must be an https URL (http only on a loopback address)')
     config['issuer'] = config['issuer'].rstrip('/')
     return config
@@ -97,12 +108,26 @@ def read_secret(path):
     return secret
 
 
+def secure_url(url):
+    """https, or http on a loopback address: where the client secret may go."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == 'https' or (parts.scheme == 'http' and parts.hostname in LOOPBACK_HOSTS)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a 30x with the Authorization header (the client secret) copied to
+    wherever it points, plain http or another host included: a redirect is answered as it is."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 class Http:
-    """JSON over HTTPS (or loopback HTTP) with the configured CA, no proxies from the environment."""
+    """JSON over HTTPS (or loopback HTTP) with the configured CA, no proxies from the environment, no redirects."""
 
     def __init__(self, config, deadline):
         context = ssl.create_default_context(cafile=config['ca_file'] or None)
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context), _NoRedirect())
         self.deadline = deadline
         self.auth = 'Basic ' + base64.b64encode(
             f"{urllib.parse.quote(config['client_id'], safe='')}:{urllib.parse.quote(config['secret'], safe='')}".encode()
@@ -124,6 +149,8 @@ class Http:
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, 'reason', e)
             raise Refused(f'cannot reach Gatehouse at {urllib.parse.urlsplit(url).netloc}: {reason}')
+        if 300 <= status < 400:
+            raise Refused(f'Gatehouse answered with a redirect ({status}) from {safe(url)}: is the issuer URL exactly Gatehouse\'s?')
         if len(body) > MAX_BODY:
             raise Refused('Gatehouse sent an oversized answer')
         try:
@@ -135,65 +162,97 @@ class Http:
         return status, value
 
 
-def b64url(text):
-    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+def _algorithm_key_ok(alg, key):
+    """The key fits `alg` and is strong enough: RSA of 2048 bits or more with e = 65537 (as Gatehouse
+    makes them; a low exponent is where RSA signature forgeries live), an EC key on the curve the
+    algorithm names (RFC 7518 §3.4), an Ed25519 key for EdDSA (RFC 8037)."""
+    if alg[:2] in ('RS', 'PS'):
+        return isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048 and key.public_numbers().e == 65537
+    if alg in EC_CURVES:
+        return isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == EC_CURVES[alg]
+    return alg == 'EdDSA' and isinstance(key, ed25519.Ed25519PublicKey)
 
 
-def rsa_sha256_valid(jwk, signed, signature):
-    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2.2): encode the expected block and compare it whole."""
-    n = int.from_bytes(b64url(jwk['n']), 'big')
-    e = int.from_bytes(b64url(jwk['e']), 'big')
-    k = (n.bit_length() + 7) // 8
-    if n.bit_length() < 2048 or len(signature) != k:
-        return False
-    s = int.from_bytes(signature, 'big')
-    if s >= n:
-        return False
-    em = pow(s, e, n).to_bytes(k, 'big')
-    t = SHA256_PREFIX + hashlib.sha256(signed).digest()
-    expected = b'\x00\x01' + b'\xff' * (k - len(t) - 3) + b'\x00' + t
-    return hmac.compare_digest(em, expected)
+def accepted_algorithms(metadata):
+    """The asymmetric algorithms the issuer's discovery lists for ID tokens (never `none` or HMAC)."""
+    listed = metadata.get('id_token_signing_alg_values_supported', ['RS256'])
+    return [a for a in listed if a in ASYMMETRIC] if isinstance(listed, list) else []
 
 
 def verify_id_token(id_token, config, metadata, http):
-    """The ID token's claims after checking signature (RS256, key by kid), iss, aud, azp, exp and iat (OIDC Core §3.1.3.7)."""
+    """The ID token's claims after PyJWT has checked its signature with the issuer's key (by kid,
+    an asymmetric algorithm discovery lists), iss, aud, exp and iat (with CLOCK_SKEW of leeway),
+    and this module azp (OIDC Core §3.1.3.7). Anything else is Refused."""
+    if jwt is None:
+        raise Refused('this host lacks python3-jwt and python3-cryptography (apt-get install python3-jwt python3-cryptography)')
+    allowed = accepted_algorithms(metadata)
+    if not allowed:
+        raise Refused('Gatehouse lists no public-key algorithm for ID tokens')
     try:
-        head_b64, body_b64, sig_b64 = id_token.split('.')
-        header = json.loads(b64url(head_b64))
-        claims = json.loads(b64url(body_b64))
-        signature = b64url(sig_b64)
-    except (ValueError, AttributeError):
+        header = jwt.get_unverified_header(id_token)
+    except jwt.PyJWTError:
         raise Refused('Gatehouse sent a malformed ID token')
-    if header.get('alg') != 'RS256':
-        raise Refused(f"the ID token is signed with {header.get('alg')!r}, expected RS256")
+    alg, kid = header.get('alg'), header.get('kid')
+    if alg not in allowed:
+        raise Refused(f'the ID token is signed with {safe(alg, 20)!r}; this host accepts {", ".join(allowed)}')
     _, jwks = http.call(metadata['jwks_uri'])
-    keys = [k for k in jwks.get('keys', []) if isinstance(k, dict) and k.get('kty') == 'RSA' and k.get('use', 'sig') == 'sig'
-            and (header.get('kid') is None or k.get('kid') == header.get('kid'))]
-    signed = f'{head_b64}.{body_b64}'.encode()
-    if not any(rsa_sha256_valid(k, signed, signature) for k in keys if 'n' in k and 'e' in k):
+    keys = []
+    for jwk in jwks.get('keys', []) if isinstance(jwks.get('keys'), list) else []:
+        if not isinstance(jwk, dict) or jwk.get('use', 'sig') != 'sig' or jwk.get('alg', alg) != alg:
+            continue
+        if kid is not None and jwk.get('kid') != kid:
+            continue
+        try:
+            key = jwt.PyJWK(jwk, alg).key
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+        if _algorithm_key_ok(alg, key):
+            keys.append(key)
+    if not keys:
+        raise Refused(f'the issuer publishes no usable {alg} key for this ID token')
+    claims = None
+    for key in keys:
+        try:
+            claims = jwt.decode(id_token, key, algorithms=[alg], audience=config['client_id'], issuer=config['issuer'],
+                                leeway=CLOCK_SKEW, options={'require': ['iss', 'aud', 'exp', 'iat', 'sub']})
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.ExpiredSignatureError:
+            raise Refused('the ID token has expired (is this host\'s clock right?)')
+        except jwt.ImmatureSignatureError:
+            raise Refused('the ID token was issued in the future (is this host\'s clock right?)')
+        except jwt.InvalidIssuerError:
+            raise Refused('the ID token comes from another issuer')
+        except jwt.InvalidAudienceError:
+            raise Refused('the ID token was issued to another client')
+        except jwt.MissingRequiredClaimError as e:
+            raise Refused(f'the ID token lacks the {safe(e.claim, 20)!r} claim')
+        except jwt.PyJWTError:
+            raise Refused('Gatehouse sent a malformed ID token')
+    if claims is None:
         raise Refused('the ID token signature does not verify against the issuer\'s keys')
-    now = time.time()
-    aud = claims.get('aud')
-    audiences = aud if isinstance(aud, list) else [aud]
-    if claims.get('iss') != config['issuer']:
-        raise Refused('the ID token comes from another issuer')
-    if config['client_id'] not in audiences or (len(audiences) > 1 and claims.get('azp') != config['client_id']):
+    aud = claims['aud'] if isinstance(claims['aud'], list) else [claims['aud']]
+    if ('azp' in claims or len(aud) > 1) and claims.get('azp') != config['client_id']:
         raise Refused('the ID token was issued to another client')
-    if not isinstance(claims.get('exp'), (int, float)) or claims['exp'] < now - CLOCK_SKEW:
-        raise Refused('the ID token has expired (is this host\'s clock right?)')
-    if isinstance(claims.get('iat'), (int, float)) and claims['iat'] > now + CLOCK_SKEW:
-        raise Refused('the ID token was issued in the future (is this host\'s clock right?)')
     return claims
 
 
 def check_claims(claims, user, config):
-    """The person approved as `user`, in the required group, with MFA when required; else Refused."""
+    """The person approved as `user`, an existing Unix account, in the required group, with MFA when
+    required; else Refused. A missing account gets the answers an existing one would (no oracle)."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        account = None
     if config['claim'] == 'uid_number':
         uid = claims.get('uid_number')
-        if not isinstance(uid, int) or isinstance(uid, bool) or uid != pwd.getpwnam(user).pw_uid:
+        if not isinstance(uid, int) or isinstance(uid, bool) or account is None or uid != account.pw_uid:
             raise Refused(f'the Gatehouse account that approved has no uid_number matching {user}\'s uid')
     elif claims.get('preferred_username') != user:
         raise Refused(f'approved by Gatehouse user {str(claims.get("preferred_username"))[:64]!r}, not {user!r}')
+    if account is None:
+        raise Refused('Gatehouse login is not available for this account')
     groups = claims.get('groups')
     if config['group'] and not (isinstance(groups, list) and config['group'] in groups):
         raise Refused(f'{user} is not in the Gatehouse group {config["group"]!r} this host requires')
@@ -219,12 +278,15 @@ def qr_text(url):
 
 
 def prompt_text(auth, config):
-    complete = auth.get('verification_uri_complete') or auth['verification_uri']
-    lines = ['Sign in with Gatehouse to log in.', f'  Open:  {complete}', f"  Code:  {auth['user_code']}"]
+    """The one prompt: title, QR code, then the link and code right above the Enter line, so that a
+    client that cannot draw the QR code (a non-UTF-8 locale prints it as screens of octal escapes)
+    still shows them last. Server-supplied text is shown without terminal escapes."""
+    complete = safe(auth.get('verification_uri_complete') or auth.get('verification_uri'), 500)
+    lines = ['Sign in with Gatehouse to log in.']
     if config['qr'] == 'yes':
         lines.append(qr_text(complete).rstrip('\n'))
-    lines.append('Press Enter once you have approved in your browser: ')
-    return '\n'.join(lines)
+    lines += [f'  Open:  {complete}', f"  Code:  {safe(auth['user_code'], 40)}", 'Press Enter once you have approved in your browser: ']
+    return '\n'.join(line for line in lines if line)
 
 
 def safe(value, limit=200):
@@ -233,11 +295,8 @@ def safe(value, limit=200):
 
 
 def device_login(user, config, ask):
-    """Runs the device flow for `user`; `ask(text)` shows one prompt and returns when answered. Returns the claims or raises Refused."""
-    try:
-        pwd.getpwnam(user)
-    except KeyError:
-        raise Refused('Gatehouse login is not available for this account')
+    """Runs the device flow for `user`; `ask(text)` shows one prompt and returns when answered. Returns the claims or raises Refused.
+    It runs whether or not `user` exists on this host, so that an SSH client cannot tell (check_claims refuses a missing one)."""
     deadline = time.monotonic() + int(config['timeout'])
     config['secret'] = read_secret(config['client_secret_file'])
     http = Http(config, deadline)
@@ -247,8 +306,10 @@ def device_login(user, config, ask):
     for key in ('device_authorization_endpoint', 'token_endpoint', 'jwks_uri'):
         if not isinstance(metadata.get(key), str):
             raise Refused(f'Gatehouse does not announce a {key}')
+        if not secure_url(metadata[key]):
+            raise Refused(f'Gatehouse announces a {key} that is not https (http only on a loopback address)')
     status, auth = http.call(metadata['device_authorization_endpoint'], {'client_id': config['client_id'], 'scope': config['scope']})
-    if status != 200 or not isinstance(auth.get('device_code'), str) or not isinstance(auth.get('user_code'), str):
+    if status != 200 or not all(isinstance(auth.get(k), str) for k in ('device_code', 'user_code', 'verification_uri')):
         raise Refused(f"Gatehouse refused to start a login: {safe(auth.get('error_description') or auth.get('error') or status)}")
     interval = auth.get('interval') if isinstance(auth.get('interval'), int) and auth['interval'] > 0 else 5
     if isinstance(auth.get('expires_in'), int):

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { errors } from 'oidc-provider';
-import { DEVICE_CODE_GRANT } from '../features/device_flow/grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../shared/grant_types.ts';
 import { TLS_SUBJECT_FIELDS, tlsSubjectMetadataProblem } from '../pki/subject_metadata.ts';
 import { checkDisplayedText } from './client_text.ts';
 

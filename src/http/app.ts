@@ -1,5 +1,6 @@
 import type Provider from 'oidc-provider';
 import type { Middleware } from 'koa';
+import type { Config } from '../config/load.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Audit } from '../shared/audit.ts';
@@ -18,6 +19,13 @@ import { canonicalRoutePaths } from './route_paths.ts';
 import { securityHeaders } from './security_headers.ts';
 import { staticFiles } from './static_files.ts';
 
+/**
+ * The settings the app's own middleware reads: the issuer, which proxies are believed
+ * (GATEHOUSE_TRUST_PROXY, _TRUSTED_PROXIES, _CLIENT_CERT_HEADER) and, with the mTLS listener on,
+ * its origin advertised as `mtls_endpoint_aliases` (GATEHOUSE_MTLS_ORIGIN).
+ */
+export type AppSettings = Pick<Config, 'issuer' | 'trustProxy' | 'trustedProxies' | 'clientCertHeader' | 'mtlsEnabled' | 'mtlsOrigin'>;
+
 export interface AppOptions {
   provider: Provider;
   store: Store;
@@ -25,14 +33,7 @@ export interface AppOptions {
   readiness: Readiness;
   audit: Audit;
   metrics: Metrics;
-  issuer: string;
-  trustProxy: boolean;
-  trustedProxies: string[];
-  /** Header a trusted proxy forwards the client certificate in (opt-in). */
-  clientCertHeader?: string;
-  /** Origin of the mTLS listener, advertised as `mtls_endpoint_aliases` when set. */
-  mtlsOrigin?: string;
-  /** Feature routes (interactions, admin) mounted before oidc-provider's own. */
+  /** Feature routes (guards, features, interactions) mounted before oidc-provider's own. */
   routes?: Middleware[];
 }
 
@@ -40,21 +41,22 @@ export interface AppOptions {
  * Puts our middleware in front of oidc-provider's router (Provider is a koa app and `use`
  * inserts before its own routes), so one app serves both listeners.
  */
-export function buildApp(options: AppOptions): Provider {
+export function buildApp(settings: AppSettings, options: AppOptions): Provider {
   const { provider, logger } = options;
+  const mtlsOrigin = settings.mtlsEnabled ? settings.mtlsOrigin : undefined;
   const mw: Middleware[] = [
     canonicalRoutePaths(provider),
     canonicalAuthorization(),
-    forwardedHeaderPolicy({ trustProxy: options.trustProxy, trustedProxies: options.trustedProxies, logger }),
-    issuerOrigin(options.issuer),
+    forwardedHeaderPolicy({ trustProxy: settings.trustProxy, trustedProxies: settings.trustedProxies, logger }),
+    issuerOrigin(settings.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
     auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),
-    clientCertificates({ header: options.clientCertHeader, trustedProxies: options.trustedProxies, logger }),
-    ...(options.mtlsOrigin ? [mtlsEndpointAliases(options.mtlsOrigin)] : []),
-    securityHeaders({ https: new URL(options.issuer).protocol === 'https:' }),
+    clientCertificates({ header: settings.clientCertHeader, trustedProxies: settings.trustedProxies, logger }),
+    ...(mtlsOrigin ? [mtlsEndpointAliases(mtlsOrigin)] : []),
+    securityHeaders({ https: new URL(settings.issuer).protocol === 'https:' }),
     healthRoutes(options.store, options.readiness),
     staticFiles(),
     ...(options.routes ?? []),

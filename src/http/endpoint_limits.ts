@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
+import type { Config } from '../config/load.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { ReplicaRateLimiter } from '../storage/replica_rate_limiter.ts';
@@ -17,11 +18,24 @@ export interface EndpointLimits {
   windowSeconds: number;
 }
 
-export interface EndpointLimitOptions {
+/** GATEHOUSE_TOKEN_RATE_LIMIT_*, GATEHOUSE_DEVICE_RATE_LIMIT_*, GATEHOUSE_RATE_LIMIT_WINDOW. */
+export type EndpointLimitSettings = Pick<Config, 'tokenRateLimitIp' | 'tokenRateLimitClient' | 'deviceRateLimitIp' | 'deviceRateLimitClient' | 'rateLimitWindow'>;
+
+/** The limits the settings ask for. */
+export function endpointLimits(settings: EndpointLimitSettings): EndpointLimits {
+  return {
+    tokenPerIp: settings.tokenRateLimitIp,
+    tokenPerClient: settings.tokenRateLimitClient,
+    devicePerIp: settings.deviceRateLimitIp,
+    devicePerClient: settings.deviceRateLimitClient,
+    windowSeconds: settings.rateLimitWindow,
+  };
+}
+
+export interface EndpointLimitServices {
   store: Store;
   logger: Logger;
   metrics: Metrics;
-  limits: EndpointLimits;
   /** Milliseconds between flushes of this replica's counts to the store (default 1000). */
   flushIntervalMs?: number;
 }
@@ -91,8 +105,9 @@ function counterKey(clientId: string): string {
  * also use up a client's allowance. Beyond a limit: 429, Retry-After and an OAuth-style error
  * body, counted in `gatehouse_rate_limited_total{limiter}`.
  */
-export function endpointRateLimits(options: EndpointLimitOptions): EndpointRateLimits {
-  const { store, limits, logger, metrics } = options;
+export function endpointRateLimits(settings: EndpointLimitSettings, options: EndpointLimitServices): EndpointRateLimits {
+  const { store, logger, metrics } = options;
+  const limits = endpointLimits(settings);
   let flushFailing = false;
   const onFlushResult = (err: unknown) => {
     // One line per outage, not one per flush.

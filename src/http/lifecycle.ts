@@ -1,32 +1,39 @@
 import type { RequestListener, Server, ServerResponse } from 'node:http';
 import type { Server as TlsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/load.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Readiness } from './health.ts';
 import { drain } from './listeners.ts';
 
-/** Shutdown timing, in seconds (GATEHOUSE_SHUTDOWN_DRAIN_DELAY, GATEHOUSE_SHUTDOWN_TIMEOUT). */
-export interface LifecycleOptions {
-  /** How long to keep serving with readiness false, so load balancers stop sending traffic. */
-  drainDelay: number;
-  /** How long in-flight requests may take to finish once the listeners stop accepting. */
-  shutdownTimeout: number;
-  readiness: Readiness;
-  logger: Logger;
-}
+/**
+ * Shutdown timing, in seconds: GATEHOUSE_SHUTDOWN_DRAIN_DELAY (how long to keep serving with
+ * readiness false, so load balancers stop sending traffic) and GATEHOUSE_SHUTDOWN_TIMEOUT (how
+ * long in-flight requests may take to finish once the listeners stop accepting).
+ */
+export type LifecycleSettings = Pick<Config, 'shutdownDrainDelay' | 'shutdownTimeout'>;
 
 /**
- * The listeners' life after start: which responses are in flight, `Connection: close` once
- * shutdown begins, the drain delay, and closing every listener within the shutdown timeout.
+ * The server's life after start: readiness, which responses are in flight, `Connection: close`
+ * once shutdown begins, the drain delay, closing every listener within the shutdown timeout, and
+ * then what was opened for them (rate-limit counters, the store), in one close sequence that a
+ * start failing half-way runs too.
  */
 export class ListenerLifecycle {
-  readonly #options: LifecycleOptions;
+  /** What /healthz/ready reports; false from the moment shutdown begins. */
+  readonly readiness: Readiness = { accepting: true };
+  readonly #settings: LifecycleSettings;
+  readonly #logger: Logger;
   readonly #servers: Array<Server | TlsServer> = [];
   readonly #inFlight = new Set<ServerResponse>();
+  readonly #watchers: Array<() => void> = [];
+  readonly #closers: Array<() => Promise<void>> = [];
   #shuttingDown = false;
+  #closing: Promise<void> | undefined;
 
-  constructor(options: LifecycleOptions) {
-    this.#options = options;
+  constructor(settings: LifecycleSettings, logger: Logger) {
+    this.#settings = settings;
+    this.#logger = logger;
   }
 
   /**
@@ -56,30 +63,61 @@ export class ListenerLifecycle {
     this.#servers.push(server);
   }
 
+  /** Stopped as soon as shutdown begins, before the drain (file watchers: the keys, the mTLS files). */
+  onStop(stop: () => void): void {
+    this.#watchers.push(stop);
+  }
+
   /**
-   * Readiness false and `Connection: close` from now on, also on responses already in flight
-   * whose headers are not out yet. Synchronous, so callers can stop their watchers right after.
+   * Closed once the listeners are closed, the last added first, so what was opened first (the
+   * store) is closed after what still writes to it (the rate-limit counters' last flush).
    */
-  stopAccepting(): void {
-    this.#options.readiness.accepting = false;
+  defer(close: () => Promise<void>): void {
+    this.#closers.unshift(close);
+  }
+
+  /**
+   * Readiness false and `Connection: close` from now on (also on responses in flight whose
+   * headers are not out yet), watchers stopped, the drain delay, listeners closed within the
+   * shutdown timeout, then the deferred closes. Idempotent: every call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopAccepting();
+      for (const stop of this.#watchers) stop();
+      await this.#drain();
+      await this.#closeDeferred();
+      this.#logger.info({ event: 'stopped' }, 'Gatehouse stopped');
+    })();
+    return this.#closing;
+  }
+
+  /** A start that failed half-way: watchers stopped, every listener closed at once, the deferred closes. */
+  async abort(): Promise<void> {
+    for (const stop of this.#watchers) stop();
+    await drain(this.#servers, 0);
+    await this.#closeDeferred();
+  }
+
+  #stopAccepting(): void {
+    this.readiness.accepting = false;
     this.#shuttingDown = true;
     for (const res of this.#inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
     this.#inFlight.clear();
   }
 
-  /** Waits the drain delay, then stops accepting connections and lets in-flight requests finish. */
-  async drain(): Promise<void> {
-    const { drainDelay, shutdownTimeout, logger } = this.#options;
-    if (drainDelay > 0) {
-      logger.info({ event: 'shutdown.drain_delay', seconds: drainDelay }, `readiness is false; serving for ${drainDelay}s more so load balancers stop sending traffic`);
-      await sleep(drainDelay * 1000);
+  async #drain(): Promise<void> {
+    const { shutdownDrainDelay: delay, shutdownTimeout: timeout } = this.#settings;
+    if (delay > 0) {
+      this.#logger.info({ event: 'shutdown.drain_delay', seconds: delay }, `readiness is false; serving for ${delay}s more so load balancers stop sending traffic`);
+      await sleep(delay * 1000);
     }
-    logger.info({ event: 'shutdown.closing', timeout: shutdownTimeout }, 'no longer accepting connections; waiting for in-flight requests');
-    await drain(this.#servers, shutdownTimeout * 1000);
+    this.#logger.info({ event: 'shutdown.closing', timeout }, 'no longer accepting connections; waiting for in-flight requests');
+    await drain(this.#servers, timeout * 1000);
   }
 
-  /** Closes every listener at once (a start that failed half-way). */
-  async abort(): Promise<void> {
-    await drain(this.#servers, 0);
+  async #closeDeferred(): Promise<void> {
+    // Each once, even when a failed start's abort is followed by a close.
+    for (const close of this.#closers.splice(0)) await close();
   }
 }

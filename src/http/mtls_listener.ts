@@ -15,7 +15,8 @@ export interface MtlsFiles {
   ca: string;
 }
 
-interface Material {
+/** The listener's files as read and checked, with the trust snapshot of its CA bundle. */
+export interface MtlsMaterial {
   cert: string;
   key: string;
   ca: string;
@@ -23,7 +24,7 @@ interface Material {
   digest: string;
 }
 
-function read(files: MtlsFiles): Omit<Material, 'trust'> {
+function read(files: MtlsFiles): Omit<MtlsMaterial, 'trust'> {
   const cert = readFileSync(files.cert, 'utf8');
   const key = readFileSync(files.key, 'utf8');
   const ca = readFileSync(files.ca, 'utf8');
@@ -32,7 +33,7 @@ function read(files: MtlsFiles): Omit<Material, 'trust'> {
 }
 
 /** Reads and checks the listener's files: the key must match the certificate, the CA bundle must parse. */
-function loadMaterial(files: MtlsFiles): Material {
+function loadMaterial(files: MtlsFiles): MtlsMaterial {
   const raw = read(files);
   const trust = trustSnapshotFromPem(raw.ca, files.ca);
   createSecureContext(tlsOptions(raw));
@@ -40,7 +41,7 @@ function loadMaterial(files: MtlsFiles): Material {
 }
 
 /** Loads the trusted client CAs at start; any unreadable file is a configuration error naming it. */
-export function loadMtlsMaterial(files: MtlsFiles): Material {
+export function loadMtlsMaterial(files: MtlsFiles): MtlsMaterial {
   try {
     return loadMaterial(files);
   } catch (err) {
@@ -57,7 +58,7 @@ export function loadMtlsMaterial(files: MtlsFiles): Material {
  * CA's issuing certificate can be configured as the anchor.) It also means the CertificateRequest
  * lists no CA names (RFC 8446 §4.2.4, optional), so clients send the certificate they were given.
  */
-const tlsOptions = (m: Pick<Material, 'cert' | 'key'>): ServerOptions => ({ cert: m.cert, key: m.key });
+const tlsOptions = (m: Pick<MtlsMaterial, 'cert' | 'key'>): ServerOptions => ({ cert: m.cert, key: m.key });
 
 export interface MtlsListener {
   server: Server;
@@ -123,7 +124,7 @@ export function handshakeCertificate(socket: TLSSocket): PresentedCertificate | 
  */
 export function createMtlsListener(
   callback: (req: IncomingMessage, res: ServerResponse) => void,
-  options: { files: MtlsFiles; material: Material; trust: ClientCaTrust; logger: Logger; reloadSeconds: number },
+  options: { files: MtlsFiles; material: MtlsMaterial; trust: ClientCaTrust; logger: Logger; reloadSeconds: number },
 ): MtlsListener {
   const { files, trust, logger } = options;
   let current = options.material;
@@ -147,7 +148,7 @@ export function createMtlsListener(
 
   let failedDigest: string | undefined;
   const timer = setInterval(() => {
-    let raw: Omit<Material, 'trust'>;
+    let raw: Omit<MtlsMaterial, 'trust'>;
     try {
       raw = read(files);
     } catch (err) {

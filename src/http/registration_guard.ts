@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import type { Config } from '../config/load.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { RateLimiter } from '../storage/rate_limiter.ts';
@@ -7,15 +8,14 @@ import type { Metrics } from './metrics.ts';
 import { credentialsFor } from './authorization.ts';
 import { tooManyRequests } from './too_many.ts';
 
-export interface RegistrationGuardOptions {
+/** GATEHOUSE_REGISTRATION (the policy), GATEHOUSE_REGISTRATION_RATE_LIMIT and _RATE_WINDOW (per IP). */
+export type RegistrationGuardSettings = Pick<Config, 'registration' | 'registrationRateLimit' | 'registrationRateWindow'>;
+
+export interface RegistrationGuardServices {
   store: Store;
   logger: Logger;
   /** Counts refusals in `gatehouse_rate_limited_total{limiter="registration:ip"}` when given. */
   metrics?: Metrics;
-  /** GATEHOUSE_REGISTRATION. */
-  policy: 'open' | 'token' | 'closed';
-  rateLimit: number;
-  rateWindowSeconds: number;
 }
 
 function invalidToken(ctx: Context, description: string): void {
@@ -31,8 +31,8 @@ function invalidToken(ctx: Context, description: string): void {
  * `gatehouse registration-token create` as a Bearer credential.
  * @see RFC 7591 §3 (initial access token), RFC 6750 §3 (invalid_token)
  */
-export function registrationGuard(options: RegistrationGuardOptions): Middleware {
-  const limiter = new RateLimiter(options.store, { name: 'registration:ip', limit: options.rateLimit, windowSeconds: options.rateWindowSeconds });
+export function registrationGuard(settings: RegistrationGuardSettings, options: RegistrationGuardServices): Middleware {
+  const limiter = new RateLimiter(options.store, { name: 'registration:ip', limit: settings.registrationRateLimit, windowSeconds: settings.registrationRateWindow });
   // Only `POST /reg` (route_paths.ts folded every spelling to it) pays for an async frame.
   return function guard(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST' || ctx.path !== '/reg') return next();
@@ -47,12 +47,12 @@ export function registrationGuard(options: RegistrationGuardOptions): Middleware
       await tooManyRequests(ctx, limit.retryAfter, 'too many client registrations from this address');
       return;
     }
-    if (options.policy === 'closed') {
+    if (settings.registration === 'closed') {
       ctx.status = 403;
       ctx.body = { error: 'access_denied', error_description: 'dynamic client registration is closed on this server; an operator can add clients with `gatehouse clients add`' };
       return;
     }
-    if (options.policy === 'token') {
+    if (settings.registration === 'token') {
       const token = credentialsFor(ctx.get('authorization'), 'bearer');
       if (!token || !/^[\x21-\x7e]+$/.test(token)) {
         invalidToken(ctx, 'an initial access token is required (Authorization: Bearer <token>)');

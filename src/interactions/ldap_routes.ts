@@ -9,7 +9,7 @@ import { tooManyRequests } from '../http/too_many.ts';
 import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
-import type { Details, InteractionKit } from './routes.ts';
+import type { Details, InteractionKit } from './kit.ts';
 
 export interface LdapRouteOptions {
   signIn: SignIn;

@@ -5,7 +5,6 @@ import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { rememberConsent } from '../accounts/consent.ts';
 import { ACR, describeScopes } from '../accounts/claims.ts';
-import type { SignIn } from '../accounts/sign_in.ts';
 import { tooManyRequests } from '../http/too_many.ts';
 import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -13,41 +12,17 @@ import { renderPage } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
 import { checkCsrf, csrfToken } from './csrf.ts';
 import { readForm } from './form_body.ts';
+import type { SignInSources } from './sign_in_sources.ts';
+import type { Details, InteractionKit } from './kit.ts';
 import { startUpstream, upstreamRoutes } from './upstream_routes.ts';
-import type { UpstreamClient } from '../accounts/upstream_client.ts';
-import type { AccountRecheck } from '../accounts/source_recheck.ts';
-import type { LdapConnector } from '../accounts/ldap/ldap_connector.ts';
 import { ldapFormAction, ldapRoutes, showDirectoryForm } from './ldap_routes.ts';
 
-export interface InteractionOptions {
+/** What the interaction routes serve with: one provider instance, shared services and the ways in. */
+export interface InteractionOptions extends SignInSources {
   provider: Provider;
   store: Store;
-  signIn: SignIn;
   logger: Logger;
   audit: Audit;
-  /** How long consent is remembered per account and client. */
-  consentTtl: number;
-  /** Upstream OpenID Connect providers offered as "Continue with …". */
-  upstream: UpstreamClient[];
-  /** Company directories (LDAP) whose username/password form is offered. */
-  directories?: LdapConnector[];
-  /** Whether the username/password form is offered. */
-  localAccounts: boolean;
-  /** The offboarding re-check, told about every upstream sign-in. */
-  recheck: AccountRecheck;
-}
-
-export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-/** The pieces of the interaction routes the upstream sign-in routes reuse. */
-export interface InteractionKit {
-  provider: Provider;
-  details(ctx: Context): Promise<Details | undefined>;
-  submission(ctx: Context): Promise<{ d: Details; form: Record<string, string> } | undefined>;
-  page(ctx: Context, d: Details, view: string, locals: Record<string, unknown>, status?: number): Promise<void>;
-  finish(ctx: Context, result: Parameters<Provider['interactionFinished']>[2], merge: boolean): Promise<void>;
-  /** Whether the sign-in page offers more than one way in (so a failing one can point to the others). */
-  otherOptions: boolean;
 }
 
 /** Accounts that passed the password step and owe a TOTP code, per interaction. */
@@ -105,7 +80,7 @@ export function interactionRoutes(options: InteractionOptions) {
     }, status);
   }
 
-  const directories = options.directories ?? [];
+  const { directories } = options;
   const buttons: Array<{ id: string; label: string; href?: (uid: string) => string }> = [
     ...options.upstream.map((c) => ({ id: c.id, label: c.config.label })),
     ...directories.map((c) => ({ id: c.id, label: c.config.label, href: (uid: string) => ldapFormAction(uid, c.id) })),

@@ -8,7 +8,7 @@ import type { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
 import type { Store } from '../storage/adapter.ts';
-import type { Details, InteractionKit } from './routes.ts';
+import type { Details, InteractionKit } from './kit.ts';
 
 /** Pending upstream sign-ins: `state` → interaction, connector, nonce and PKCE verifier. */
 const UPSTREAM_STATE = 'UpstreamState';

@@ -7,9 +7,18 @@ import type { Store } from '../storage/adapter.ts';
 import type { KeyMaterial } from '../keys/key_material.ts';
 import type { ResourceServerConfig } from './resource_servers.ts';
 
+/**
+ * The settings the provider configuration parts read: the issuer, whether forwarded headers are
+ * believed, every lifetime (GATEHOUSE_*_TTL) and dynamic registration (GATEHOUSE_REGISTRATION*).
+ */
+export type ProviderSettings = Pick<
+  Config,
+  'issuer' | 'trustProxy' | 'accessTokenTtl' | 'idTokenTtl' | 'deviceCodeTtl' | 'sessionTtl' | 'consentTtl' | 'refreshTokenTtl' | 'registration' | 'registrationAllowPrivateUris'
+>;
+
 /** What the provider configuration parts may ask for. */
 export interface ProviderContext {
-  config: Config;
+  config: ProviderSettings;
   store: Store;
   keys: KeyMaterial;
   logger: Logger;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type Provider from 'oidc-provider';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig, type Config } from '../../src/config/load.ts';
 import { gatehouseFeatures } from '../../src/features/all.ts';
 import { createFeaturedProvider, featureRoutes } from '../../src/features/compose.ts';
-import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../src/shared/grant_types.ts';
 import type { Feature } from '../../src/features/feature.ts';
 import type { ProviderContext } from '../../src/provider/context.ts';
 import { loadKeys } from '../../src/keys/key_material.ts';
@@ -24,11 +24,12 @@ const DEVICE_CLIENT = { client_id: 'cli', token_endpoint_auth_method: 'none', gr
 describe('features compose onto a provider', () => {
   let dir: string;
   let ctx: ProviderContext;
+  let config: Config;
   const logger = createLogger({ level: 'silent' });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-features-'));
-    const config = loadConfig({ env: { GATEHOUSE_DATA_DIR: dir, GATEHOUSE_STORE: 'memory' }, envFile: false, cwd: dir });
+    config = loadConfig({ env: { GATEHOUSE_DATA_DIR: dir, GATEHOUSE_STORE: 'memory' }, envFile: false, cwd: dir });
     const store = await openStore(config);
     const keys = await loadKeys({ dataDir: config.dataDir, jwksFile: config.jwksFile, cookieKeys: config.cookieKeys });
     ctx = { config, store, keys, logger, staticClients: [], resourceServers: new Map() };
@@ -45,7 +46,7 @@ describe('features compose onto a provider', () => {
       assert.match(err.error_description ?? '', /grant_types/);
       return true;
     });
-    const full = createFeaturedProvider(ctx, gatehouseFeatures(ctx.config, { store: ctx.store, audit: new Audit(logger) }));
+    const full = createFeaturedProvider(ctx, gatehouseFeatures(config, { store: ctx.store, audit: new Audit(logger) }));
     await (full.Client as unknown as ClientClass).validate(DEVICE_CLIENT);
   });
 

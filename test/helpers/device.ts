@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Accounts, type NewAccount } from '../../src/accounts/account.ts';
-import { DEVICE_CODE_GRANT } from '../../src/features/device_flow/grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../src/shared/grant_types.ts';
 import { CookieClient, hidden } from './browserless.ts';
 import { startTestServer, type TestServer } from './server.ts';
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the SSH login tests (test/e2e/ssh/) need from Debian: openssh-server
 # (sshd 9.2 is started by the tests themselves, on a loopback port with their own config),
-# libpam-python (/lib/security/pam_python.so, Python 3) and python3-qrcode for host/pam/.
+# libpam-python (/lib/security/pam_python.so, Python 3), python3-jwt and python3-cryptography (the
+# module's ID token check) and python3-qrcode for host/pam/.
 # Installing openssh-server must not leave a system sshd running or starting on port 22: while
 # apt runs, a policy-rc.d refuses every service start (invoke-rc.d honours it), and when this
 # script is the one that installed the server, /etc/ssh/sshd_not_to_be_run keeps Debian's init
@@ -21,6 +22,8 @@ command -v ps >/dev/null 2>&1 || missing+=(procps)
 command -v useradd >/dev/null 2>&1 || missing+=(passwd)
 [ -f /lib/security/pam_python.so ] || [ -f /usr/lib/x86_64-linux-gnu/security/pam_python.so ] || missing+=(libpam-python)
 /usr/bin/python3 -c "import qrcode" >/dev/null 2>&1 || missing+=(python3-qrcode)
+/usr/bin/python3 -c "import jwt" >/dev/null 2>&1 || missing+=(python3-jwt)
+/usr/bin/python3 -c "import cryptography.hazmat.primitives.asymmetric.rsa" >/dev/null 2>&1 || missing+=(python3-cryptography)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 [ "$(id -u)" -eq 0 ] || die "need root to apt-get install ${missing[*]} (the SSH tests also need root to add a user and a PAM service)"
@@ -51,6 +54,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
 
 [ -x /usr/sbin/sshd ] || die "openssh-server installed but /usr/sbin/sshd is missing"
 /usr/bin/python3 -c "import qrcode" || die "python3-qrcode installed but not importable"
+/usr/bin/python3 -c "import jwt, cryptography.hazmat.primitives.asymmetric.rsa" || die "python3-jwt or python3-cryptography installed but not importable"
 if $installs_server; then
   # Belt and braces: a system without policy-rc.d support may still have enabled or started it.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

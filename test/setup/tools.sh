@@ -2,7 +2,7 @@
 # Installs, idempotently, the real programs the test suite talks to, and fails loudly when it cannot.
 #   chromium (browser tests), curl and openssl (reference clients), postgresql (FerretDB's backend) from Debian;
 #   ferretdb (a MongoDB-protocol server, run on PostgreSQL) and helm, built from the Go module proxy into .tools/bin;
-#   openssh-server, libpam-python and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
+#   openssh-server, libpam-python, python3-jwt, python3-cryptography and python3-qrcode for the SSH login tests (test/setup/sshd.sh);
 #   the third-party OAuth clients of the interop tests: test/e2e/interop/go (golang.org/x/oauth2) built into
 #   .tools/bin/oauth2-interop, and Authlib from PyPI in a venv at .tools/python.
 #   etcd (Debian), kube-apiserver and kubectl (built from the Go module proxy) for the deploy tier,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ClientMetadata } from 'oidc-provider';
 import { gatehouseFeatures } from '../../features/all.ts';
 import { createFeaturedProvider } from '../../features/compose.ts';
-import { DEVICE_CODE_GRANT } from '../../features/device_flow/grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../shared/grant_types.ts';
 import { ClientAdmin, InvalidClientError } from '../../clients/client_admin.ts';
 import { replaceInvisible } from '../../clients/client_text.ts';
 import { loadKeys } from '../../keys/key_material.ts';

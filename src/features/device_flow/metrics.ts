@@ -1,7 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Metrics } from '../../http/metrics.ts';
-import { DEVICE_CODE_GRANT } from './grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../shared/grant_types.ts';
 
 type Err = Error & { error?: string };
 

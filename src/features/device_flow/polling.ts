@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Store } from '../../storage/adapter.ts';
-import { DEVICE_CODE_GRANT } from './grant_type.ts';
+import { DEVICE_CODE_GRANT } from '../../shared/grant_types.ts';
 
 /** Per device code: the interval it must respect and when it last polled. Model `DevicePoll`. */
 interface PollState {

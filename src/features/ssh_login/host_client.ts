@@ -1,5 +1,4 @@
-/** The device authorization grant type (RFC 8628 §3.4). */
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+import { DEVICE_CODE_GRANT } from '../../shared/grant_types.ts';
 
 /**
  * Scopes an SSH host asks for: `openid` (a signed ID token, with `amr`/`acr`), `profile`
@@ -16,7 +15,7 @@ export const SSH_HOST_SCOPE = 'openid profile groups posix';
 export function sshHostMetadata(): Record<string, unknown> {
   return {
     client_name: 'SSH host',
-    grant_types: [DEVICE_CODE],
+    grant_types: [DEVICE_CODE_GRANT],
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -19,8 +19,9 @@ type Source = { amr?: unknown; acr?: unknown } | undefined;
  * userinfo reads `amr`/`acr` back from the token (an SSH host checks MFA with either).
  * @see RFC 7662 §2.2, RFC 8176, RFC 9068 §2.2.1
  */
-export async function tokenAuthentication(ctx: KoaContextWithOIDC): Promise<TokenAuthentication | undefined> {
-  const e = ctx.oidc?.entities as Record<string, unknown> | undefined;
+export async function tokenAuthentication(ctx: KoaContextWithOIDC | undefined): Promise<TokenAuthentication | undefined> {
+  // Tokens saved outside a request (administrative code, tests) have no context to copy from.
+  const e = ctx?.oidc?.entities as Record<string, unknown> | undefined;
   if (!e) return undefined;
   const source = (e.DeviceCode ?? e.AuthorizationCode ?? e.RefreshToken) as Source;
   const out: TokenAuthentication = {};

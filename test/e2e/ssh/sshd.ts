@@ -50,7 +50,7 @@ export interface TestSshd {
  * (/etc/pam.d/gatehouse-sshd-test-<random>: OpenSSH takes the service name from its program
  * name), so the machine's /etc/pam.d/sshd and common-* files are never read or touched. Adds a
  * user with `useradd -m`; `stop` removes everything it made, also after a failure half-way.
- * Needs root and test/setup/sshd.sh (openssh-server, libpam-python, python3-qrcode).
+ * Needs root and test/setup/sshd.sh (openssh-server, libpam-python, python3-jwt, python3-cryptography, python3-qrcode).
  */
 export async function startSshd(): Promise<TestSshd> {
   if (process.getuid?.() !== 0) throw new Error('the SSH login tests need root (useradd, /etc/pam.d); run them as root');

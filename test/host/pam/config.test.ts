@@ -10,7 +10,11 @@ const PAM_MODULE = join(import.meta.dirname, '..', '..', '..', 'host', 'pam', 'g
 /** Runs read_config (and read_secret) of the PAM module in Debian's Python: "OK …" or "REFUSED …". */
 function load(configText: string, secret?: { text: string; mode: number }): string {
   const path = join(dir, `pam-${Math.random().toString(36).slice(2)}.conf`);
-  writeFileSync(path, configText);
+  writeFileSync(path, configText, { mode: 0o644 });
+  return loadPath(path, secret);
+}
+
+function loadPath(path: string, secret?: { text: string; mode: number }): string {
   if (secret) {
     writeFileSync(join(dir, 'secret'), secret.text);
     chmodSync(join(dir, 'secret'), secret.mode);
@@ -50,6 +54,23 @@ describe('PAM module: its configuration file and client secret', () => {
   ] as const) {
     it(`refuses ${name}`, () => assert.match(load(text), message));
   }
+
+  it('refuses a configuration file others can write (they could name their own issuer and log in as anyone)', () => {
+    const path = join(dir, 'writable.conf');
+    writeFileSync(path, base);
+    for (const mode of [0o666, 0o620]) {
+      chmodSync(path, mode);
+      assert.match(loadPath(path), /configuration of .*writable.conf must belong to root and not be writable by others \(chmod 644\)/);
+    }
+    chmodSync(path, 0o644);
+    assert.match(loadPath(path), /^OK /);
+    chmodSync(dir, 0o777);
+    try {
+      assert.match(loadPath(path), /configuration directory of .* must belong to root and not be writable by others \(chmod 755\)/);
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
 
   it('reads the secret only from a file others cannot read, and never an empty one', () => {
     assert.match(load(base, { text: 'shh\n', mode: 0o600 }), /^OK /);
