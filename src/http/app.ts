@@ -52,7 +52,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
-    auditRevocations(options.audit),
+    auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),
     clientCertificates({ header: settings.clientCertHeader, trustedProxies: settings.trustedProxies, logger }),
     ...(mtlsOrigin ? [mtlsEndpointAliases(mtlsOrigin)] : []),

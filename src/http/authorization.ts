@@ -42,13 +42,13 @@ export function credentialsFor(header: string | undefined, scheme: string): stri
  * @see RFC 9110 §11.1, §11.6.2; RFC 6750 §2.1
  */
 export function canonicalAuthorization(): Middleware {
-  return async function canonical(ctx: Context, next: Next): Promise<void> {
+  return function canonical(ctx: Context, next: Next): Promise<void> {
     const header = ctx.req.headers.authorization;
     const parsed = parseAuthorization(header);
     // Credentials with inner whitespace are auth-params (not token68): not ours to reshape.
     if (parsed && !/[ \t]/.test(parsed.credentials)) {
       ctx.req.headers.authorization = `${CANONICAL[parsed.scheme] ?? parsed.scheme} ${parsed.credentials}`;
     }
-    await next();
+    return next();
   };
 }

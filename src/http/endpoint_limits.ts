@@ -141,10 +141,13 @@ export function endpointRateLimits(settings: EndpointLimitSettings, options: End
     await tooManyRequests(ctx, result.retryAfter, description);
   };
 
-  const middleware = async function endpointLimits(ctx: Context, next: Next): Promise<void> {
+  const middleware = function endpointLimits(ctx: Context, next: Next): Promise<void> {
     if (ctx.method !== 'POST') return next();
     const endpoint = ENDPOINTS[ctx.path as keyof typeof ENDPOINTS];
     if (!endpoint) return next();
+    return limit(ctx, next, endpoint);
+  };
+  const limit = async (ctx: Context, next: Next, endpoint: (typeof ENDPOINTS)[keyof typeof ENDPOINTS]): Promise<void> => {
     const { ip, client } = limiters[endpoint];
 
     if (ip) {

@@ -23,8 +23,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * shutting down. Both bypass everything else (no session, no provider).
  */
 export function healthRoutes(store: Store, readiness: Readiness) {
-  return async function health(ctx: Context, next: Next): Promise<void> {
+  return function health(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/healthz/live' && ctx.path !== '/healthz/ready') return next();
+    return answer(ctx);
+  };
+  async function answer(ctx: Context): Promise<void> {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');
@@ -48,5 +51,5 @@ export function healthRoutes(store: Store, readiness: Readiness) {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', store: store.kind, reason: (err as Error).message };
     }
-  };
+  }
 }

@@ -8,7 +8,7 @@ import type { Context, Next } from 'koa';
  */
 export function issuerOrigin(issuer: string) {
   const origin = new URL(issuer).origin;
-  return async function pinOrigin(ctx: Context, next: Next): Promise<void> {
+  return function pinOrigin(ctx: Context, next: Next): Promise<void> {
     const target = ctx.originalUrl;
     let path = target;
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
@@ -21,6 +21,6 @@ export function issuerOrigin(issuer: string) {
     }
     Object.defineProperty(ctx.request, 'origin', { value: origin, configurable: true });
     Object.defineProperty(ctx.request, 'href', { value: `${origin}${path}`, configurable: true });
-    await next();
+    return next();
   };
 }

@@ -42,12 +42,17 @@ export class ListenerLifecycle {
    * into a socket that is about to close.
    */
   handler(handle: RequestListener): RequestListener {
+    const inFlight = this.#inFlight;
+    // One listener function for every response ('close' comes once): no closure per request.
+    function answered(this: ServerResponse): void {
+      inFlight.delete(this);
+    }
     return (req, res) => {
       if (this.#shuttingDown) {
         res.shouldKeepAlive = false;
       } else {
-        this.#inFlight.add(res);
-        res.once('close', () => this.#inFlight.delete(res));
+        inFlight.add(res);
+        res.on('close', answered);
       }
       handle(req, res);
     };

@@ -23,19 +23,22 @@ export async function listen(server: AnyServer, host: string, port: number, sett
 /** Which listener a request arrived on; a certificate is only ever taken from the mTLS one. */
 export type ListenerName = 'public' | 'mtls';
 
-const listenerOfRequest = new WeakMap<IncomingMessage, ListenerName>();
+// A module-private symbol on the request (cheaper than a WeakMap entry per request, which the
+// garbage collector has to treat as an ephemeron); nothing outside this module can set it.
+const LISTENER = Symbol('gatehouse.listener');
+type TaggedRequest = IncomingMessage & { [LISTENER]?: ListenerName };
 
 /** Wraps a request handler so every request it sees is marked with its listener. */
 export function tagListener<R extends IncomingMessage, S>(name: ListenerName, callback: (req: R, res: S) => void): (req: R, res: S) => void {
   return (req, res) => {
-    listenerOfRequest.set(req, name);
+    (req as TaggedRequest)[LISTENER] = name;
     callback(req, res);
   };
 }
 
 /** The listener a request arrived on (undefined for requests injected without one). */
 export function listenerOf(req: IncomingMessage): ListenerName | undefined {
-  return listenerOfRequest.get(req);
+  return (req as TaggedRequest)[LISTENER];
 }
 
 /** The public HTTP listener with timeouts that stop slow clients from holding sockets. */

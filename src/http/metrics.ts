@@ -10,7 +10,25 @@ import type { Store } from '../storage/adapter.ts';
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status', 'listener'], registers: [this.registry] });
+  /**
+   * Requests answered since the last scrape, per label set: a request adds 1 to a plain number,
+   * and the counter takes the sums when it is read (prom-client's `collect`, run by every read of
+   * the registry), instead of hashing the four labels on every request.
+   */
+  readonly #answered = new Map<string, { labels: Record<'route' | 'method' | 'status' | 'listener', string>; count: number }>();
+  readonly requests = new Counter({
+    name: 'gatehouse_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status', 'listener'],
+    registers: [this.registry],
+    collect: () => {
+      for (const entry of this.#answered.values()) {
+        if (entry.count === 0) continue;
+        this.requests.inc(entry.labels, entry.count);
+        entry.count = 0;
+      }
+    },
+  });
   readonly duration = new Histogram({
     name: 'gatehouse_http_request_duration_seconds',
     help: 'HTTP request duration by route',
@@ -36,11 +54,12 @@ export class Metrics {
   }
 
   /**
-   * Counts every request once it is answered. Label sets are bound once per distinct combination
-   * (bounded: route names, methods, statuses, two listeners), so a request costs no label hashing.
+   * Counts every request once it is answered: a plain sum per label set (bounded: route names,
+   * methods, statuses, two listeners) that prom-client takes when the registry is read, and the
+   * duration histogram's child bound once per route.
    */
   middleware() {
-    const counters = new Map<string, Counter.Internal>();
+    const answered = this.#answered;
     const timers = new Map<string, Histogram.Internal<string>>();
     return async (ctx: Context, next: Next): Promise<void> => {
       const started = performance.now();
@@ -50,9 +69,9 @@ export class Metrics {
         const route = routeOf(ctx);
         const listener: string = ctx.state.listener ?? 'public';
         const key = `${route} ${ctx.method} ${ctx.status} ${listener}`;
-        let counter = counters.get(key);
-        if (!counter) counters.set(key, (counter = this.requests.labels({ route, method: ctx.method, status: String(ctx.status), listener })));
-        counter.inc();
+        const entry = answered.get(key);
+        if (entry) entry.count++;
+        else answered.set(key, { labels: { route, method: ctx.method, status: String(ctx.status), listener }, count: 1 });
         let timer = timers.get(route);
         if (!timer) timers.set(route, (timer = this.duration.labels({ route })));
         timer.observe((performance.now() - started) / 1000);

@@ -12,6 +12,8 @@ const ALIASED = [
   'backchannel_authentication_endpoint',
 ] as const;
 
+const DISCOVERY = '/.well-known/openid-configuration';
+
 /**
  * Adds `mtls_endpoint_aliases` to discovery: the same paths on the mTLS listener's configured
  * origin. Every URL comes from configuration (issuer and `GATEHOUSE_MTLS_ORIGIN`), never the request.
@@ -19,15 +21,26 @@ const ALIASED = [
  */
 export function mtlsEndpointAliases(mtlsOrigin: string) {
   const origin = new URL(mtlsOrigin).origin;
+  // The endpoint URLs come from the issuer, so they are few: each is parsed once.
+  const aliasOf = new Map<string, string>();
+  const alias = (url: string) => {
+    let out = aliasOf.get(url);
+    if (out === undefined) {
+      out = `${origin}${new URL(url).pathname}`;
+      if (aliasOf.size < 64) aliasOf.set(url, out);
+    }
+    return out;
+  };
   return async function aliases(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== DISCOVERY) return next();
     await next();
-    if (ctx.path !== '/.well-known/openid-configuration' || ctx.status !== 200) return;
+    if (ctx.path !== DISCOVERY || ctx.status !== 200) return;
     const body = ctx.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object') return;
     const out: Record<string, string> = {};
     for (const key of ALIASED) {
       const value = body[key];
-      if (typeof value === 'string') out[key] = `${origin}${new URL(value).pathname}`;
+      if (typeof value === 'string') out[key] = alias(value);
     }
     body.mtls_endpoint_aliases = out;
   };

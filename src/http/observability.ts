@@ -31,15 +31,20 @@ export function observeProvider(provider: Provider, audit: Audit, metrics: Metri
   on('registration_delete.success', (_ctx: Ctx, client: { clientId: string }) => audit.record('client.deleted', { client_id: client.clientId }));
 }
 
-/** RFC 7009 answers 200 whether or not the token existed; audit each accepted revocation request. */
-export function auditRevocations(audit: Audit) {
-  return async (ctx: Context, next: Next): Promise<void> => {
+/**
+ * RFC 7009 answers 200 whether or not the token existed; audit each accepted revocation request.
+ * `path` is the revocation endpoint's canonical path (route_paths.ts folds every spelling to it):
+ * other requests go straight on.
+ */
+export function auditRevocations(audit: Audit, path = '/token/revocation') {
+  return (ctx: Context, next: Next): Promise<void> => (ctx.method === 'POST' && ctx.path === path ? auditRevocation(ctx, next) : next());
+  async function auditRevocation(ctx: Context, next: Next): Promise<void> {
     await next();
     const oidc = (ctx as Context & { oidc?: { route?: string; client?: { clientId: string }; params?: Record<string, unknown> } }).oidc;
     if (oidc?.route === 'revocation' && ctx.status === 200) {
       audit.record('token.revoked', { client_id: oidc.client?.clientId, token_type_hint: typeof oidc.params?.token_type_hint === 'string' ? oidc.params.token_type_hint : undefined });
     }
-  };
+  }
 }
 
 /** Audit events that are also counted. */

@@ -31,7 +31,7 @@ export function isTrusted(list: BlockList, address: string | undefined): boolean
 export function forwardedHeaderPolicy(options: { trustProxy: boolean; trustedProxies: string[]; logger: Logger }) {
   const list = trustedProxyList(options.trustedProxies);
   const anyProxy = options.trustProxy && options.trustedProxies.length === 0;
-  return async function forwarded(ctx: Context, next: Next): Promise<void> {
+  return function forwarded(ctx: Context, next: Next): Promise<void> {
     const trusted = options.trustProxy && (anyProxy || isTrusted(list, ctx.req.socket.remoteAddress));
     const headers = ctx.req.headers;
     delete headers['x-forwarded-host'];
@@ -42,6 +42,6 @@ export function forwardedHeaderPolicy(options: { trustProxy: boolean; trustedPro
         options.logger.warn({ remote: ctx.req.socket.remoteAddress, headers: dropped }, 'forwarded headers from an untrusted address ignored');
       }
     }
-    await next();
+    return next();
   };
 }

@@ -32,11 +32,12 @@ export function canonicalRoutePaths(provider: Provider): Middleware {
     }
     canonical.set(fold(path), path);
   }
-  return async function canonicalRoutePath(ctx: Context, next: Next): Promise<void> {
+  // Not async: it only prepares the request, so it hands on next()'s promise (no extra frame per request).
+  return function canonicalRoutePath(ctx: Context, next: Next): Promise<void> {
     let key = fold(ctx.path);
     if (!canonical.has(key) && key.length > 1 && key.endsWith('/')) key = key.slice(0, -1);
     const path = canonical.get(key);
     if (path !== undefined && path !== ctx.path) ctx.path = path;
-    await next();
+    return next();
   };
 }

@@ -44,10 +44,10 @@ export function securityHeaders(options: { https: boolean }) {
   });
   // helmet sets static headers synchronously; a version that did not would leave the list incomplete.
   if (!done) throw new Error('helmet did not set its headers synchronously');
-  return async function headers(ctx: Context, next: Next): Promise<void> {
+  return function headers(ctx: Context, next: Next): Promise<void> {
     const res = ctx.res;
     for (const [name, value] of set) res.setHeader(name, value);
     for (const name of removed) res.removeHeader(name);
-    await next();
+    return next();
   };
 }

@@ -15,11 +15,12 @@ export function staticFiles() {
   for (const name of readdirSync(dir)) {
     files.set(`/static/${name}`, { body: readFileSync(join(dir, name)), type: TYPES[extname(name)] ?? 'application/octet-stream' });
   }
-  return async function serveStatic(ctx: Context, next: Next): Promise<void> {
+  return function serveStatic(ctx: Context, next: Next): Promise<void> {
     const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? files.get(ctx.path) : undefined;
     if (!file) return next();
     ctx.type = file.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = file.body;
+    return Promise.resolve();
   };
 }

@@ -6,10 +6,11 @@ import type { Context, Next } from 'koa';
  */
 export function brandingStylesheet(accentColour: string) {
   const css = `:root { --accent: ${accentColour}; }\n`;
-  return async function branding(ctx: Context, next: Next): Promise<void> {
+  return function branding(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/branding.css' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = css;
+    return Promise.resolve();
   };
 }

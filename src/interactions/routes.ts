@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
+import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { rememberConsent } from '../accounts/consent.ts';
@@ -208,5 +209,24 @@ export function interactionRoutes(options: InteractionOptions) {
     await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, false);
   });
 
-  return [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream, recheck: options.recheck }), ...ldapRoutes(kit, { signIn, logger, audit, directories })] as unknown as Middleware[];
+  const all = [router.routes(), router.allowedMethods(), ...upstreamRoutes(kit, { store, logger, audit, upstream: options.upstream, recheck: options.recheck }), ...ldapRoutes(kit, { signIn, logger, audit, directories })] as unknown as Middleware[];
+  return [underPrefixes(ROUTER_PREFIXES, compose(all))];
+}
+
+/** Every path the routers above serve starts with one of these (the upstream callback with the second). */
+const ROUTER_PREFIXES = ['/interaction/', '/upstream/'];
+
+/**
+ * Runs `mw` only for paths under one of `prefixes` (ASCII case folded, as @koa/router matches
+ * case-insensitively); every other request goes straight on. The routers would match each of
+ * their routes' patterns against every request (discovery, token, JWKS…) only to find nothing.
+ */
+function underPrefixes(prefixes: string[], mw: Middleware): Middleware {
+  return function routedOnly(ctx: Context, next: Next) {
+    const path = ctx.path;
+    for (const prefix of prefixes) {
+      if (path.length >= prefix.length && path.slice(0, prefix.length).toLowerCase() === prefix) return mw(ctx, next);
+    }
+    return next();
+  };
 }

@@ -41,6 +41,10 @@ export function deviceFlowFeature(options: DeviceFlowOptions, services: FeatureS
     install(provider) {
       if (services.metrics) countDeviceFlowOutcomes(provider, services.metrics);
     },
-    routes: () => [announceInterval(polling), pacePolls(polling), userCodeGuard(userCodes)],
+    routes: (provider) => [
+      announceInterval(polling, provider.pathFor('device_authorization', { mountPath: '' })),
+      pacePolls(polling, provider.pathFor('token', { mountPath: '' })),
+      userCodeGuard(userCodes),
+    ],
   };
 }

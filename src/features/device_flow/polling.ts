@@ -39,9 +39,13 @@ type OidcContext = Context & { oidc?: KoaContextWithOIDC['oidc'] };
  * oidc-provider answered (a koa middleware before its router), so it sees the authenticated client.
  * @see RFC 8628 §3.2
  */
-export function announceInterval(options: DevicePollingOptions) {
+export function announceInterval(options: DevicePollingOptions, path = '/device/auth') {
   const now = options.now ?? Date.now;
-  return async function interval(ctx: OidcContext, next: Next): Promise<void> {
+  // Any other request goes straight on (route_paths.ts folded every spelling of the endpoint to `path`).
+  return function interval(ctx: OidcContext, next: Next): Promise<void> {
+    return ctx.method === 'POST' && ctx.path === path ? announce(ctx, next) : next();
+  };
+  async function announce(ctx: OidcContext, next: Next): Promise<void> {
     await next();
     if (ctx.oidc?.route !== 'device_authorization' || ctx.status !== 200) return;
     const body = ctx.body as { device_code?: unknown; interval?: number } | undefined;
@@ -49,7 +53,7 @@ export function announceInterval(options: DevicePollingOptions) {
     const state: PollState = { clientId: ctx.oidc.client?.clientId ?? '', interval: options.interval, expiresAt: now() + options.deviceCodeTtl * 1000 };
     await options.store.upsert(MODEL, keyOf(body.device_code), state, options.deviceCodeTtl);
     body.interval = options.interval;
-  };
+  }
 }
 
 /**
@@ -66,9 +70,13 @@ export function announceInterval(options: DevicePollingOptions) {
  * oidc-provider reports its own grant errors, so logs and metrics see it.
  * @see RFC 8628 §3.5
  */
-export function pacePolls(options: DevicePollingOptions) {
+export function pacePolls(options: DevicePollingOptions, path = '/token') {
   const now = options.now ?? Date.now;
-  return async function pace(ctx: OidcContext, next: Next): Promise<void> {
+  // Only the token endpoint is paced (route_paths.ts folded every spelling of it to `path`).
+  return function pace(ctx: OidcContext, next: Next): Promise<void> {
+    return ctx.method === 'POST' && ctx.path === path ? pacePoll(ctx, next) : next();
+  };
+  async function pacePoll(ctx: OidcContext, next: Next): Promise<void> {
     await next();
     const oidc = ctx.oidc;
     if (oidc?.route !== 'token' || oidc.params?.grant_type !== DEVICE_CODE_GRANT) return;
@@ -87,5 +95,5 @@ export function pacePolls(options: DevicePollingOptions) {
     ctx.status = err.statusCode;
     ctx.body = { error: err.error, error_description: err.error_description };
     oidc.provider.emit('grant.error', ctx, err);
-  };
+  }
 }

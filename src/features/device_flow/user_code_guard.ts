@@ -21,8 +21,10 @@ const MAX_PREFILL = 32;
  * - a submission without a live session is sent back to a fresh form instead of failing.
  */
 export function userCodeGuard(userCodes: FailureThrottle, path = '/device') {
-  return async function guard(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== path) return next();
+  return function guard(ctx: Context, next: Next): Promise<void> {
+    return ctx.path === path ? guardPage(ctx, next) : next();
+  };
+  async function guardPage(ctx: Context, next: Next): Promise<void> {
     if (ctx.method === 'GET' && ctx.query.user_code !== undefined) {
       const code = ctx.query.user_code;
       if (typeof code === 'string' && code.length <= MAX_PREFILL) deviceFlowState(ctx).deviceFlowPrefill = normalizeUserCode(code).replace(/^(.{4})(.+)$/, '$1-$2');
@@ -52,5 +54,5 @@ export function userCodeGuard(userCodes: FailureThrottle, path = '/device') {
       return;
     }
     return next();
-  };
+  }
 }
