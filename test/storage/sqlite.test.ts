@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { MAX_WRITES_PER_COMMIT, SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 import { CAPABILITIES, runConformance } from './conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
@@ -37,5 +38,75 @@ describe('sqlite specifics', () => {
     await s.close();
     await assert.rejects(s.find('Client', 'x'), { code: 'ERR_STORE_UNAVAILABLE' });
     await assert.rejects(s.ping(), { code: 'ERR_STORE_UNAVAILABLE' });
+  });
+
+});
+
+describe('sqlite group commit', () => {
+  it('commits the writes of one turn together: every caller resolves after the commit, and another connection then sees them all', async () => {
+    const file = join(dir, 'group.db');
+    const s = new SqliteStore(file);
+    const count = MAX_WRITES_PER_COMMIT + 40; // more than one transaction's worth
+    await Promise.all(Array.from({ length: count }, (_, i) => s.upsert('AccessToken', `t${i}`, { i }, 60)));
+    const other = new DatabaseSync(file);
+    const row = other.prepare("SELECT count(*) AS n FROM records WHERE model = 'AccessToken'").get() as { n: number };
+    assert.equal(row.n, count);
+    other.close();
+    await s.close();
+  });
+  it('a read in the same turn sees the writes queued before it, in order', async () => {
+    const s = new SqliteStore(join(dir, 'order.db'));
+    const writes = [s.upsert('Session', 'a', { v: 1 }, 60), s.upsert('Session', 'a', { v: 2 }, 60), s.destroy('Session', 'b')];
+    const inserted = s.insert('Session', 'c', { v: 3 }, 60);
+    const consumed = s.consume('Session', 'c');
+    assert.deepEqual(await s.find('Session', 'a'), { v: 2 });
+    assert.equal(((await s.find('Session', 'c')) as { consumed?: number }).consumed !== undefined, true);
+    await Promise.all(writes);
+    assert.equal(await inserted, true);
+    assert.equal(await consumed, true);
+    assert.equal(await s.consume('Session', 'c'), false);
+    await s.close();
+  });
+  it('a statement that fails rejects only its own caller; the rest of the batch is committed', async () => {
+    const file = join(dir, 'partial.db');
+    const s = new SqliteStore(file);
+    // JSON.stringify gives undefined for this payload: SQLite refuses NULL for the payload column.
+    const broken = { toJSON: () => undefined } as unknown as Record<string, unknown>;
+    const results = await Promise.allSettled([s.upsert('Grant', 'ok1', { a: 1 }, 60), s.upsert('Grant', 'bad', broken, 60), s.upsert('Grant', 'ok2', { a: 2 }, 60)]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason.code, 'ERR_STORE_UNAVAILABLE');
+    await s.close();
+    const again = new SqliteStore(file);
+    assert.deepEqual(await again.find('Grant', 'ok1'), { a: 1 });
+    assert.deepEqual(await again.find('Grant', 'ok2'), { a: 2 });
+    assert.equal(await again.find('Grant', 'bad'), undefined);
+    await again.close();
+  });
+  it('a batch that cannot commit (another process holds the file past busy_timeout) rejects every caller and keeps nothing', async () => {
+    const file = join(dir, 'locked.db');
+    const s = new SqliteStore(file, { busyTimeoutMs: 50 });
+    await s.upsert('Grant', 'before', { a: 0 }, 60);
+    const holder = new DatabaseSync(file);
+    holder.exec('BEGIN IMMEDIATE');
+    const results = await Promise.allSettled([s.upsert('Grant', 'x', { a: 1 }, 60), s.upsert('Grant', 'y', { a: 2 }, 60)]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    for (const r of results) assert.equal((r as PromiseRejectedResult).reason.code, 'ERR_STORE_UNAVAILABLE');
+    holder.exec('ROLLBACK');
+    holder.close();
+    // The store works again once the lock is gone, and the refused writes were not kept.
+    await s.upsert('Grant', 'after', { a: 3 }, 60);
+    assert.equal(await s.find('Grant', 'x'), undefined);
+    assert.deepEqual(await s.find('Grant', 'after'), { a: 3 });
+    await s.close();
+  });
+  it('close commits what is queued', async () => {
+    const file = join(dir, 'close.db');
+    const s = new SqliteStore(file);
+    const pending = s.upsert('Grant', 'late', { a: 1 }, 60);
+    await s.close();
+    await pending;
+    const again = new SqliteStore(file);
+    assert.deepEqual(await again.find('Grant', 'late'), { a: 1 });
+    await again.close();
   });
 });

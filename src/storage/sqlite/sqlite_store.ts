@@ -35,21 +35,47 @@ interface Row {
   consumed: number | null;
 }
 
+/** One queued write: the statement's work, and the caller's promise to settle after the commit. */
+interface QueuedWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Writes committed together at most (a larger queue commits in several transactions). */
+export const MAX_WRITES_PER_COMMIT = 256;
+
 /**
  * Embedded default store: one SQLite file in WAL mode through `node:sqlite`.
  * node:sqlite is synchronous, which keeps every statement atomic within this process;
  * SQLite's file locking covers other processes on the same file.
+ *
+ * Group commit: writes (upsert, insert, consume, destroy, revokeByGrantId, increment) are queued
+ * and committed together in one transaction at the end of the event-loop turn (`setImmediate`),
+ * and each caller's promise settles only after that commit, so a resolved write is as durable as
+ * before. Under load this turns twenty token writes into one commit instead of twenty (a commit
+ * and its WAL frames cost more than the row). Every read, and `close`, first commits what is
+ * queued, so this process always reads its own writes in order. A statement that fails rejects
+ * only its own caller; a commit that fails (disk full, another process holding the lock past
+ * `busy_timeout`) rolls the batch back and rejects every caller in it with StoreUnavailableError.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   #db: DatabaseSync;
   #timer: NodeJS.Timeout;
   #s: Record<string, StatementSync>;
+  #queue: QueuedWrite[] = [];
 
-  constructor(file: string) {
+  /**
+   * @param file the database file (created with its directory, mode 0700), or `:memory:`
+   * @param options.busyTimeoutMs how long a write waits for another process's lock on the file
+   *   before it fails with StoreUnavailableError (SQLite `busy_timeout`, default 5000 ms)
+   */
+  constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new DatabaseSync(file);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    const busyTimeout = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyTimeout};`);
     this.#db.exec(SCHEMA);
     const p = (sql: string) => this.#db.prepare(sql);
     this.#s = {
@@ -77,6 +103,9 @@ export class SqliteStore implements Store {
       purge: p('DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       purgeCounters: p('DELETE FROM counters WHERE reset_at <= ?'),
       dataVersion: p('PRAGMA data_version'),
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
     };
     this.#timer = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
   }
@@ -87,6 +116,61 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw new StoreUnavailableError(`sqlite: ${(err as Error).message}`, err);
     }
+  }
+
+  /** Queues one write for the next group commit; the promise settles after it. */
+  #write<T>(work: () => T): Promise<T> {
+    if (!this.#db.isOpen) return Promise.reject(new StoreUnavailableError('sqlite: the store is closed'));
+    if (this.#queue.length === 0) setImmediate(this.#commitQueued);
+    return new Promise<T>((resolve, reject) => this.#queue.push({ work, resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  /** Commits every queued write (before any read, and at the end of the turn). */
+  #commitQueued = (): void => {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.length <= MAX_WRITES_PER_COMMIT ? this.#queue : this.#queue.slice(0, MAX_WRITES_PER_COMMIT);
+      this.#queue = batch === this.#queue ? [] : this.#queue.slice(MAX_WRITES_PER_COMMIT);
+      this.#commit(batch);
+    }
+  };
+
+  #commit(batch: QueuedWrite[]): void {
+    if (batch.length === 1) {
+      const only = batch[0]!;
+      try {
+        only.resolve(this.#run(only.work));
+      } catch (err) {
+        only.reject(err);
+      }
+      return;
+    }
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    try {
+      this.#run(() => this.#s.begin!.run());
+      for (const write of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.#run(write.work) });
+        } catch (err) {
+          outcomes.push({ ok: false, err }); // SQLite undid this statement only; the rest stands
+        }
+      }
+      this.#run(() => this.#s.commit!.run());
+    } catch (err) {
+      if (this.#db.isTransaction) this.#s.rollback!.run();
+      for (const write of batch) write.reject(err);
+      return;
+    }
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.err);
+    });
+  }
+
+  /** Reads see this process's queued writes: they are committed first. */
+  #read<T>(fn: () => T): T {
+    if (this.#queue.length > 0) this.#commitQueued();
+    return this.#run(fn);
   }
 
   static #out(row: Row | undefined): Payload | undefined {
@@ -102,54 +186,60 @@ export class SqliteStore implements Store {
   }
 
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    this.#run(() => this.#s.upsert!.run(...this.#args(model, id, payload, expiresIn)));
+    const args = this.#args(model, id, payload, expiresIn);
+    await this.#write(() => this.#s.upsert!.run(...args));
   }
 
   async insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean> {
-    const result = this.#run(() => this.#s.insert!.run(...this.#args(model, id, payload, expiresIn), Date.now()));
+    const args = this.#args(model, id, payload, expiresIn);
+    const result = await this.#write(() => this.#s.insert!.run(...args, Date.now()));
     return Number(result.changes) === 1;
   }
 
   async find(model: string, id: string): Promise<Payload | undefined> {
-    return SqliteStore.#out(this.#run(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
+    return SqliteStore.#out(this.#read(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Payload | undefined> {
-    return SqliteStore.#out(this.#run(() => this.#s.byUserCode!.get(model, userCode, Date.now()) as Row | undefined));
+    return SqliteStore.#out(this.#read(() => this.#s.byUserCode!.get(model, userCode, Date.now()) as Row | undefined));
   }
 
   async findByUid(model: string, uid: string): Promise<Payload | undefined> {
-    return SqliteStore.#out(this.#run(() => this.#s.byUid!.get(model, uid, Date.now()) as Row | undefined));
+    return SqliteStore.#out(this.#read(() => this.#s.byUid!.get(model, uid, Date.now()) as Row | undefined));
   }
 
   async consume(model: string, id: string): Promise<boolean> {
-    const now = Date.now();
-    const result = this.#run(() => this.#s.consume!.run(Math.floor(now / 1000), model, id, now));
+    const result = await this.#write(() => {
+      const now = Date.now();
+      return this.#s.consume!.run(Math.floor(now / 1000), model, id, now);
+    });
     return Number(result.changes) === 1;
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    this.#run(() => this.#s.destroy!.run(model, id));
+    await this.#write(() => this.#s.destroy!.run(model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    this.#run(() => this.#s.revoke!.run(grantId));
+    await this.#write(() => this.#s.revoke!.run(grantId));
   }
 
   async list(model: string, options: { limit?: number } = {}): Promise<Array<{ id: string; payload: Payload }>> {
-    const rows = this.#run(() => this.#s.list!.all(model, Date.now(), options.limit ?? -1) as unknown as Array<Row & { id: string }>);
+    const rows = this.#read(() => this.#s.list!.all(model, Date.now(), options.limit ?? -1) as unknown as Array<Row & { id: string }>);
     return rows.map((r) => ({ id: r.id, payload: SqliteStore.#out(r)! }));
   }
 
   async increment(key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
-    const now = Date.now();
-    const row = this.#run(() => this.#s.increment!.get(key, by, now + windowSeconds * 1000, now, now) as { count: number; reset_at: number });
+    const row = await this.#write(() => {
+      const now = Date.now();
+      return this.#s.increment!.get(key, by, now + windowSeconds * 1000, now, now) as { count: number; reset_at: number };
+    });
     return { count: row.count, resetAt: row.reset_at };
   }
 
   /** SQLite's `data_version`: changes when another connection (process) commits to the file. */
   externalVersion(): number {
-    return Number((this.#s.dataVersion!.get() as { data_version: number }).data_version);
+    return Number((this.#read(() => this.#s.dataVersion!.get()) as { data_version: number }).data_version);
   }
 
   async ping(): Promise<void> {
@@ -160,13 +250,15 @@ export class SqliteStore implements Store {
 
   async purgeExpired(): Promise<number> {
     const now = Date.now();
-    const result = this.#run(() => this.#s.purge!.run(now));
+    const result = this.#read(() => this.#s.purge!.run(now));
     this.#run(() => this.#s.purgeCounters!.run(now));
     return Number(result.changes);
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    this.#commitQueued();
+    this.#db.close();
   }
 }
