@@ -7,6 +7,7 @@ import { databaseName, MongoStore } from '../../src/storage/mongodb/mongodb_stor
 import { openStore } from '../../src/storage/open.ts';
 import { runCli } from '../helpers/cli.ts';
 import { dropDatabase, startMongo } from '../helpers/mongodb.ts';
+import { startWireCounter } from '../helpers/mongo_wire_counter.ts';
 import { freePort } from '../helpers/server.ts';
 import { CAPABILITIES, runConformance } from './conformance.ts';
 
@@ -109,6 +110,58 @@ describe('mongodb specifics', () => {
       await assert.rejects(store.upsert('DeviceCode', 'other', { userCode: 'SAME-CODE' }, 60), { code: 'ERR_ALREADY_EXISTS' });
     } finally {
       await store.close();
+    }
+  });
+
+  it('the upserts of one turn share one bulk write; a second write of an id lands after the first; a refused document fails alone', async () => {
+    const { hostname, port, pathname } = new URL(mongo.uri().replace(/^mongodb:/, 'http:'));
+    const counter = await startWireCounter({ host: hostname, port: Number(port) });
+    const store = new MongoStore({ uri: `mongodb://127.0.0.1:${counter.port}${pathname}`, timeoutMs: 3000 });
+    try {
+      await store.find('Grant', 'warm-up'); // connects and creates indexes
+      const writes = (command: string) => counter.commands.filter((c) => c.command === command && c.collection === 'records').length;
+      let inserts = writes('insert');
+      let updates = writes('update');
+      // New tokens: one insert of them all.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.upsert('AccessToken', `t${i}`, { i }, 60)));
+      assert.deepEqual([writes('insert') - inserts, writes('update') - updates], [1, 0], 'twenty new tokens in one turn: one insert command');
+      for (let i = 0; i < 20; i++) assert.deepEqual(await store.find('AccessToken', `t${i}`), { i });
+      // Other records (sessions, grants): one bulk update; a token id already taken is replaced.
+      [inserts, updates] = [writes('insert'), writes('update')];
+      await Promise.all([...Array.from({ length: 10 }, (_, i) => store.upsert('Grant', `g${i}`, { i }, 60)), store.upsert('AccessToken', 't0', { i: 'again' }, 60)]);
+      assert.equal(writes('update') - updates, 2, 'one bulk update for the grants, one replacement for the taken token id');
+      assert.deepEqual(await store.find('AccessToken', 't0'), { i: 'again' });
+      assert.deepEqual(await store.find('Grant', 'g9'), { i: 9 });
+
+      await Promise.all([store.upsert('Session', 's', { v: 1 }, 60), store.upsert('Session', 's', { v: 2 }, 60), store.upsert('Session', 'other', { v: 3 }, 60)]);
+      assert.deepEqual(await store.find('Session', 's'), { v: 2 });
+
+      // Two device codes with one user code in one bulk write: the unique index refuses one of them only.
+      const results = await Promise.allSettled([store.upsert('DeviceCode', 'd1', { userCode: 'WXYZ-BCDF' }, 60), store.upsert('DeviceCode', 'd2', { userCode: 'WXYZ-BCDF' }, 60), store.upsert('Grant', 'g', { ok: true }, 60)]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'fulfilled', 'rejected']);
+      assert.equal((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code, 'ERR_ALREADY_EXISTS');
+      assert.deepEqual(await store.find('Grant', 'g'), { ok: true });
+      assert.deepEqual(await store.findByUserCode('DeviceCode', 'WXYZ-BCDF'), { userCode: 'WXYZ-BCDF' });
+    } finally {
+      await store.close();
+      await counter.close();
+      if (!mongo.local) await dropDatabase(mongo.uri());
+    }
+  });
+
+  it('close sends the writes already accepted before it closes the connection', async () => {
+    const uri = mongo.uri();
+    const store = new MongoStore({ uri, timeoutMs: 3000 });
+    await store.find('Grant', 'warm-up');
+    const pending = store.upsert('Grant', 'late', { a: 1 }, 60);
+    await store.close();
+    await pending;
+    const again = new MongoStore({ uri, timeoutMs: 3000 });
+    try {
+      assert.deepEqual(await again.find('Grant', 'late'), { a: 1 });
+    } finally {
+      await again.close();
+      if (!mongo.local) await dropDatabase(uri);
     }
   });
 

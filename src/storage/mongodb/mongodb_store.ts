@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Filter, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Filter, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
 import { AlreadyExistsError, GatehouseError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Payload } from '../../shared/types.ts';
@@ -23,6 +23,20 @@ export function databaseName(uri: string): string {
   const m = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/.exec(uri);
   return m?.[1] ? decodeURIComponent(m[1]) : 'gatehouse';
 }
+
+/** A record write waiting for this turn's bulk write, and its caller's promise. */
+interface QueuedReplace {
+  doc: RecordDoc;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * oidc-provider models whose records are written once, when they are created (tokens and codes:
+ * a later change is a consume, a separate operation), so their upsert is tried as an insert first.
+ * A write of one of them that finds its id taken still replaces it, only one round trip later.
+ */
+const CREATED_ONCE = new Set(['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'RefreshToken', 'PushedAuthorizationRequest', 'ReplayDetection', 'RegistrationAccessToken']);
 
 const live = (now: number): Filter<RecordDoc> => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] });
 const key = (model: string, id: string) => `${model}:${id}`;
@@ -48,6 +62,11 @@ export class MongoStore implements Store {
   #down = false;
   #closed = false;
   #timeoutMs: number;
+  /** Record writes waiting for this turn's bulk write (`#replaceBatched`). */
+  #replaces: QueuedReplace[] = [];
+  #replacesInFlight = new Set<Promise<void>>();
+  /** Operations started and not yet settled (each bounded by the timeout). */
+  #operations = new Set<Promise<void>>();
 
   /** @throws MongoParseError for a malformed URI (no connection is attempted here). */
   constructor(options: MongoStoreOptions) {
@@ -149,8 +168,13 @@ export class MongoStore implements Store {
   async #run<T>(fn: () => Promise<T>): Promise<T> {
     // The driver would quietly reconnect a closed client; a closed store stays closed.
     if (this.#closed) throw new StoreUnavailableError('mongodb: the store is closed');
+    const operation = this.#bounded(this.#ensure().then(fn));
+    // close() lets operations already started finish before it closes the connection.
+    const settled = operation.then(() => {}, () => {});
+    this.#operations.add(settled);
+    void settled.then(() => this.#operations.delete(settled));
     try {
-      const result = await this.#bounded(this.#ensure().then(fn));
+      const result = await operation;
       if (this.#down) {
         this.#down = false;
         this.#logger?.info({ event: 'store_recovered', store: 'mongodb' }, 'MongoDB is reachable again');
@@ -197,12 +221,93 @@ export class MongoStore implements Store {
     if (doc.uid !== undefined) await this.#c.records.deleteMany({ model: doc.model, uid: doc.uid, ...expired });
   }
 
+  /**
+   * Queues one record replacement (upsert) for a bulk write at the end of this event-loop turn:
+   * under load the token writes of every request in flight share one round trip (an unordered
+   * `insertMany` of new tokens, `bulkWrite` of `replaceOne` upserts for the rest, majority write
+   * concern) instead of one each. Settles when
+   * the server has acknowledged this document; a document the server refuses (duplicate key)
+   * rejects only its own caller. Two writes of one `_id` go in successive bulk writes, in order.
+   */
+  #replaceBatched(doc: RecordDoc): Promise<void> {
+    if (this.#replaces.length === 0) setImmediate(() => this.#flushReplaces());
+    return new Promise((resolve, reject) => this.#replaces.push({ doc, resolve, reject }));
+  }
+
+  #flushReplaces(): void {
+    const queued = this.#replaces;
+    this.#replaces = [];
+    // A second write of an _id starts the next batch, which waits for this one: it lands last.
+    let chain = Promise.resolve();
+    while (queued.length > 0) {
+      const seen = new Set<string>();
+      let end = 0;
+      while (end < queued.length && !seen.has(queued[end]!.doc._id)) seen.add(queued[end++]!.doc._id);
+      const batch = queued.splice(0, end);
+      chain = chain.then(() => this.#bulkReplace(batch));
+    }
+    const done = chain;
+    this.#replacesInFlight.add(done);
+    void done.finally(() => this.#replacesInFlight.delete(done));
+  }
+
+  async #bulkReplace(batch: QueuedReplace[]): Promise<void> {
+    const created = batch.filter((w) => CREATED_ONCE.has(w.doc.model));
+    const others = created.length === 0 ? batch : batch.filter((w) => !CREATED_ONCE.has(w.doc.model));
+    await Promise.all([created.length > 0 && this.#insertFirst(created), others.length > 0 && this.#replaceAll(others)]);
+  }
+
+  /**
+   * Records of CREATED_ONCE models are new on their first write: one insert of them all (an insert
+   * is several times cheaper than an upsert on FerretDB). Any refusal (an id already there, a
+   * unique user code) sends each of them again as a replacement, which settles it: replacing a
+   * document just inserted with itself changes nothing.
+   */
+  async #insertFirst(batch: QueuedReplace[]): Promise<void> {
+    try {
+      if (batch.length === 1) await this.#c.records.insertOne(batch[0]!.doc, MAJORITY);
+      else await this.#c.records.insertMany(batch.map((w) => w.doc), { ordered: false, ...MAJORITY });
+    } catch (err) {
+      if (!isDuplicateKey(err) && !(err instanceof MongoBulkWriteError && !err.writeConcernError)) {
+        for (const w of batch) w.reject(err); // network, timeout, write concern: every write is in doubt
+        return;
+      }
+      await this.#replaceEach(batch);
+      return;
+    }
+    for (const w of batch) w.resolve();
+  }
+
+  async #replaceAll(batch: QueuedReplace[]): Promise<void> {
+    if (batch.length === 1) return this.#replaceEach(batch);
+    const ops: AnyBulkWriteOperation<RecordDoc>[] = batch.map(({ doc }) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
+    try {
+      await this.#c.records.bulkWrite(ops, { ordered: false, ...MAJORITY });
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) {
+        for (const w of batch) w.reject(err); // network, timeout, write concern: every write is in doubt
+        return;
+      }
+      // The server refused some documents (a unique user code or uid). Which ones is not taken
+      // from the error: FerretDB 1.24 reports the wrong index. Each write is sent again alone (a
+      // replacement is idempotent) and settles with its own outcome.
+      await this.#replaceEach(batch);
+      return;
+    }
+    for (const w of batch) w.resolve();
+  }
+
+  async #replaceEach(batch: QueuedReplace[]): Promise<void> {
+    await Promise.all(batch.map(({ doc, resolve, reject }) => this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY }).then(() => resolve(), reject)));
+  }
+
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
     const doc = this.#doc(model, id, payload, expiresIn);
     await this.#run(async () => {
       for (let attempt = 0; ; attempt += 1) {
         try {
-          await this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY });
+          if (attempt === 0) await this.#replaceBatched(doc);
+          else await this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY });
           return;
         } catch (err) {
           // Two upserts of a new id race to insert, or a stale record holds the user code/uid.
@@ -316,6 +421,10 @@ export class MongoStore implements Store {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweeper);
+    // Operations already started (and their queued writes) finish first, each within the timeout.
+    await Promise.allSettled([...this.#operations]);
+    this.#flushReplaces();
+    await Promise.allSettled([...this.#replacesInFlight]);
     await this.#client.close();
   }
 }

@@ -96,13 +96,13 @@ describe('store round trips per token request on MongoDB (counted on the wire)',
     assert.ok(flush.length < N, `${flush.length} rate-limit commands for ${N} requests`);
   });
 
-  it('opaque client_credentials: one (the token write)', async () => {
+  it('opaque client_credentials: one (the token insert)', async () => {
     await token(registered.client_id, registered.client_secret);
     const { request, flush } = await commandsDuring(async () => {
       for (let i = 0; i < N; i++) await token(registered.client_id, registered.client_secret);
     });
     assert.equal(request.length, N, JSON.stringify(request));
-    assert.ok(request.every((c) => c.command === 'update' && c.collection === 'records'), JSON.stringify(request));
+    assert.ok(request.every((c) => c.command === 'insert' && c.collection === 'records'), JSON.stringify(request));
     // The rate limits reach the store only through their flushes: a few per second, not per request.
     assert.ok(flush.length < N, `${flush.length} rate-limit commands for ${N} requests`);
   });
