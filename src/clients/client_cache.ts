@@ -15,12 +15,19 @@ export interface ClientCacheOptions {
 export const EXTERNAL_CHECK_MS = 50;
 
 interface Entry {
-  /** The metadata as JSON text, so every reader gets its own copy; undefined for an absent client. */
-  json: string | undefined;
+  /** The metadata, deep-frozen and shared by every reader; undefined for an absent client. */
+  value: Payload | undefined;
   expires: number;
 }
 
-const copy = (json: string | undefined): Payload | undefined => (json === undefined ? undefined : (JSON.parse(json) as Payload));
+/** Freezes an object and everything in it (plain JSON data: objects and arrays). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 /**
  * The store, with reads of stored client metadata (oidc-provider's `Client.find` path, the model
@@ -30,7 +37,9 @@ const copy = (json: string | undefined): Payload | undefined => (json === undefi
  * shows here within `ttlSeconds` — within EXTERNAL_CHECK_MS on a store that reports other
  * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
  * each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
- * included) and never changes it. Concurrent misses for one client share one store read.
+ * included), deep-frozen: every reader gets that same object (no copy per lookup; oidc-provider
+ * only hashes it, or builds a new client from it), and a reader that wants a changed record
+ * spreads it into a new one. Concurrent misses for one client share one store read.
  */
 export function cacheClients(store: Store, options: ClientCacheOptions): Store {
   if (options.ttlSeconds <= 0) return store;
@@ -38,7 +47,7 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
   const max = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  const inFlight = new Map<string, Promise<string | undefined>>();
+  const inFlight = new Map<string, Promise<Payload | undefined>>();
   // Bumped by every client change through this store, so a read that started before one is not
   // kept (client changes are rare; one counter for all keeps this bounded).
   let generation = 0;
@@ -63,20 +72,20 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
       }
     }
     const hit = entries.get(id);
-    if (hit && hit.expires > now()) return Promise.resolve(copy(hit.json));
+    if (hit && hit.expires > now()) return Promise.resolve(hit.value);
     const pending = inFlight.get(id);
-    if (pending) return pending.then(copy);
+    if (pending) return pending;
     const gen = generation;
     const lookup = store.find(CLIENT_MODEL, id).then(
       (payload) => {
         if (inFlight.get(id) === lookup) inFlight.delete(id);
-        const json = payload === undefined ? undefined : JSON.stringify(payload);
+        const value = deepFreeze(payload);
         if (generation === gen) {
           entries.delete(id);
           if (entries.size >= max) entries.delete(entries.keys().next().value!);
-          entries.set(id, { json, expires: now() + ttl });
+          entries.set(id, { value, expires: now() + ttl });
         }
-        return json;
+        return value;
       },
       (err: unknown) => {
         if (inFlight.get(id) === lookup) inFlight.delete(id);
@@ -84,7 +93,7 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
       },
     );
     inFlight.set(id, lookup);
-    return lookup.then(copy);
+    return lookup;
   };
 
   return new Proxy(store, {

@@ -22,14 +22,20 @@ function setup(ttlSeconds = 5) {
 }
 
 describe('cacheClients', () => {
-  it('reads a client from the store once per TTL, giving every caller its own copy', async () => {
+  it('reads a client from the store once per TTL, sharing one deep-frozen record no caller can change', async () => {
     const { store, backing, reads, advance } = setup();
-    await backing.upsert('Client', 'c1', { client_id: 'c1', client_name: 'one' });
+    await backing.upsert('Client', 'c1', { client_id: 'c1', client_name: 'one', redirect_uris: ['https://a.example/cb'], jwks: { keys: [{ kty: 'EC' }] } });
     const a = await store.find('Client', 'c1');
     const b = await store.find('Client', 'c1');
-    assert.deepEqual(a, { client_id: 'c1', client_name: 'one' });
-    assert.notEqual(a, b);
-    a!.client_name = 'changed by a caller';
+    assert.deepEqual(a, { client_id: 'c1', client_name: 'one', redirect_uris: ['https://a.example/cb'], jwks: { keys: [{ kty: 'EC' }] } });
+    assert.equal(a, b);
+    assert.throws(() => {
+      a!.client_name = 'changed by a caller';
+    }, TypeError);
+    assert.throws(() => (a!.redirect_uris as string[]).push('https://evil.example/cb'), TypeError);
+    assert.throws(() => {
+      ((a!.jwks as { keys: Array<Record<string, unknown>> }).keys[0]!).kty = 'RSA';
+    }, TypeError);
     assert.equal((await store.find('Client', 'c1'))!.client_name, 'one');
     assert.equal(reads(), 1);
     advance(5_001);
