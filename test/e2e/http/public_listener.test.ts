@@ -50,8 +50,9 @@ describe('public listener', () => {
     assert.deepEqual(await ready.json(), { status: 'ok', store: 'sqlite' });
   });
 
-  it('sends a strict CSP and the other security headers', async () => {
-    const res = await fetch(url('/healthz/live'));
+  it('sends a strict CSP and the other security headers with a page', async () => {
+    const res = await fetch(url('/device'));
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     const csp = res.headers.get('content-security-policy') ?? '';
     assert.match(csp, /frame-ancestors 'none'/);
     assert.match(csp, /script-src 'self'/);
@@ -59,7 +60,27 @@ describe('public listener', () => {
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
     assert.ok(res.headers.get('x-request-id'));
+  });
+
+  it('sends the API set of security headers with JSON answers (success and error alike)', async () => {
+    const answers = [
+      await fetch(url('/healthz/live')),
+      await fetch(url('/.well-known/openid-configuration')),
+      await fetch(url('/jwks')),
+      await fetch(url('/token'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' }),
+    ];
+    for (const res of answers) {
+      assert.match(res.headers.get('content-type') ?? '', /json/, res.url);
+      assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'", res.url);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', res.url);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', res.url);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', res.url);
+      assert.equal(res.headers.get('cross-origin-resource-policy'), 'same-origin', res.url);
+      assert.equal(res.headers.get('x-xss-protection'), null, res.url);
+    }
+    assert.equal(answers[3]!.status, 400); // no client authentication: invalid_request
   });
 
   it('issues a client_credentials token to a static client and keeps the secret out of the logs', async () => {
