@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Store } from '../storage/adapter.ts';
 
 /**
@@ -17,7 +17,7 @@ export const CLIENT_SECRET_HASH_PREFIX = '$sha256$';
 
 /** The stored form of a client secret. */
 export function hashClientSecret(secret: string): string {
-  return `${CLIENT_SECRET_HASH_PREFIX}${createHash('sha256').update(secret, 'utf8').digest('base64url')}`;
+  return `${CLIENT_SECRET_HASH_PREFIX}${hash('sha256', secret, 'base64url')}`;
 }
 
 export function isHashedClientSecret(value: unknown): value is string {

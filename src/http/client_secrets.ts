@@ -56,9 +56,18 @@ export function clientSecretHashing(): Middleware {
   };
 }
 
+/**
+ * True when some parameter name is spelled `client_secret` or carries a percent-escape (which
+ * could decode to it): only then is the form parsed. A name without `%` decodes to itself (`+`
+ * becomes a space, which `client_secret` has none of), so this never misses a secret.
+ */
+function mayNameClientSecret(body: string): boolean {
+  return body.includes('client_secret') || /(?:^|&)[^=&]*%/.test(body);
+}
+
 async function hashFormSecret(ctx: Context): Promise<void> {
   const body = await readFormBody(ctx);
-  if (body === undefined) return;
+  if (body === undefined || !mayNameClientSecret(body)) return;
   const form = new URLSearchParams(body);
   const secret = form.get('client_secret');
   if (!secret) return;

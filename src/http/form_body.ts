@@ -34,22 +34,65 @@ export async function readBodyText(ctx: Context): Promise<string | undefined> {
   if (typeof already === 'string') return already;
   if (!ctx.req.readable) return undefined;
   if (ctx.request.length !== undefined && ctx.request.length > BODY_LIMIT) throw tooLarge(ctx);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > BODY_LIMIT) throw tooLarge(ctx);
-    chunks.push(chunk);
-  }
-  const buffer = Buffer.concat(chunks, received);
+  const buffer = await readStream(ctx.req, () => tooLarge(ctx));
+  const charset = ctx.request.charset;
   let text: string;
   try {
-    text = new TextDecoder(ctx.request.charset || 'utf-8').decode(buffer);
+    text = (!charset || charset === 'utf-8' ? UTF8 : new TextDecoder(charset)).decode(buffer);
   } catch {
     text = buffer.toString('utf8');
   }
   (ctx.request as { body?: unknown }).body = text;
   return text;
+}
+
+/** Decodes like `new TextDecoder('utf-8')` (a decode call keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8');
+
+/**
+ * The whole request body, read with stream events (an async iterator costs several promises per
+ * chunk). Rejects with `tooBig()` as soon as more than BODY_LIMIT bytes arrived; the stream is
+ * then left paused, never half-parsed (the error answer closes the connection).
+ */
+function readStream(req: Context['req'], tooBig: () => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > BODY_LIMIT) {
+        cleanup();
+        req.pause();
+        reject(tooBig());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    // The client went away before the end: nothing will come (the answer has nobody to go to).
+    const onClose = () => {
+      if (req.readableEnded) return;
+      cleanup();
+      reject(Object.assign(new Error('request body aborted'), { code: 'ECONNRESET', expose: false }));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /** Replaces the form body oidc-provider will parse (after `readFormBody`). */

@@ -148,6 +148,18 @@ describe('client secrets are kept only as hashes', () => {
     }
   });
 
+  it('the stored hash is refused however the parameter name is escaped (client%5Fsecret, %63lient_secret)', async () => {
+    const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...SERVICE, token_endpoint_auth_method: 'client_secret_post' }) });
+    const { client_id, client_secret } = (await res.json()) as Record<string, string>;
+    const hash = encodeURIComponent(hashClientSecret(client_secret!));
+    for (const name of ['client%5Fsecret', '%63lient_secret', 'client%5fsecret']) {
+      const form = (secret: string) => `grant_type=client_credentials&client_id=${encodeURIComponent(client_id!)}&${name}=${secret}`;
+      const post = (body: string) => fetch(`${gh.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      assert.equal((await post(form(hash))).status, 401, `${name} with the hash`);
+      assert.equal((await post(form(encodeURIComponent(client_secret!)))).status, 200, `${name} with the secret`);
+    }
+  });
+
   it('a chunked body too large to read is refused, not half-read (oidc-provider would parse the unread rest, unhashed)', async () => {
     const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...SERVICE, token_endpoint_auth_method: 'client_secret_post' }) });
     const { client_id, client_secret } = (await res.json()) as Record<string, string>;
