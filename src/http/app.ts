@@ -7,6 +7,7 @@ import type { Audit } from '../shared/audit.ts';
 import { canonicalAuthorization } from './authorization.ts';
 import { clientCertificates } from './certificate_source.ts';
 import { clientSecretHashing } from './client_secrets.ts';
+import { documentCache } from './document_cache.ts';
 import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';
@@ -52,6 +53,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
+    documentCache([provider.pathFor('discovery', { mountPath: '' }), provider.pathFor('jwks', { mountPath: '' })]),
     auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),
     clientCertificates({ header: settings.clientCertHeader, trustedProxies: settings.trustedProxies, logger }),

@@ -90,7 +90,8 @@ export class Metrics {
 }
 
 function routeOf(ctx: Context): string {
-  const oidcRoute = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
+  // A replayed document (document_cache.ts) names the route oidc-provider answered it under.
+  const oidcRoute = (ctx as Context & { oidc?: { route?: string } }).oidc?.route ?? (ctx.state.route as string | undefined);
   if (oidcRoute) return oidcRoute;
   if (ctx.path.startsWith('/interaction/')) return 'interaction';
   if (ctx.path.startsWith('/static/')) return 'static';

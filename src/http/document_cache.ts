@@ -1,0 +1,87 @@
+import type { Context, Middleware, Next } from 'koa';
+
+/** One answer as the whole pipeline produced it: status, headers and body bytes. */
+interface CachedAnswer {
+  status: number;
+  headers: Array<[string, string | string[]]>;
+  body: Buffer;
+  /** oidc-provider's route name, for the metrics label (`discovery`, `jwks`). */
+  route?: string;
+}
+
+/** Headers that belong to one exchange, never to a replayed document. */
+const PER_EXCHANGE = new Set(['x-request-id', 'date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'set-cookie']);
+
+/**
+ * Request headers an answer may depend on: a request carrying any of them goes through the
+ * whole pipeline (CORS answers name the Origin; conditional requests may get 304).
+ */
+const VARYING = ['origin', 'if-none-match', 'if-modified-since', 'access-control-request-method'] as const;
+
+/**
+ * Replays the documents that are the same for every request — discovery and the JWKS — instead
+ * of building them again for each: the first plain `GET` of such a path goes through the whole
+ * pipeline (oidc-provider, security headers), and its 200 answer is kept (status, headers, body)
+ * and sent for later plain `GET`s of that path on the same listener. Only requests without a
+ * query string and without Origin or conditional headers are answered from it; the request
+ * id, the log line and the metrics of every request are still produced by the middleware in
+ * front of this one.
+ *
+ * The documents depend only on the issuer (discovery URLs are pinned to it, issuer_origin.ts)
+ * and on the provider's keys and configuration; a new provider (key rotation) builds a new app,
+ * and with it a new, empty cache. `paths` are canonical paths (route_paths.ts folds spellings).
+ */
+export function documentCache(paths: string[]): Middleware {
+  const cacheable = new Set(paths);
+  const answers = new Map<string, CachedAnswer>();
+  const keyOf = (ctx: Context): string | undefined => {
+    if (ctx.method !== 'GET' || !cacheable.has(ctx.path) || ctx.querystring !== '') return undefined;
+    const headers = ctx.req.headers;
+    for (const name of VARYING) if (headers[name] !== undefined) return undefined;
+    return `${String(ctx.state.listener ?? 'public')} ${ctx.path}`;
+  };
+  return function documents(ctx: Context, next: Next): Promise<void> {
+    const key = keyOf(ctx);
+    if (key === undefined) return next();
+    const cached = answers.get(key);
+    if (cached) {
+      replay(ctx, cached);
+      return Promise.resolve();
+    }
+    return next().then(() => {
+      const answer = capture(ctx);
+      if (answer) answers.set(key, answer);
+    });
+  };
+}
+
+function replay(ctx: Context, answer: CachedAnswer): void {
+  const res = ctx.res;
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  if (answer.route) ctx.state.route = answer.route;
+  ctx.status = answer.status;
+  ctx.body = answer.body;
+}
+
+/** The answer as it will be sent, when it is a 200 JSON document with nothing per request in it. */
+function capture(ctx: Context): CachedAnswer | undefined {
+  if (ctx.status !== 200 || ctx.res.headersSent) return undefined;
+  const res = ctx.res;
+  if (res.getHeader('set-cookie') !== undefined) return undefined;
+  const type = res.getHeader('content-type');
+  if (typeof type !== 'string' || !/json/i.test(type)) return undefined;
+  const body = ctx.body;
+  let bytes: Buffer;
+  if (Buffer.isBuffer(body)) bytes = body;
+  else if (typeof body === 'string') bytes = Buffer.from(body);
+  else if (body && typeof body === 'object' && typeof (body as { pipe?: unknown }).pipe !== 'function') bytes = Buffer.from(JSON.stringify(body));
+  else return undefined;
+  const headers: CachedAnswer['headers'] = [];
+  for (const name of res.getHeaderNames()) {
+    if (PER_EXCHANGE.has(name)) continue;
+    const value = res.getHeader(name);
+    if (value !== undefined) headers.push([name, typeof value === 'number' ? String(value) : value]);
+  }
+  const route = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
+  return { status: 200, headers, body: bytes, route };
+}
