@@ -3,6 +3,7 @@
 // node is first on PATH (npx outside npm scripts, a machine with Node 20), re-run under the
 // Node 24 that the project pins in node_modules.
 import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { relaunch } from './relaunch.js';
@@ -17,5 +18,8 @@ if (major < 24) {
   }
   relaunch(pinned, [join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)]);
 } else {
+  // Before the first .ts file: a start whose modules are all in the compile cache never loads
+  // amaro (the type stripper) at all. The same directory as src/cli/main.ts uses (see the reason there).
+  enableCompileCache(join(root, 'node_modules', '.cache', 'gatehouse-compile'));
   await import('../src/cli/main.ts');
 }
