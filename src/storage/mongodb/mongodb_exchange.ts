@@ -48,8 +48,10 @@ export async function exchangeByClaims(c: Collections, id: string, fields: Paylo
         }
         break; // someone else is writing this version: read again
       }
-      await c.records.updateOne({ _id: id, gen: rec.gen }, { $set: { ...setOf(fields), xv: version + 1 } }, MAJORITY);
-      return rec;
+      // Only over the version read: a holder passed over as stale that writes after all matches nothing.
+      const { matchedCount } = await c.records.updateOne({ _id: id, gen: rec.gen, ...(rec.xv === undefined ? { xv: { $exists: false } } : { xv: rec.xv }) }, { $set: { ...setOf(fields), xv: version + 1 } }, MAJORITY);
+      if (matchedCount === 1) return rec;
+      break; // replaced or moved on meanwhile: read again
     }
     // Those racing us are done within a round trip or two; spread the retries out a little.
     await new Promise((r) => setTimeout(r, 1 + Math.floor(Math.random() * Math.min(20, 2 * (attempt + 1)))));
