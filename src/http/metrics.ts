@@ -99,7 +99,7 @@ function routeOf(ctx: Context): string {
   return ctx.status === 404 ? 'not_found' : 'other';
 }
 
-const OPERATIONS = ['upsert', 'insert', 'find', 'findByUserCode', 'findByUid', 'consume', 'destroy', 'revokeByGrantId', 'list', 'increment', 'ping', 'purgeExpired'] as const;
+const OPERATIONS = ['upsert', 'insert', 'find', 'findByUserCode', 'findByUid', 'exchange', 'consume', 'destroy', 'revokeByGrantId', 'list', 'increment', 'ping', 'purgeExpired'] as const;
 
 /** The same store, timing every operation into `gatehouse_store_operation_duration_seconds`. */
 export function instrumentStore(store: Store, metrics: Metrics): Store {

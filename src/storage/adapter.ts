@@ -8,6 +8,7 @@ import type { Payload } from '../shared/types.ts';
  * Rules every backend keeps:
  * - an expired record is never returned, whatever the cleanup schedule;
  * - `consume` is one conditional write: of concurrent calls exactly one returns true;
+ * - `exchange` is one atomic read-and-write: concurrent calls on a record are serialised;
  * - `revokeByGrantId` removes records of every model carrying that grant id.
  */
 export interface Store {
@@ -24,6 +25,17 @@ export interface Store {
   findByUserCode(model: string, userCode: string): Promise<Payload | undefined>;
   /** Sessions are looked up by their cookie uid. */
   findByUid(model: string, uid: string): Promise<Payload | undefined>;
+  /**
+   * Sets top-level `fields` of a live record's payload and returns the payload as it was just
+   * before (with `consumed` as `find` gives it), in one atomic step: of concurrent calls on one
+   * record each returns what the one before it wrote, none is lost. No live record: nothing is
+   * written, undefined. Expiry and consumption are kept. `fields` are JSON values under plain
+   * names (letters, digits, `_`), not the fields the store indexes (`grantId`, `userCode`,
+   * `uid`): anything else is a TypeError. Used for a
+   * device code's poll pace, decided from the previous poll's time in one store call.
+   * @see RFC 8628 §3.5
+   */
+  exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined>;
   /** Marks a live, unconsumed record consumed. True for the one caller that did it. */
   consume(model: string, id: string): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
@@ -54,6 +66,16 @@ export interface Store {
 export function indexFields(payload: Payload): { grantId?: string; userCode?: string; uid?: string } {
   const pick = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : undefined);
   return { grantId: pick('grantId'), userCode: pick('userCode'), uid: pick('uid') };
+}
+
+/** Refuses `exchange` fields the store indexes (they would leave the index stale). */
+export function exchangeableFields(fields: Payload): Payload {
+  for (const name of Object.keys(fields)) {
+    if (name === 'grantId' || name === 'userCode' || name === 'uid') throw new TypeError(`exchange cannot set the indexed field ${name}`);
+    // Plain names only: MongoDB reads dots and a leading `$` as paths and operators.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`exchange field name ${JSON.stringify(name)} is not a plain name`);
+  }
+  return fields;
 }
 
 /** Absolute expiry in epoch milliseconds for `expiresIn` seconds from now. */

@@ -18,7 +18,7 @@ export interface ConformanceOptions {
 }
 
 /** Models the suites write to; a store handed to a test must hold none of them. */
-const MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken'];
+const MODELS = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken', 'DevicePoll'];
 
 async function withStore(open: () => Promise<Store>, fn: (s: Store) => Promise<void>): Promise<void> {
   const store = await open();
@@ -90,6 +90,31 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         assert.deepEqual((await s.list('Client', { limit: 1 })).map((r) => r.id), ['a']);
         assert.deepEqual((await s.list('Nothing')), []);
       });
+      t('exchange sets fields of a live record and returns the payload as it was', async (s) => {
+        await s.upsert('DevicePoll', 'p1', { clientId: 'c', interval: 5 }, 60);
+        assert.deepEqual(await s.exchange('DevicePoll', 'p1', { lastPoll: 1000 }), { clientId: 'c', interval: 5 });
+        assert.deepEqual(await s.exchange('DevicePoll', 'p1', { lastPoll: 2000, interval: 10 }), { clientId: 'c', interval: 5, lastPoll: 1000 });
+        assert.deepEqual(await s.find('DevicePoll', 'p1'), { clientId: 'c', interval: 10, lastPoll: 2000 });
+        assert.equal(await s.exchange('DevicePoll', 'missing', { lastPoll: 1 }), undefined);
+        assert.equal(await s.find('DevicePoll', 'missing'), undefined, 'exchange never creates a record');
+        // An upsert replaces the whole payload, exchanged fields included.
+        await s.upsert('DevicePoll', 'p1', { clientId: 'c', interval: 5 }, 60);
+        assert.deepEqual(await s.find('DevicePoll', 'p1'), { clientId: 'c', interval: 5 });
+        await s.destroy('DevicePoll', 'p1');
+      });
+      t('exchange keeps consumption and refuses indexed or non-plain field names', async (s) => {
+        await s.upsert('DeviceCode', 'd1', { userCode: 'BCDF-GHJK', grantId: 'g' }, 60);
+        assert.equal(await s.consume('DeviceCode', 'd1'), true);
+        const before = await s.exchange('DeviceCode', 'd1', { note: 'x' });
+        assert.equal(typeof before!.consumed, 'number');
+        assert.equal(await s.consume('DeviceCode', 'd1'), false);
+        assert.equal((await s.findByUserCode('DeviceCode', 'BCDF-GHJK'))!.note, 'x');
+        for (const fields of [{ userCode: 'X' }, { grantId: 'h' }, { uid: 'u' }, { 'a.b': 1 }, { $set: 1 }]) {
+          await assert.rejects(s.exchange('DeviceCode', 'd1', fields), TypeError, JSON.stringify(fields));
+        }
+        assert.equal((await s.find('DeviceCode', 'd1'))!.grantId, 'g');
+        await s.destroy('DeviceCode', 'd1');
+      });
       t('unicode and large payloads round-trip', async (s) => {
         const big = 'x'.repeat(200_000);
         await s.upsert('Client', 'ü-ñ-日本', { client_name: 'Ünïcødé 日本 <script>', big });
@@ -105,6 +130,14 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         assert.equal(await s.findByUserCode('DeviceCode', 'ABCD-EFGH'), undefined);
         assert.equal(await s.findByUid('DeviceCode', 'u1'), undefined);
         assert.equal(await s.consume('DeviceCode', 'd1'), false);
+        assert.equal(await s.exchange('DeviceCode', 'd1', { lastPoll: 1 }), undefined);
+      });
+      t('exchange keeps the expiry', async (s) => {
+        await s.upsert('DevicePoll', 'short', { interval: 5 }, 0.2);
+        assert.deepEqual(await s.exchange('DevicePoll', 'short', { lastPoll: 1 }), { interval: 5 });
+        await sleep(250);
+        assert.equal(await s.find('DevicePoll', 'short'), undefined);
+        assert.equal(await s.exchange('DevicePoll', 'short', { lastPoll: 2 }), undefined);
       });
       t('an expired id can be inserted again', async (s) => {
         await s.insert('RegistrationToken', 't1', { n: 1 }, 0.05);
@@ -196,6 +229,16 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         const got = (await s.find('Session', 'same'))!;
         assert.equal(got.uid, `u${got.i as number}`);
         assert.deepEqual(await s.findByUid('Session', got.uid as string), got);
+      });
+      t('concurrent exchanges of one record are serialised: each returns what the one before it wrote', async (s) => {
+        await s.upsert('DevicePoll', 'race', { clientId: 'c', lastPoll: -1 }, 600);
+        const n = 12;
+        const before = await Promise.all(Array.from({ length: n }, (_, i) => s.exchange('DevicePoll', 'race', { lastPoll: i })));
+        const seen = before.map((p) => p!.lastPoll as number);
+        const last = (await s.find('DevicePoll', 'race'))!.lastPoll as number;
+        // A chain -1 → … → last: every value written is returned to exactly one later caller,
+        // except the last one, which stays. A lost update shows as a value returned twice.
+        assert.deepEqual([...seen, last].sort((a, b) => a - b), Array.from({ length: n + 1 }, (_, i) => i - 1));
       });
       t('of concurrent inserts of one id exactly one wins', async (s) => {
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.insert('Account', 'bob', { i })));

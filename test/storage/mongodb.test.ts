@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
 import { databaseName, MongoStore } from '../../src/storage/mongodb/mongodb_store.ts';
 import { openStore } from '../../src/storage/open.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -201,6 +202,31 @@ describe('mongodb specifics', () => {
       if (mongo.local) assert.deepEqual(store.support, { ttl: false, partial: false });
       else assert.equal(store.support.ttl, true);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('exchange on FerretDB: a version claim whose holder never wrote is passed over once stale; a live one is waited for', { skip: !mongo.local && 'the claim path is FerretDB\'s' }, async () => {
+    const uri = mongo.uri();
+    const store = new MongoStore({ uri, timeoutMs: 1000 }); // claims go stale after 4 s
+    const client = new MongoClient(uri);
+    try {
+      await store.upsert('DevicePoll', 'p', { interval: 5 }, 600);
+      const records = client.db(databaseName(uri)).collection<{ _id: string; gen: string; xv?: number }>('records');
+      const claims = client.db(databaseName(uri)).collection<{ _id: string; key: string; at: number }>('claims');
+      const rec = (await records.findOne({ _id: 'DevicePoll:p' }))!;
+      // A holder that claimed version 0 a minute ago and died before writing.
+      await claims.insertOne({ _id: `DevicePoll:p#${rec.gen}@0`, key: 'DevicePoll:p', at: Date.now() - 60_000 });
+      assert.deepEqual(await store.exchange('DevicePoll', 'p', { lastPoll: 1 }), { interval: 5 });
+      assert.deepEqual(await store.exchange('DevicePoll', 'p', { lastPoll: 2 }), { interval: 5, lastPoll: 1 });
+      assert.equal((await records.findOne({ _id: 'DevicePoll:p' }))!.xv, 3);
+      // A fresh claim on the next version, never written: the exchange keeps waiting and fails
+      // within the store timeout instead of writing over it.
+      await claims.insertOne({ _id: `DevicePoll:p#${rec.gen}@3`, key: 'DevicePoll:p', at: Date.now() });
+      await assert.rejects(store.exchange('DevicePoll', 'p', { lastPoll: 3 }), { code: 'ERR_STORE_UNAVAILABLE' });
+      assert.equal((await store.find('DevicePoll', 'p'))!.lastPoll, 2);
+    } finally {
+      await client.close();
       await store.close();
     }
   });

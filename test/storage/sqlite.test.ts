@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { MAX_WRITES_PER_COMMIT, SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 import { CAPABILITIES, runConformance } from './conformance.ts';
 
@@ -32,6 +33,35 @@ describe('sqlite specifics', () => {
     assert.equal(results.filter(Boolean).length, 1);
     await a.close();
     await b.close();
+  });
+  it('exchange is atomic across connections: threads exchanging on one file in parallel lose no update', async () => {
+    const file = join(dir, 'exchange.db');
+    const s = new SqliteStore(file);
+    await s.upsert('DevicePoll', 'p', { lastPoll: -1 }, 600);
+    // Each thread has its own connection and awaits each exchange, so every one is alone in its
+    // commit: the case where only the transaction keeps another connection out between read and write.
+    const storeUrl = new URL('../../src/storage/sqlite/sqlite_store.ts', import.meta.url).href;
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.storeUrl).then(async ({ SqliteStore }) => {
+        const s = new SqliteStore(workerData.file, { busyTimeoutMs: 30000 });
+        const seen = [];
+        for (let i = 0; i < workerData.n; i += 1) seen.push((await s.exchange('DevicePoll', 'p', { lastPoll: workerData.base + i })).lastPoll);
+        await s.close();
+        parentPort.postMessage(seen);
+      });`;
+    const n = 400;
+    const run = (base: number) =>
+      new Promise<number[]>((resolve, reject) => {
+        const w = new Worker(code, { eval: true, workerData: { file, storeUrl, n, base } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    const seen = (await Promise.all([run(0), run(1000), run(2000)])).flat();
+    const last = (await s.find('DevicePoll', 'p'))!.lastPoll as number;
+    const written = [-1, ...[0, 1000, 2000].flatMap((base) => Array.from({ length: n }, (_, i) => base + i))];
+    assert.deepEqual([...seen, last].sort((a, b) => a - b), written.sort((a, b) => a - b));
+    await s.close();
   });
   it('a closed database reports the store as unavailable instead of crashing', async () => {
     const s = new SqliteStore(join(dir, 'closed.db'));

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
@@ -11,7 +11,8 @@ interface PollState {
   interval: number;
   /** Epoch ms when the device code expires; the record goes with it. */
   expiresAt: number;
-  lastPoll?: number;
+  /** Epoch ms of the last poll while pending (null after a foreign client's poll was undone). */
+  lastPoll?: number | null;
   [key: string]: unknown;
 }
 
@@ -19,7 +20,7 @@ const MODEL = 'DevicePoll';
 /** Longer device codes are not ours; oidc-provider answers them with invalid_grant. */
 const MAX_DEVICE_CODE = 512;
 // Device codes are bearer secrets; the poll record is keyed by their hash, not the code itself.
-const keyOf = (deviceCode: string) => createHash('sha256').update(deviceCode).digest('base64url');
+const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
 export interface DevicePollingOptions {
   store: Store;
@@ -84,13 +85,19 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
     const deviceCode = oidc.params.device_code;
     if (typeof deviceCode !== 'string' || deviceCode.length > MAX_DEVICE_CODE) return;
     const key = keyOf(deviceCode);
-    const state = (await options.store.find(MODEL, key)) as PollState | undefined;
-    if (!state || state.clientId !== oidc.client?.clientId) return;
     const at = now();
-    const tooSoon = state.lastPoll !== undefined && at - state.lastPoll < state.interval * 1000;
-    const paced: PollState = { ...state, lastPoll: at, interval: tooSoon ? state.interval + 5 : state.interval };
-    await options.store.upsert(MODEL, key, paced, Math.max(1, Math.ceil((state.expiresAt - at) / 1000)));
+    // One store call per poll: this poll's time goes in and the previous one comes back, atomically,
+    // so of two polls racing on two replicas the later one sees the earlier.
+    const state = (await options.store.exchange(MODEL, key, { lastPoll: at })) as PollState | undefined;
+    if (!state || state.clientId !== oidc.client?.clientId) {
+      // Another client's poll must not move the owner's pace: put its previous poll back.
+      if (state) await options.store.exchange(MODEL, key, { lastPoll: state.lastPoll ?? null });
+      return;
+    }
+    const tooSoon = typeof state.lastPoll === 'number' && at - state.lastPoll < state.interval * 1000;
     if (!tooSoon) return;
+    const paced: PollState = { ...state, interval: state.interval + 5 };
+    await options.store.exchange(MODEL, key, { interval: paced.interval });
     const err = new errors.SlowDown(`polling faster than every ${state.interval} s; poll every ${paced.interval} s`);
     ctx.status = err.statusCode;
     ctx.body = { error: err.error, error_description: err.error_description };

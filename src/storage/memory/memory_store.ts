@@ -1,5 +1,5 @@
 import type { Payload } from '../../shared/types.ts';
-import { expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
+import { exchangeableFields, expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
 
 interface Row {
   payload: Payload;
@@ -75,6 +75,15 @@ export class MemoryStore implements Store {
 
   async findByUid(model: string, uid: string): Promise<Payload | undefined> {
     return this.#findBy(model, 'uid', uid);
+  }
+
+  async exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined> {
+    exchangeableFields(fields);
+    const row = this.#live(model, id);
+    if (!row) return undefined;
+    const before = MemoryStore.#out(row);
+    row.payload = { ...row.payload, ...structuredClone(fields) };
+    return before;
   }
 
   async consume(model: string, id: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { isNotImplemented } from './mongodb_errors.ts';
 
 /** The collections the store uses. Records of every model share one collection. */
 export interface Collections {
-  /** `{ _id: "<model>:<id>", model, id, payload (JSON text), gen, grantId?, userCode?, uid?, expiresAt?, consumed? }` */
+  /** `{ _id: "<model>:<id>", model, id, payload (JSON text), gen, grantId?, userCode?, uid?, expiresAt?, consumed?, fields? }` */
   records: Collection<RecordDoc>;
   /** One document per consumed record generation; the unique `_id` decides the single winner. */
   claims: Collection<ClaimDoc>;
@@ -25,11 +25,17 @@ export interface RecordDoc {
   uid?: string;
   expiresAt?: Date;
   consumed?: number;
+  /** Payload fields set by `exchange` (one atomic `$set`), read over `payload`; an upsert drops them. */
+  fields?: Record<string, unknown>;
+  /** Count of exchanges, on servers where they go through claims (mongodb_exchange.ts). */
+  xv?: number;
 }
 
 export interface ClaimDoc {
   _id: string;
   key: string;
+  /** Epoch ms the claim was taken (exchange claims only). */
+  at?: number;
   expiresAt?: Date;
 }
 

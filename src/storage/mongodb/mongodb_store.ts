@@ -3,10 +3,11 @@ import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Filt
 import { AlreadyExistsError, GatehouseError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Payload } from '../../shared/types.ts';
-import { expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
+import { exchangeableFields, expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
 import { classify, explain, isDuplicateKey, unavailable } from './mongodb_errors.ts';
 import { collections, ensureIndexes, type Collections, type IndexSupport, type RecordDoc } from './mongodb_indexes.ts';
 import { increment } from './mongodb_counters.ts';
+import { exchangeAtomic, exchangeByClaims } from './mongodb_exchange.ts';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -60,6 +61,8 @@ export class MongoStore implements Store {
   #support: IndexSupport | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #down = false;
+  /** False on FerretDB (its conditional updates are a read then a write): see `exchange`. */
+  #atomicUpdates = true;
   #closed = false;
   #timeoutMs: number;
   /** Record writes waiting for this turn's bulk write (`#replaceBatched`). */
@@ -135,6 +138,8 @@ export class MongoStore implements Store {
     }
     const support = await ensureIndexes(this.#c);
     this.#support = support;
+    const build = await this.#client.db('admin').command({ buildInfo: 1 });
+    this.#atomicUpdates = !('ferretdbVersion' in build);
     if (!support.ttl && !this.#sweeper && !this.#closed) {
       this.#logger?.info({ event: 'store_sweeper', store: 'mongodb' }, 'MongoDB server has no TTL indexes: expired records are swept every minute');
       this.#sweeper = setInterval(() => void this.purgeExpired().catch(() => {}), PURGE_INTERVAL_MS).unref();
@@ -209,6 +214,7 @@ export class MongoStore implements Store {
   static #out(doc: RecordDoc | null): Payload | undefined {
     if (!doc) return undefined;
     const payload = JSON.parse(doc.payload) as Payload;
+    if (doc.fields) Object.assign(payload, doc.fields);
     if (typeof doc.consumed === 'number') payload.consumed = doc.consumed;
     return payload;
   }
@@ -345,6 +351,19 @@ export class MongoStore implements Store {
 
   async findByUid(model: string, uid: string): Promise<Payload | undefined> {
     return this.#run(async () => MongoStore.#out(await this.#c.records.findOne({ model, uid, ...live(Date.now()) })));
+  }
+
+  /**
+   * The payload stays JSON text; the exchanged fields go in a `fields` subdocument that reads lay
+   * over it. On MongoDB one `findOneAndUpdate`; on FerretDB, whose conditional updates race, a
+   * claim per version (mongodb_exchange.ts).
+   */
+  async exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined> {
+    exchangeableFields(fields);
+    return this.#run(async () => {
+      const before = this.#atomicUpdates ? await exchangeAtomic(this.#c, key(model, id), fields) : await exchangeByClaims(this.#c, key(model, id), fields, this.#timeoutMs * 4);
+      return MongoStore.#out(before);
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Payload } from '../../shared/types.ts';
-import { expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
+import { exchangeableFields, expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
@@ -38,6 +38,8 @@ interface Row {
 /** One queued write: the statement's work, and the caller's promise to settle after the commit. */
 interface QueuedWrite {
   work: () => unknown;
+  /** Several statements that must commit together even when the write is alone in its turn. */
+  transaction: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -50,7 +52,7 @@ export const MAX_WRITES_PER_COMMIT = 256;
  * node:sqlite is synchronous, which keeps every statement atomic within this process;
  * SQLite's file locking covers other processes on the same file.
  *
- * Group commit: writes (upsert, insert, consume, destroy, revokeByGrantId, increment) are queued
+ * Group commit: writes (upsert, insert, exchange, consume, destroy, revokeByGrantId, increment) are queued
  * and committed together in one transaction at the end of the event-loop turn (`setImmediate`),
  * and each caller's promise settles only after that commit, so a resolved write is as durable as
  * before. Under load this turns twenty token writes into one commit instead of twenty (a commit
@@ -58,6 +60,8 @@ export const MAX_WRITES_PER_COMMIT = 256;
  * queued, so this process always reads its own writes in order. A statement that fails rejects
  * only its own caller; a commit that fails (disk full, another process holding the lock past
  * `busy_timeout`) rolls the batch back and rejects every caller in it with StoreUnavailableError.
+ * `exchange` reads and rewrites its row inside that transaction (`BEGIN IMMEDIATE` holds the
+ * file's write lock from the start), so no other process writes between its read and its write.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -91,6 +95,7 @@ export class SqliteStore implements Store {
       find: p(`SELECT payload, consumed FROM records WHERE model = ? AND id = ? AND ${LIVE}`),
       byUserCode: p(`SELECT payload, consumed FROM records WHERE model = ? AND user_code = ? AND ${LIVE} LIMIT 1`),
       byUid: p(`SELECT payload, consumed FROM records WHERE model = ? AND uid = ? AND ${LIVE} LIMIT 1`),
+      exchange: p('UPDATE records SET payload = ? WHERE model = ? AND id = ?'),
       consume: p(`UPDATE records SET consumed = ? WHERE model = ? AND id = ? AND consumed IS NULL AND ${LIVE}`),
       destroy: p('DELETE FROM records WHERE model = ? AND id = ?'),
       revoke: p('DELETE FROM records WHERE grant_id = ?'),
@@ -119,10 +124,10 @@ export class SqliteStore implements Store {
   }
 
   /** Queues one write for the next group commit; the promise settles after it. */
-  #write<T>(work: () => T): Promise<T> {
+  #write<T>(work: () => T, transaction = false): Promise<T> {
     if (!this.#db.isOpen) return Promise.reject(new StoreUnavailableError('sqlite: the store is closed'));
     if (this.#queue.length === 0) setImmediate(this.#commitQueued);
-    return new Promise<T>((resolve, reject) => this.#queue.push({ work, resolve: resolve as (v: unknown) => void, reject }));
+    return new Promise<T>((resolve, reject) => this.#queue.push({ work, transaction, resolve: resolve as (v: unknown) => void, reject }));
   }
 
   /** Commits every queued write (before any read, and at the end of the turn). */
@@ -135,7 +140,7 @@ export class SqliteStore implements Store {
   };
 
   #commit(batch: QueuedWrite[]): void {
-    if (batch.length === 1) {
+    if (batch.length === 1 && !batch[0]!.transaction) {
       const only = batch[0]!;
       try {
         only.resolve(this.#run(only.work));
@@ -206,6 +211,16 @@ export class SqliteStore implements Store {
 
   async findByUid(model: string, uid: string): Promise<Payload | undefined> {
     return SqliteStore.#out(this.#read(() => this.#s.byUid!.get(model, uid, Date.now()) as Row | undefined));
+  }
+
+  async exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined> {
+    exchangeableFields(fields);
+    const row = await this.#write(() => {
+      const before = this.#s.find!.get(model, id, Date.now()) as Row | undefined;
+      if (before) this.#s.exchange!.run(JSON.stringify({ ...(JSON.parse(before.payload) as Payload), ...fields }), model, id);
+      return before;
+    }, true);
+    return SqliteStore.#out(row);
   }
 
   async consume(model: string, id: string): Promise<boolean> {
