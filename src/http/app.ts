@@ -39,6 +39,15 @@ export interface AppOptions {
 }
 
 /**
+ * The paths of the documents that are the same for every plain GET (document_cache.ts): both
+ * discovery documents (OpenID Connect Discovery 1.0 §4, RFC 8414 §3; oidc-provider serves both,
+ * and `pathFor('discovery')` names only the first) and the JWKS.
+ */
+export function documentPaths(provider: Provider): string[] {
+  return ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', provider.pathFor('jwks', { mountPath: '' })];
+}
+
+/**
  * Puts our middleware in front of oidc-provider's router (Provider is a koa app and `use`
  * inserts before its own routes), so one app serves both listeners.
  */
@@ -53,7 +62,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger),
-    documentCache([provider.pathFor('discovery', { mountPath: '' }), provider.pathFor('jwks', { mountPath: '' })]),
+    documentCache(documentPaths(provider)),
     auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),
     clientCertificates({ header: settings.clientCertHeader, trustedProxies: settings.trustedProxies, logger }),
