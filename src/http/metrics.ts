@@ -61,21 +61,27 @@ export class Metrics {
   middleware() {
     const answered = this.#answered;
     const timers = new Map<string, Histogram.Internal<string>>();
-    return async (ctx: Context, next: Next): Promise<void> => {
+    const count = (ctx: Context, started: number): void => {
+      const route = routeOf(ctx);
+      const listener: string = ctx.state.listener ?? 'public';
+      const key = `${route} ${ctx.method} ${ctx.status} ${listener}`;
+      const entry = answered.get(key);
+      if (entry) entry.count++;
+      else answered.set(key, { labels: { route, method: ctx.method, status: String(ctx.status), listener }, count: 1 });
+      let timer = timers.get(route);
+      if (!timer) timers.set(route, (timer = this.duration.labels({ route })));
+      timer.observe((performance.now() - started) / 1000);
+    };
+    // Not an async frame: counts when next() settles, either way, and hands the outcome on.
+    return (ctx: Context, next: Next): Promise<void> => {
       const started = performance.now();
-      try {
-        await next();
-      } finally {
-        const route = routeOf(ctx);
-        const listener: string = ctx.state.listener ?? 'public';
-        const key = `${route} ${ctx.method} ${ctx.status} ${listener}`;
-        const entry = answered.get(key);
-        if (entry) entry.count++;
-        else answered.set(key, { labels: { route, method: ctx.method, status: String(ctx.status), listener }, count: 1 });
-        let timer = timers.get(route);
-        if (!timer) timers.set(route, (timer = this.duration.labels({ route })));
-        timer.observe((performance.now() - started) / 1000);
-      }
+      return next().then(
+        () => count(ctx, started),
+        (err: unknown) => {
+          count(ctx, started);
+          throw err;
+        },
+      );
     };
   }
 
