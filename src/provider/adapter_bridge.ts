@@ -52,6 +52,18 @@ async function revokeRedeemedGrant(store: Store, model: string, id: string): Pro
 }
 
 /**
+ * A stored client as oidc-provider may use it: the client cache shares one deep-frozen record
+ * with every reader (clients/client_cache.ts), and building a client writes into the keys of an
+ * inline `jwks` (oidc-provider's client keystore adds `x5t#S256` to a key with `x5c`, for
+ * self_signed_tls_client_auth), so those keys are its own copy. Nothing else is copied: the rest
+ * of the record is only read, or copied by oidc-provider itself.
+ */
+function withOwnJwks(record: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!record || record.jwks === undefined || record.jwks === null || typeof record.jwks !== 'object') return record;
+  return { ...record, jwks: structuredClone(record.jwks) };
+}
+
+/**
  * The adapter class oidc-provider instantiates per model, backed by one Store.
  * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race,
  * revoking the winner's tokens (`revokeRedeemedGrant`).
@@ -71,7 +83,8 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
       const found = await guard(() => store.find(this.name, id));
       if (this.name !== 'Client') return found as AdapterPayload | undefined;
-      return guard(() => migratedClientRecord(store, this.name, id, found)) as Promise<AdapterPayload | undefined>;
+      const record = await guard(() => migratedClientRecord(store, this.name, id, found));
+      return withOwnJwks(record) as AdapterPayload | undefined;
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       return guard(() => store.findByUserCode(this.name, userCode)) as Promise<AdapterPayload | undefined>;

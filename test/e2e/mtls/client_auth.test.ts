@@ -164,4 +164,16 @@ describe('self_signed_tls_client_auth', () => {
     assertInvalidClient(await token('robot', certs.selfSignedOther));
     assertInvalidClient(await token('robot'));
   });
+  it('works the same for a stored client (read through the client cache, whose record is shared and frozen), request after request', async () => {
+    await gh.store.upsert('Client', 'stored-robot', {
+      client_id: 'stored-robot',
+      token_endpoint_auth_method: 'self_signed_tls_client_auth',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      jwks: { keys: [jwkWithX5c(certs.selfSigned.cert)] },
+    });
+    for (let i = 0; i < 3; i++) assertToken(await token('stored-robot', certs.selfSigned));
+    assertInvalidClient(await token('stored-robot', certs.selfSignedOther));
+  });
 });
