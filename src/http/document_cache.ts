@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import { listenerOf } from './listeners.ts';
 
 /** One answer as the whole pipeline produced it: status, headers and body bytes. */
 interface CachedAnswer {
@@ -38,13 +39,15 @@ export function documentCache(paths: string[]): Middleware {
     if (ctx.method !== 'GET' || !cacheable.has(ctx.path) || ctx.querystring !== '') return undefined;
     const headers = ctx.req.headers;
     for (const name of VARYING) if (headers[name] !== undefined) return undefined;
-    return `${String(ctx.state.listener ?? 'public')} ${ctx.path}`;
+    return `${listenerOf(ctx.req) ?? 'public'} ${ctx.path}`;
   };
   return function documents(ctx: Context, next: Next): Promise<void> {
     const key = keyOf(ctx);
     if (key === undefined) return next();
     const cached = answers.get(key);
     if (cached) {
+      // What the middleware it skips would have said about the request (the log line, metrics).
+      ctx.state.listener = listenerOf(ctx.req);
       replay(ctx, cached);
       return Promise.resolve();
     }

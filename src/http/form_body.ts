@@ -92,6 +92,7 @@ function readStream(req: Context['req'], tooBig: () => Error): Promise<Buffer> {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
+    req.resume(); // flowing even if something paused it before
   });
 }
 

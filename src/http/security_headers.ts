@@ -34,8 +34,9 @@ function isJson(contentType: unknown): boolean {
  * origin, no inline code, no framing. `form-action` is left out on purpose: after a form POST the
  * browser follows redirects to client redirect URIs (loopback ports, custom schemes) that no list
  * could name. A JSON answer gets the shorter `apiHeaders` set instead; anything else (pages,
- * redirects, static files, errors not yet rendered) the full set. The headers are chosen once the
- * answer is known and before it is sent.
+ * redirects, static files, errors not yet rendered) the full set. The API set goes on every answer
+ * before it is built (so one written straight to the socket has it), and a non-JSON answer gets
+ * the full set once it is known, before it is sent.
  */
 export function securityHeaders(options: { https: boolean }) {
   const mw = helmet({
@@ -75,21 +76,22 @@ export function securityHeaders(options: { https: boolean }) {
   // helmet sets static headers synchronously; a version that did not would leave the list incomplete.
   if (!done) throw new Error('helmet did not set its headers synchronously');
   const api = apiHeaders(options.https);
-  const apply = (ctx: Context) => {
+  /** Pages and everything else not JSON: the full set, over the API set, unless already sent. */
+  const upgrade = (ctx: Context) => {
     const res = ctx.res;
-    if (res.headersSent) return;
-    if (isJson(res.getHeader('content-type'))) {
-      for (const [name, value] of api) res.setHeader(name, value);
-    } else {
-      for (const [name, value] of set) res.setHeader(name, value);
-    }
+    if (res.headersSent || isJson(res.getHeader('content-type'))) return;
+    for (const [name, value] of set) res.setHeader(name, value);
     for (const name of removed) res.removeHeader(name);
   };
   return async function headers(ctx: Context, next: Next): Promise<void> {
+    // The API set first: an answer written straight to the socket before next() returns (the
+    // 303 of a finished sign-in, `ctx.respond = false`) goes out with it.
+    const res = ctx.res;
+    for (const [name, value] of api) res.setHeader(name, value);
     try {
       await next();
     } finally {
-      apply(ctx);
+      upgrade(ctx);
     }
   };
 }

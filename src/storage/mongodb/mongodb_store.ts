@@ -443,7 +443,8 @@ export class MongoStore implements Store {
     // Operations already started (and their queued writes) finish first, each within the timeout.
     await Promise.allSettled([...this.#operations]);
     this.#flushReplaces();
-    await Promise.allSettled([...this.#replacesInFlight]);
+    // Writes still in flight get one more timeout at most: a stalled server does not hold close().
+    await this.#bounded(Promise.allSettled([...this.#replacesInFlight])).catch(() => {});
     await this.#client.close();
   }
 }

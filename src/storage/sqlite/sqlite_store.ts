@@ -156,12 +156,19 @@ export class SqliteStore implements Store {
         try {
           outcomes.push({ ok: true, value: this.#run(write.work) });
         } catch (err) {
-          outcomes.push({ ok: false, err }); // SQLite undid this statement only; the rest stands
+          // A constraint error undoes this statement only; a full disk or an I/O error ends the
+          // whole transaction, and then nothing more may run outside it: the batch fails.
+          if (!this.#db.isTransaction) throw err;
+          outcomes.push({ ok: false, err });
         }
       }
       this.#run(() => this.#s.commit!.run());
     } catch (err) {
-      if (this.#db.isTransaction) this.#s.rollback!.run();
+      try {
+        if (this.#db.isTransaction) this.#s.rollback!.run();
+      } catch {
+        // the connection is unusable: every caller of the batch is told below all the same
+      }
       for (const write of batch) write.reject(err);
       return;
     }

@@ -157,6 +157,9 @@ before(async () => {
   const wrong = await browser.request(`${interaction}/login`, { form: { csrf: hidden(login.text, 'csrf'), username: 'alice', password: WRONG_PASSWORD } });
   assert.equal(wrong.res.status, 401);
   let page = await browser.request(`${interaction}/login`, { form: { csrf: hidden(wrong.text, 'csrf'), username: 'alice', password: PASSWORD } });
+  // The finished sign-in's 303 is written by oidc-provider straight to the socket: it still carries the security headers.
+  assert.equal(page.res.status, 303, page.text);
+  for (const name of ['content-security-policy', 'x-frame-options', 'x-content-type-options', 'referrer-policy']) assert.ok(page.res.headers.get(name), `${name} on the sign-in's 303`);
   // Follow the provider's redirects to the consent page, allow, and on to the success page.
   for (let hops = 0; hops < 10; hops++) {
     if (page.res.status === 303 || page.res.status === 302) {

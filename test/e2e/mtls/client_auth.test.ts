@@ -171,7 +171,7 @@ describe('self_signed_tls_client_auth', () => {
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
-      jwks: { keys: [jwkWithX5c(certs.selfSigned.cert)] },
+      jwks: { keys: [jwkWithX5c(certs.selfSigned!.cert)] },
     });
     for (let i = 0; i < 3; i++) assertToken(await token('stored-robot', certs.selfSigned));
     assertInvalidClient(await token('stored-robot', certs.selfSignedOther));
