@@ -52,6 +52,22 @@ async function revokeRedeemedGrant(store: Store, model: string, id: string): Pro
 }
 
 /**
+ * A device code as the token endpoint sees it: without its `consumed` mark. oidc-provider revokes
+ * the grant when it finds its grant source already consumed (right for a code coming back,
+ * RFC 6749 §4.1.2); for a device code that poll can only be its own client's (a retry, or another
+ * replica's poll a moment late), and revoking would take away the tokens the winning poll is
+ * being given — with two replicas, sometimes before it has them (no winner at all). Without the
+ * mark oidc-provider asks the store to consume the code, the store refuses (it is consumed), and
+ * the poll gets `invalid_grant` with the grant untouched: exactly one poll wins (RFC 8628 §3.4
+ * names no revocation). The device pages look codes up by user code, where the mark stays.
+ */
+function withoutConsumed(record: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!record || record.consumed === undefined) return record;
+  const { consumed: _consumed, ...rest } = record;
+  return rest;
+}
+
+/**
  * A stored client as oidc-provider may use it: the client cache shares one deep-frozen record
  * with every reader (clients/client_cache.ts), and building a client writes into the keys of an
  * inline `jwks` (oidc-provider's client keystore adds `x5t#S256` to a key with `x5c`, for
@@ -82,6 +98,7 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
       const found = await guard(() => store.find(this.name, id));
+      if (this.name === 'DeviceCode') return withoutConsumed(found) as AdapterPayload | undefined;
       if (this.name !== 'Client') return found as AdapterPayload | undefined;
       const record = await guard(() => migratedClientRecord(store, this.name, id, found));
       return withOwnJwks(record) as AdapterPayload | undefined;

@@ -131,5 +131,14 @@ describe('device flow across two Gatehouse processes on one MongoDB database', (
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => poll(replicas[i % 2]!.base, auth.device_code)));
     assert.equal(results.filter((r) => r.status === 200).length, 1, JSON.stringify(results.map((r) => r.body.error ?? 'ok')));
     for (const r of results.filter((x) => x.status !== 200)) assert.ok(['invalid_grant', 'slow_down'].includes(r.body.error as string), String(r.body.error));
+    // A poll after the redemption is refused too, and takes nothing from the winner: its tokens stay valid.
+    await new Promise((r) => setTimeout(r, auth.interval * 1000 + 50));
+    const late = await poll(replicas[1]!.base, auth.device_code);
+    assert.equal(late.body.error, 'invalid_grant');
+    const winner = results.find((r) => r.status === 200)!;
+    for (const r of replicas) {
+      const me = await fetch(`${r!.base}/me`, { headers: { authorization: `Bearer ${String(winner.body.access_token)}` } });
+      assert.equal(me.status, 200, `userinfo on ${r!.base} after the late poll`);
+    }
   });
 });
