@@ -1,9 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 import { listenerOf } from './listeners.ts';
+import { isJson } from './security_headers.ts';
 
-/** One answer as the whole pipeline produced it: status, headers and body bytes. */
+/** One 200 answer as the whole pipeline produced it: headers and body bytes. */
 interface CachedAnswer {
-  status: number;
   headers: Array<[string, string | string[]]>;
   body: Buffer;
   /** oidc-provider's route name, for the metrics label (`discovery`, `jwks`). */
@@ -17,7 +17,7 @@ const PER_EXCHANGE = new Set(['x-request-id', 'date', 'connection', 'keep-alive'
  * Request headers an answer may depend on: a request carrying any of them goes through the
  * whole pipeline (CORS answers name the Origin; conditional requests may get 304).
  */
-const VARYING = ['origin', 'if-none-match', 'if-modified-since', 'access-control-request-method'] as const;
+const VARYING = ['origin', 'if-none-match', 'if-modified-since'] as const;
 
 /**
  * Replays the documents that are the same for every request — discovery and the JWKS — instead
@@ -35,19 +35,20 @@ const VARYING = ['origin', 'if-none-match', 'if-modified-since', 'access-control
 export function documentCache(paths: string[]): Middleware {
   const cacheable = new Set(paths);
   const answers = new Map<string, CachedAnswer>();
-  const keyOf = (ctx: Context): string | undefined => {
-    if (ctx.method !== 'GET' || !cacheable.has(ctx.path) || ctx.querystring !== '') return undefined;
+  const replayable = (ctx: Context): boolean => {
+    if (ctx.method !== 'GET' || !cacheable.has(ctx.path) || ctx.querystring !== '') return false;
     const headers = ctx.req.headers;
-    for (const name of VARYING) if (headers[name] !== undefined) return undefined;
-    return `${listenerOf(ctx.req) ?? 'public'} ${ctx.path}`;
+    for (const name of VARYING) if (headers[name] !== undefined) return false;
+    return true;
   };
   return function documents(ctx: Context, next: Next): Promise<void> {
-    const key = keyOf(ctx);
-    if (key === undefined) return next();
+    if (!replayable(ctx)) return next();
+    const listener = listenerOf(ctx.req);
+    const key = `${listener ?? 'public'} ${ctx.path}`;
     const cached = answers.get(key);
     if (cached) {
       // What the middleware it skips would have said about the request (the log line, metrics).
-      ctx.state.listener = listenerOf(ctx.req);
+      ctx.state.listener = listener;
       replay(ctx, cached);
       return Promise.resolve();
     }
@@ -62,7 +63,7 @@ function replay(ctx: Context, answer: CachedAnswer): void {
   const res = ctx.res;
   for (const [name, value] of answer.headers) res.setHeader(name, value);
   if (answer.route) ctx.state.route = answer.route;
-  ctx.status = answer.status;
+  ctx.status = 200;
   ctx.body = answer.body;
 }
 
@@ -71,8 +72,7 @@ function capture(ctx: Context): CachedAnswer | undefined {
   if (ctx.status !== 200 || ctx.res.headersSent) return undefined;
   const res = ctx.res;
   if (res.getHeader('set-cookie') !== undefined) return undefined;
-  const type = res.getHeader('content-type');
-  if (typeof type !== 'string' || !/json/i.test(type)) return undefined;
+  if (!isJson(res.getHeader('content-type'))) return undefined;
   const body = ctx.body;
   let bytes: Buffer;
   if (Buffer.isBuffer(body)) bytes = body;
@@ -86,5 +86,5 @@ function capture(ctx: Context): CachedAnswer | undefined {
     if (value !== undefined) headers.push([name, typeof value === 'number' ? String(value) : value]);
   }
   const route = (ctx as Context & { oidc?: { route?: string } }).oidc?.route;
-  return { status: 200, headers, body: bytes, route };
+  return { headers, body: bytes, route };
 }

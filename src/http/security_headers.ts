@@ -23,7 +23,7 @@ function apiHeaders(https: boolean): Array<[string, string]> {
 }
 
 /** A JSON media type (`application/json`, `application/*+json`), as oidc-provider and our routes answer. */
-function isJson(contentType: unknown): boolean {
+export function isJson(contentType: unknown): boolean {
   if (typeof contentType !== 'string') return false;
   const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
