@@ -22,6 +22,15 @@ const MAX_DEVICE_CODE = 512;
 // Device codes are bearer secrets; the poll record is keyed by their hash, not the code itself.
 const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
+/**
+ * How much sooner than its interval a poll may arrive and still count as on time: a tenth of the
+ * interval, at most 1 s. A client that waits exactly `interval` seconds still arrives a little
+ * early now and then (timers that fire on a cached loop clock, a busy network path), and a
+ * fixed-rate poller sees the server's queueing jitter; slow_down is for clients polling much
+ * faster, not for those.
+ */
+export const pollTolerance = (intervalSeconds: number) => Math.min(1000, intervalSeconds * 100);
+
 export interface DevicePollingOptions {
   store: Store;
   /** Seconds announced as `interval` for a new device code. */
@@ -58,8 +67,9 @@ export function announceInterval(options: DevicePollingOptions, path = '/device/
 }
 
 /**
- * Paces device-code polls: a poll of a still-pending code sooner than the code's interval gets
- * `slow_down` instead of `authorization_pending`, and the interval grows by 5 s. Every other
+ * Paces device-code polls: a poll of a still-pending code that arrives sooner than the code's
+ * interval after the previous one (less `pollTolerance`) gets `slow_down` instead of
+ * `authorization_pending`, and the interval grows by 5 s. Every other
  * answer passes unchanged, so a client that ignores `slow_down` (a PAM module polling at a fixed
  * pace) still gets its tokens on its first poll after approval, and access_denied or
  * expired_token after a denial or expiry. Someone else's code gets oidc-provider's invalid_grant
@@ -78,6 +88,9 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
     return ctx.method === 'POST' && ctx.path === path ? pacePoll(ctx, next) : next();
   };
   async function pacePoll(ctx: OidcContext, next: Next): Promise<void> {
+    // The poll's arrival, not the time oidc-provider finished: its queueing under load is not the
+    // client's doing.
+    const at = now();
     await next();
     const oidc = ctx.oidc;
     if (oidc?.route !== 'token' || oidc.params?.grant_type !== DEVICE_CODE_GRANT) return;
@@ -85,7 +98,6 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
     const deviceCode = oidc.params.device_code;
     if (typeof deviceCode !== 'string' || deviceCode.length > MAX_DEVICE_CODE) return;
     const key = keyOf(deviceCode);
-    const at = now();
     // One store call per poll: this poll's time goes in and the previous one comes back, atomically,
     // so of two polls racing on two replicas the later one sees the earlier.
     const state = (await options.store.exchange(MODEL, key, { lastPoll: at })) as PollState | undefined;
@@ -94,7 +106,7 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
       if (state) await options.store.exchange(MODEL, key, { lastPoll: state.lastPoll ?? null });
       return;
     }
-    const tooSoon = typeof state.lastPoll === 'number' && at - state.lastPoll < state.interval * 1000;
+    const tooSoon = typeof state.lastPoll === 'number' && at - state.lastPoll < state.interval * 1000 - pollTolerance(state.interval);
     if (!tooSoon) return;
     const paced: PollState = { ...state, interval: state.interval + 5 };
     await options.store.exchange(MODEL, key, { interval: paced.interval });

@@ -100,6 +100,20 @@ describe('device flow: denial, expiry, pace, other clients', () => {
     assert.equal((await pollOnce(server, 'not-a-device-code')).body.error, 'invalid_grant');
   });
 
+  test('a poll a little early (under a tenth of the interval) is on time; earlier than that is slow_down', async () => {
+    const auth = await requestDeviceCode(server);
+    assert.equal(auth.interval, 1);
+    assert.equal((await pollOnce(server, auth.device_code)).body.error, 'authorization_pending');
+    // 950 ms after: 50 ms early, within the 100 ms a 1 s interval allows (timers and queues jitter).
+    server.clock.advance(950);
+    assert.equal((await pollOnce(server, auth.device_code)).body.error, 'authorization_pending');
+    // 850 ms after that one: 150 ms early.
+    server.clock.advance(850);
+    const fast = await pollOnce(server, auth.device_code);
+    assert.equal(fast.body.error, 'slow_down');
+    assert.match(String(fast.body.error_description), /every 6 s/);
+  });
+
   // Full-width letters are the code itself (NFKC; test/e2e/device_flow/user_codes.test.ts).
   test('odd user-code input is simply "incorrect": homoglyphs, 10 KB strings', async () => {
     const auth = await requestDeviceCode(server);
