@@ -23,13 +23,13 @@ const MAX_DEVICE_CODE = 512;
 const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
 /**
- * How much sooner than its interval a poll may arrive and still count as on time: a tenth of the
- * interval, at most 1 s. A client that waits exactly `interval` seconds still arrives a little
- * early now and then (timers that fire on a cached loop clock, a busy network path), and a
- * fixed-rate poller sees the server's queueing jitter; slow_down is for clients polling much
- * faster, not for those.
+ * How much sooner than its interval a poll may arrive and still count as on time (ms): 2% of the
+ * interval (100 ms at 5 s), at most 250 ms. A client that waits exactly `interval` seconds after
+ * an answer still arrives a few ms early now and then (a timer started on a cached loop clock), and
+ * a fixed-rate poller sees the server's queueing jitter; slow_down is for clients polling faster,
+ * not for those.
  */
-export const pollTolerance = (intervalSeconds: number) => Math.min(1000, intervalSeconds * 100);
+export const pollTolerance = (intervalSeconds: number) => Math.min(250, intervalSeconds * 20);
 
 export interface DevicePollingOptions {
   store: Store;
