@@ -29,7 +29,7 @@ const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
  * a fixed-rate poller sees the server's queueing jitter; slow_down is for clients polling faster,
  * not for those.
  */
-export const pollTolerance = (intervalSeconds: number) => Math.min(250, intervalSeconds * 20);
+const pollTolerance = (intervalSeconds: number) => Math.min(250, intervalSeconds * 20);
 
 export interface DevicePollingOptions {
   store: Store;
