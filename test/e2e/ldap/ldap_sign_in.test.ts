@@ -90,6 +90,26 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
     assert.equal(bob.res.status, 303, bob.text.slice(0, 400));
   });
 
+  test('`memberOf` groups (the user\'s own attribute, as in Active Directory): read from the person\'s entry, the first RDN value of each group DN', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ldap-memberof-'));
+    const connectors = JSON.parse(readFileSync(w.gh.config.connectorsFile!, 'utf8')) as Array<Record<string, unknown>>;
+    const staff = connectors.find((c) => c.id === 'staff')!;
+    writeFileSync(join(dir, 'connectors.json'), JSON.stringify([{ ...staff, id: 'roles', label: 'Roles directory', groupSearch: { style: 'memberOf' }, requiredGroups: ['oncall'] }]));
+    const roles = await startTestServer({ GATEHOUSE_CONNECTORS_FILE: join(dir, 'connectors.json'), GATEHOUSE_CLIENTS_FILE: w.gh.config.clientsFile! });
+    try {
+      // slapd gives alice memberOf: cn=oncall,ou=roles,… (the groupOfNames that lists her DN).
+      const claims = jwtClaims(String((await tokensFor(roles, 'roles', 'alice', w.directory.passwords.alice)).id_token));
+      assert.deepEqual(claims.groups, ['oncall']);
+      // bob is in no groupOfNames: no memberOf, so the required group refuses him.
+      const bob = await submitDirectory(await openSignIn(roles), 'roles', 'bob', w.directory.passwords.bob);
+      assert.equal(bob.res.status, 403, bob.text.slice(0, 400));
+      assert.match(bob.text, /Access refused/);
+    } finally {
+      await roles.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('wrong password, empty password, unknown user and filter metacharacters all get "Incorrect username or password"', async () => {
     const alice = w.directory.passwords.alice;
     // With alice's real password: an unescaped filter would match her entry and sign her in.

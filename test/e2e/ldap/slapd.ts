@@ -86,11 +86,13 @@ function slapdConf(dir: string, rootPassword: string): string {
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/dyngroup.schema
 pidfile ${dir}/slapd.pid
 argsfile ${dir}/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload ppolicy
+moduleload dynlist
 TLSCACertificateFile ${dir}/ca.pem
 TLSCertificateFile ${dir}/server.pem
 TLSCertificateKeyFile ${dir}/server.key
@@ -103,6 +105,8 @@ rootdn "${ROOT_DN}"
 rootpw ${rootPassword}
 directory ${dir}/db
 overlay ppolicy
+overlay dynlist
+dynlist-attrset groupOfURLs memberURL member+memberOf@groupOfNames
 access to attrs=userPassword
   by anonymous auth
   by * none
@@ -134,7 +138,9 @@ async function listening(port: number, deadline: number): Promise<void> {
  * `security simple_bind=128` refuses a password bind without TLS). `allow bind_anon_dn` makes it
  * accept a DN with an empty password as an anonymous bind, as many servers do: the empty-password
  * test would sign people in if Gatehouse let such a bind through. Loads the small tree above with
- * slapadd; the ppolicy overlay gives `pwdAccountLockedTime` for disabling people.
+ * slapadd; the ppolicy overlay gives `pwdAccountLockedTime` for disabling people, and the dynlist
+ * overlay gives people the `memberOf` of their groupOfNames groups (OpenLDAP 2.5's way; Active
+ * Directory keeps `memberOf` on the user itself).
  */
 export async function startDirectory(): Promise<TestDirectory> {
   if (!existsSync('/usr/sbin/slapd')) throw new Error('slapd is not installed: run test/setup/slapd.sh (npm test does)');
