@@ -26,7 +26,7 @@ export function databaseName(uri: string): string {
 }
 
 /** A record write waiting for this turn's bulk write, and its caller's promise. */
-interface QueuedReplace {
+interface QueuedRecordWrite {
   doc: RecordDoc;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -65,9 +65,9 @@ export class MongoStore implements Store {
   #atomicUpdates = true;
   #closed = false;
   #timeoutMs: number;
-  /** Record writes waiting for this turn's bulk write (`#replaceBatched`). */
-  #replaces: QueuedReplace[] = [];
-  #replacesInFlight = new Set<Promise<void>>();
+  /** Record writes waiting for this turn's bulk write (`#writeBatched`). */
+  #recordWrites: QueuedRecordWrite[] = [];
+  #recordWritesInFlight = new Set<Promise<void>>();
   /** Operations started and not yet settled (each bounded by the timeout). */
   #operations = new Set<Promise<void>>();
 
@@ -235,14 +235,14 @@ export class MongoStore implements Store {
    * the server has acknowledged this document; a document the server refuses (duplicate key)
    * rejects only its own caller. Two writes of one `_id` go in successive bulk writes, in order.
    */
-  #replaceBatched(doc: RecordDoc): Promise<void> {
-    if (this.#replaces.length === 0) setImmediate(() => this.#flushReplaces());
-    return new Promise((resolve, reject) => this.#replaces.push({ doc, resolve, reject }));
+  #writeBatched(doc: RecordDoc): Promise<void> {
+    if (this.#recordWrites.length === 0) setImmediate(() => this.#flushRecordWrites());
+    return new Promise((resolve, reject) => this.#recordWrites.push({ doc, resolve, reject }));
   }
 
-  #flushReplaces(): void {
-    const queued = this.#replaces;
-    this.#replaces = [];
+  #flushRecordWrites(): void {
+    const queued = this.#recordWrites;
+    this.#recordWrites = [];
     // A second write of an _id starts the next batch, which waits for this one: it lands last.
     let chain = Promise.resolve();
     while (queued.length > 0) {
@@ -250,14 +250,14 @@ export class MongoStore implements Store {
       let end = 0;
       while (end < queued.length && !seen.has(queued[end]!.doc._id)) seen.add(queued[end++]!.doc._id);
       const batch = queued.splice(0, end);
-      chain = chain.then(() => this.#bulkReplace(batch));
+      chain = chain.then(() => this.#bulkRecordWrite(batch));
     }
     const done = chain;
-    this.#replacesInFlight.add(done);
-    void done.finally(() => this.#replacesInFlight.delete(done));
+    this.#recordWritesInFlight.add(done);
+    void done.finally(() => this.#recordWritesInFlight.delete(done));
   }
 
-  async #bulkReplace(batch: QueuedReplace[]): Promise<void> {
+  async #bulkRecordWrite(batch: QueuedRecordWrite[]): Promise<void> {
     const created = batch.filter((w) => CREATED_ONCE.has(w.doc.model));
     const others = created.length === 0 ? batch : batch.filter((w) => !CREATED_ONCE.has(w.doc.model));
     await Promise.all([created.length > 0 && this.#insertFirst(created), others.length > 0 && this.#replaceAll(others)]);
@@ -269,7 +269,7 @@ export class MongoStore implements Store {
    * unique user code) sends each of them again as a replacement, which settles it: replacing a
    * document just inserted with itself changes nothing.
    */
-  async #insertFirst(batch: QueuedReplace[]): Promise<void> {
+  async #insertFirst(batch: QueuedRecordWrite[]): Promise<void> {
     try {
       if (batch.length === 1) await this.#c.records.insertOne(batch[0]!.doc, MAJORITY);
       else await this.#c.records.insertMany(batch.map((w) => w.doc), { ordered: false, ...MAJORITY });
@@ -284,7 +284,7 @@ export class MongoStore implements Store {
     for (const w of batch) w.resolve();
   }
 
-  async #replaceAll(batch: QueuedReplace[]): Promise<void> {
+  async #replaceAll(batch: QueuedRecordWrite[]): Promise<void> {
     if (batch.length === 1) return this.#replaceEach(batch);
     const ops: AnyBulkWriteOperation<RecordDoc>[] = batch.map(({ doc }) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
     try {
@@ -303,7 +303,7 @@ export class MongoStore implements Store {
     for (const w of batch) w.resolve();
   }
 
-  async #replaceEach(batch: QueuedReplace[]): Promise<void> {
+  async #replaceEach(batch: QueuedRecordWrite[]): Promise<void> {
     await Promise.all(batch.map(({ doc, resolve, reject }) => this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY }).then(() => resolve(), reject)));
   }
 
@@ -312,7 +312,7 @@ export class MongoStore implements Store {
     await this.#run(async () => {
       for (let attempt = 0; ; attempt += 1) {
         try {
-          if (attempt === 0) await this.#replaceBatched(doc);
+          if (attempt === 0) await this.#writeBatched(doc);
           else await this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY });
           return;
         } catch (err) {
@@ -442,9 +442,9 @@ export class MongoStore implements Store {
     clearInterval(this.#sweeper);
     // Operations already started (and their queued writes) finish first, each within the timeout.
     await Promise.allSettled([...this.#operations]);
-    this.#flushReplaces();
+    this.#flushRecordWrites();
     // Writes still in flight get one more timeout at most: a stalled server does not hold close().
-    await this.#bounded(Promise.allSettled([...this.#replacesInFlight])).catch(() => {});
+    await this.#bounded(Promise.allSettled([...this.#recordWritesInFlight])).catch(() => {});
     await this.#client.close();
   }
 }
