@@ -1,7 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { hashClientSecret, isHashedClientSecret } from '../clients/client_secret.ts';
 import { credentialsFor } from './authorization.ts';
-import { readBodyText, readFormBody, replaceBodyText, replaceFormBody } from './form_body.ts';
+import { readBodyText, readFormBody, readFormParams, replaceBodyText, replaceFormBody } from './form_body.ts';
 
 /*
  * No path is matched here: oidc-provider's router folds case and ignores a trailing slash
@@ -68,9 +68,11 @@ function mayNameClientSecret(body: string): boolean {
 async function hashFormSecret(ctx: Context): Promise<void> {
   const body = await readFormBody(ctx);
   if (body === undefined || !mayNameClientSecret(body)) return;
-  const form = new URLSearchParams(body);
-  const secret = form.get('client_secret');
+  const params = (await readFormParams(ctx))!;
+  const secret = params.get('client_secret');
   if (!secret) return;
+  // The parsed form is shared (read-only): the hashed one is a copy.
+  const form = new URLSearchParams(params);
   form.set('client_secret', hashClientSecret(secret));
   replaceFormBody(ctx, form);
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Store } from '../storage/adapter.ts';
 import { ReplicaRateLimiter } from '../storage/replica_rate_limiter.ts';
 import { credentialsFor } from './authorization.ts';
-import { readFormBody } from './form_body.ts';
+import { readFormParams } from './form_body.ts';
 import type { Metrics } from './metrics.ts';
 import { tooManyRequests } from './too_many.ts';
 
@@ -73,9 +73,8 @@ async function claimedClientId(ctx: Context): Promise<string | undefined> {
       return raw || undefined;
     }
   }
-  const body = await readFormBody(ctx);
-  if (body === undefined) return undefined;
-  const params = new URLSearchParams(body);
+  const params = await readFormParams(ctx);
+  if (params === undefined) return undefined;
   return params.get('client_id') || assertionSubject(params.get('client_assertion')) || undefined;
 }
 

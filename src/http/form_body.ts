@@ -28,6 +28,24 @@ export async function readFormBody(ctx: Context): Promise<string | undefined> {
   return readBodyText(ctx);
 }
 
+const PARSED = Symbol('parsed form body');
+
+/**
+ * The parameters of the form body (`readFormBody`), parsed once per body text: the endpoint limits
+ * and the secret hashing both look at the same form. Read-only: a middleware that changes the form
+ * copies it (`new URLSearchParams(params)`) and hands the copy to `replaceFormBody`, whose new text
+ * gets a parse of its own. Undefined when the request has no form body; throws like `readFormBody`.
+ */
+export async function readFormParams(ctx: Context): Promise<URLSearchParams | undefined> {
+  const body = await readFormBody(ctx);
+  if (body === undefined) return undefined;
+  const cached = (ctx.state as { [PARSED]?: { text: string; params: URLSearchParams } })[PARSED];
+  if (cached?.text === body) return cached.params;
+  const params = new URLSearchParams(body);
+  (ctx.state as { [PARSED]?: { text: string; params: URLSearchParams } })[PARSED] = { text: body, params };
+  return params;
+}
+
 /** Like `readFormBody`, for a body of any type (oidc-provider also takes JSON this way). */
 export async function readBodyText(ctx: Context): Promise<string | undefined> {
   const already = (ctx.request as { body?: unknown }).body;
