@@ -29,20 +29,22 @@ export async function readFormBody(ctx: Context): Promise<string | undefined> {
 }
 
 const PARSED = Symbol('parsed form body');
+type ParsedState = { [PARSED]?: { text: string; params: URLSearchParams } };
 
 /**
- * The parameters of the form body (`readFormBody`), parsed once per body text: the endpoint limits
- * and the secret hashing both look at the same form. Read-only: a middleware that changes the form
- * copies it (`new URLSearchParams(params)`) and hands the copy to `replaceFormBody`, whose new text
- * gets a parse of its own. Undefined when the request has no form body; throws like `readFormBody`.
+ * The parameters of the form body (`readFormBody`), parsed once per body text and shared by every
+ * middleware that reads the form (the secret hashing, then the endpoint limits). Read-only: a
+ * middleware that changes the form copies it (`new URLSearchParams(params)`) and hands the copy to
+ * `replaceFormBody`, which makes it the parse of the new text (so a hashed secret's form is not
+ * parsed again). Undefined when the request has no form body; throws like `readFormBody`.
  */
 export async function readFormParams(ctx: Context): Promise<URLSearchParams | undefined> {
   const body = await readFormBody(ctx);
   if (body === undefined) return undefined;
-  const cached = (ctx.state as { [PARSED]?: { text: string; params: URLSearchParams } })[PARSED];
+  const cached = (ctx.state as ParsedState)[PARSED];
   if (cached?.text === body) return cached.params;
   const params = new URLSearchParams(body);
-  (ctx.state as { [PARSED]?: { text: string; params: URLSearchParams } })[PARSED] = { text: body, params };
+  (ctx.state as ParsedState)[PARSED] = { text: body, params };
   return params;
 }
 
@@ -114,9 +116,14 @@ function readStream(req: Context['req'], tooBig: () => Error): Promise<Buffer> {
   });
 }
 
-/** Replaces the form body oidc-provider will parse (after `readFormBody`). */
+/**
+ * Replaces the form body oidc-provider will parse (after `readFormBody`). `params` becomes the
+ * parse `readFormParams` hands out for the new text: the caller must not change it afterwards.
+ */
 export function replaceFormBody(ctx: Context, params: URLSearchParams): void {
-  (ctx.request as { body?: unknown }).body = params.toString();
+  const text = params.toString();
+  (ctx.request as { body?: unknown }).body = text;
+  (ctx.state as ParsedState)[PARSED] = { text, params };
 }
 
 /** Replaces the body text oidc-provider will parse (after `readBodyText`). */

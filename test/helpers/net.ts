@@ -14,7 +14,11 @@ function ephemeralRange(): [number, number] {
   return [49152, 65535];
 }
 
-/** Ports this process has handed out, so one test run never gets the same one twice. */
+/**
+ * Ports this process has handed out, so one test file never gets the same one twice. Test files run
+ * in two processes at once (test/run.ts); across them, a pick among ~22,000 ports rarely meets the
+ * other's, and a port the other process is listening on fails the listen check.
+ */
 const handedOut = new Set<number>();
 
 /** Listens on 127.0.0.1:port and closes again: true when the port was free. */
@@ -58,6 +62,7 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
 /** Resolves once something accepts TCP connections on the port, or rejects at the deadline or when `child` exits first. */
 export async function waitForPort(port: number, child: ChildProcess, output: () => string, name: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

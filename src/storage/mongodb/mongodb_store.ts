@@ -228,7 +228,8 @@ export class MongoStore implements Store {
   }
 
   /**
-   * Queues one record replacement (upsert) for a bulk write at the end of this event-loop turn:
+   * Queues one record write (an insert of a new token or code, or a replacing upsert) for a bulk
+   * write at the end of this event-loop turn:
    * under load the token writes of every request in flight share one round trip (an unordered
    * `insertMany` of new tokens, `bulkWrite` of `replaceOne` upserts for the rest, majority write
    * concern) instead of one each. Settles when

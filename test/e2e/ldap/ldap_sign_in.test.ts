@@ -90,7 +90,7 @@ describe('sign-in with the company directory (LDAP) against a real slapd', () =>
     assert.equal(bob.res.status, 303, bob.text.slice(0, 400));
   });
 
-  test('`memberOf` groups (the user\'s own attribute, as in Active Directory): read from the person\'s entry, the first RDN value of each group DN', async () => {
+  test('`memberOf` groups (the user\'s own attribute, as in Active Directory): read from the person\'s entry, the cn of each group DN', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ldap-memberof-'));
     const connectors = JSON.parse(readFileSync(w.gh.config.connectorsFile!, 'utf8')) as Array<Record<string, unknown>>;
     const staff = connectors.find((c) => c.id === 'staff')!;
