@@ -270,35 +270,37 @@ export class MongoStore implements Store {
    * unique user code) sends each of them again as a replacement, which settles it: replacing a
    * document just inserted with itself changes nothing.
    */
-  async #insertFirst(batch: QueuedRecordWrite[]): Promise<void> {
-    try {
-      if (batch.length === 1) await this.#c.records.insertOne(batch[0]!.doc, MAJORITY);
-      else await this.#c.records.insertMany(batch.map((w) => w.doc), { ordered: false, ...MAJORITY });
-    } catch (err) {
-      if (!isDuplicateKey(err) && !(err instanceof MongoBulkWriteError && !err.writeConcernError)) {
-        for (const w of batch) w.reject(err); // network, timeout, write concern: every write is in doubt
-        return;
-      }
-      await this.#replaceEach(batch);
-      return;
-    }
-    for (const w of batch) w.resolve();
+  #insertFirst(batch: QueuedRecordWrite[]): Promise<void> {
+    return this.#settle(
+      batch,
+      () => (batch.length === 1 ? this.#c.records.insertOne(batch[0]!.doc, MAJORITY) : this.#c.records.insertMany(batch.map((w) => w.doc), { ordered: false, ...MAJORITY })),
+      (err) => isDuplicateKey(err) || (err instanceof MongoBulkWriteError && !err.writeConcernError),
+    );
   }
 
-  async #replaceAll(batch: QueuedRecordWrite[]): Promise<void> {
+  #replaceAll(batch: QueuedRecordWrite[]): Promise<void> {
     if (batch.length === 1) return this.#replaceEach(batch);
     const ops: AnyBulkWriteOperation<RecordDoc>[] = batch.map(({ doc }) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
+    return this.#settle(
+      batch,
+      () => this.#c.records.bulkWrite(ops, { ordered: false, ...MAJORITY }),
+      (err) => err instanceof MongoBulkWriteError && !err.writeConcernError,
+    );
+  }
+
+  /**
+   * Runs one write for the whole batch and settles every caller: all resolve when it succeeds; when
+   * the server `refused` some documents (a unique user code or uid, an id already there), each
+   * write is sent again alone and settles with its own outcome — which ones were refused is not
+   * taken from the error, as FerretDB 1.24 reports the wrong index; any other failure (network,
+   * timeout, write concern) leaves every write in doubt and rejects them all.
+   */
+  async #settle(batch: QueuedRecordWrite[], write: () => Promise<unknown>, refused: (err: unknown) => boolean): Promise<void> {
     try {
-      await this.#c.records.bulkWrite(ops, { ordered: false, ...MAJORITY });
+      await write();
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) {
-        for (const w of batch) w.reject(err); // network, timeout, write concern: every write is in doubt
-        return;
-      }
-      // The server refused some documents (a unique user code or uid). Which ones is not taken
-      // from the error: FerretDB 1.24 reports the wrong index. Each write is sent again alone (a
-      // replacement is idempotent) and settles with its own outcome.
-      await this.#replaceEach(batch);
+      if (refused(err)) await this.#replaceEach(batch);
+      else for (const w of batch) w.reject(err);
       return;
     }
     for (const w of batch) w.resolve();
