@@ -5,6 +5,7 @@ import Koa from 'koa';
 import Provider from 'oidc-provider';
 import { documentPaths } from '../../src/http/app.ts';
 import { documentCache } from '../../src/http/document_cache.ts';
+import { isJson } from '../../src/http/security_headers.ts';
 
 let url: string;
 let calls = 0;
@@ -53,8 +54,22 @@ describe('documentCache', () => {
     await fetch(`${url}/page`);
     assert.equal(calls, before + 7);
   });
-  it('covers both discovery documents and the JWKS of a real provider', () => {
+  it('covers both discovery documents and the JWKS of a real provider: each path is a JSON document it serves, which the cache keeps', async () => {
     const provider = new Provider('https://issuer.example', {});
-    assert.deepEqual(documentPaths(provider).sort(), ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/jwks']);
+    const paths = documentPaths(provider);
+    assert.deepEqual([...paths].sort(), ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/jwks']);
+    const real = provider.listen(0, '127.0.0.1');
+    try {
+      await new Promise((r) => real.once('listening', r));
+      const base = `http://127.0.0.1:${(real.address() as AddressInfo).port}`;
+      for (const path of paths) {
+        const res = await fetch(`${base}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.ok(isJson(res.headers.get('content-type')), `${path}: ${res.headers.get('content-type')} (the cache keeps JSON only)`);
+        await res.arrayBuffer();
+      }
+    } finally {
+      real.close();
+    }
   });
 });
