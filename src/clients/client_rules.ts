@@ -18,6 +18,12 @@ import { checkDisplayedText } from './client_text.ts';
 export interface ClientRuleOptions {
   /** GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: jwks_uri / sector_identifier_uri may name private hosts. */
   allowPrivateUris: boolean;
+  /**
+   * A client certificate can reach Gatehouse: the mTLS listener runs (GATEHOUSE_MTLS_ENABLED) or a
+   * trusted proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER). Without it the certificate
+   * methods are refused ({@link certificateMethodProblem}).
+   */
+  clientCertificates: boolean;
 }
 
 export const LIMITS = {
@@ -145,11 +151,25 @@ function checkGrants(m: Record<string, unknown>): void {
   if (method === 'none' && grants.includes('client_credentials')) fail('the client_credentials grant requires client authentication; token_endpoint_auth_method none is not allowed with it');
 }
 
-function checkAuthentication(m: Record<string, unknown>): void {
+const CERTIFICATE_METHODS = new Set(['tls_client_auth', 'self_signed_tls_client_auth']);
+
+/**
+ * Why a client's `token_endpoint_auth_method` cannot work on this server: a certificate method
+ * (RFC 8705 §2) when no certificate can reach it. Undefined when it can.
+ */
+export function certificateMethodProblem(m: Record<string, unknown>, options: Pick<ClientRuleOptions, 'clientCertificates'>): string | undefined {
+  const method = m.token_endpoint_auth_method;
+  if (options.clientCertificates || typeof method !== 'string' || !CERTIFICATE_METHODS.has(method)) return undefined;
+  return `token_endpoint_auth_method ${method} needs a client certificate, and none can reach this server: the mTLS listener is off (GATEHOUSE_MTLS_ENABLED=false) and no proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER)`;
+}
+
+function checkAuthentication(m: Record<string, unknown>, options: ClientRuleOptions): void {
   const method = m.token_endpoint_auth_method;
   if (typeof method !== 'string' || !AUTH_METHODS.has(method)) {
     fail(`token_endpoint_auth_method must be one of ${[...AUTH_METHODS].join(', ')}`);
   }
+  const unusable = certificateMethodProblem(m, options);
+  if (unusable) fail(unusable);
   const subjects = TLS_SUBJECT_FIELDS.filter((f) => m[f] !== undefined && m[f] !== null);
   for (const f of subjects) optionalString(m, f, LIMITS.uri);
   if (method === 'tls_client_auth') {
@@ -186,7 +206,7 @@ export function checkClientMetadata(m: Record<string, unknown>, options: ClientR
   if (m.application_type !== undefined && m.application_type !== 'web' && m.application_type !== 'native') fail('application_type must be web or native');
   checkNames(m);
   checkDisplayedText(m);
-  checkAuthentication(m);
+  checkAuthentication(m, options);
   const subjectProblem = tlsSubjectMetadataProblem(m);
   if (subjectProblem) fail(subjectProblem);
   checkGrants(m);

@@ -9,11 +9,12 @@ import type { ResourceServerConfig } from './resource_servers.ts';
 
 /**
  * The settings the provider configuration parts read: the issuer, whether forwarded headers are
- * believed, every lifetime (GATEHOUSE_*_TTL) and dynamic registration (GATEHOUSE_REGISTRATION*).
+ * believed, whether client certificates can arrive (GATEHOUSE_MTLS_ENABLED, _CLIENT_CERT_HEADER),
+ * every lifetime (GATEHOUSE_*_TTL) and dynamic registration (GATEHOUSE_REGISTRATION*).
  */
 export type ProviderSettings = Pick<
   Config,
-  'issuer' | 'trustProxy' | 'accessTokenTtl' | 'idTokenTtl' | 'deviceCodeTtl' | 'sessionTtl' | 'consentTtl' | 'refreshTokenTtl' | 'registration' | 'registrationAllowPrivateUris'
+  'issuer' | 'trustProxy' | 'mtlsEnabled' | 'clientCertHeader' | 'accessTokenTtl' | 'idTokenTtl' | 'deviceCodeTtl' | 'sessionTtl' | 'consentTtl' | 'refreshTokenTtl' | 'registration' | 'registrationAllowPrivateUris'
 >;
 
 /** What the provider configuration parts may ask for. */

@@ -8,7 +8,7 @@ export const mtls = {
     schema: bool(),
     default: 'true',
     type: 'boolean',
-    description: 'Run the mutual-TLS listener. Production requires real certificate files unless this is false.',
+    description: 'Run the mutual-TLS listener. Production requires real certificate files unless this is false. False without GATEHOUSE_CLIENT_CERT_HEADER: no certificate can arrive, so tls_client_auth and self_signed_tls_client_auth are neither advertised nor accepted.',
   }),
   mtlsCertFile: setting({
     env: 'GATEHOUSE_MTLS_CERT_FILE',

@@ -33,17 +33,35 @@ function refuse(ctx: KoaContextWithOIDC, refusal: CertificateRefusal): false {
   return false;
 }
 
+/** The client authentication methods that need no certificate. No client_secret_jwt: only a hash of each client secret is kept (parts/discovery.ts). */
+const WITHOUT_CERTIFICATE = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+
 /**
  * RFC 8705 client authentication and certificate-bound access tokens. oidc-provider asks us for
  * the certificate and whether to trust it: the listener accepts any certificate, so the chain,
  * validity and subject checks here are the only ones.
+ *
+ * Only when a certificate can reach Gatehouse at all — the mTLS listener runs
+ * (GATEHOUSE_MTLS_ENABLED) or a trusted proxy forwards it (GATEHOUSE_CLIENT_CERT_HEADER). Without
+ * either, discovery lists neither `tls_client_auth` nor `self_signed_tls_client_auth` nor
+ * certificate-bound tokens, and Gatehouse's client rules refuse a client with those methods
+ * (clients/client_rules.ts) instead of registering a method it could never use.
  * @see RFC 8705 §2 (client authentication), §3 (certificate-bound tokens)
  */
-export function mtlsPart({ trust }: ProviderContext): Configuration {
+export function mtlsPart({ config, trust }: ProviderContext): Configuration {
+  if (!config.mtlsEnabled && config.clientCertHeader === undefined) {
+    return {
+      clientAuthMethods: [...WITHOUT_CERTIFICATE],
+      extraClientMetadata: {
+        properties: [CA_PIN_PROPERTY],
+        validator: (_ctx, key, value, metadata) => validateCaPin(key, value, metadata as Record<string, unknown>),
+      },
+      features: { mTLS: { enabled: false } },
+    };
+  }
   return {
     // oidc-provider lists every method a client may register; the default list has no mTLS ones.
-    // No client_secret_jwt: only a hash of each client secret is kept (parts/discovery.ts).
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
+    clientAuthMethods: [...WITHOUT_CERTIFICATE, 'tls_client_auth', 'self_signed_tls_client_auth'],
     extraClientMetadata: {
       properties: [CA_PIN_PROPERTY],
       validator: (_ctx, key, value, metadata) => validateCaPin(key, value, metadata as Record<string, unknown>),

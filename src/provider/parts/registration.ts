@@ -1,6 +1,6 @@
-import type { Configuration } from 'oidc-provider';
+import { errors, type Configuration } from 'oidc-provider';
 import { randomId } from '../../shared/random_id.ts';
-import { checkClientMetadata } from '../../clients/client_rules.ts';
+import { certificateMethodProblem, checkClientMetadata } from '../../clients/client_rules.ts';
 import type { ProviderContext } from '../context.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { ProviderContext } from '../context.ts';
  */
 export function registrationPart({ config }: ProviderContext): Configuration {
   const enabled = config.registration !== 'closed';
-  const options = { allowPrivateUris: config.registrationAllowPrivateUris };
+  const options = { allowPrivateUris: config.registrationAllowPrivateUris, clientCertificates: config.mtlsEnabled || config.clientCertHeader !== undefined };
   return {
     features: {
       // Letters and digits only: oidc-provider's default ids may start with '-', which a
@@ -23,8 +23,15 @@ export function registrationPart({ config }: ProviderContext): Configuration {
       // RFC 7591 §2 fields oidc-provider does not know; declaring them keeps them and gives
       // the validator a hook that runs once per client.
       properties: ['software_id', 'software_version'],
-      validator(_ctx, key, _value, metadata) {
-        if (key === 'software_id') checkClientMetadata(metadata as unknown as Record<string, unknown>, options);
+      validator(ctx, key, _value, metadata) {
+        if (key !== 'software_id') return;
+        const m = metadata as unknown as Record<string, unknown>;
+        // Without a request (a stored client looked up to authenticate it, the clients file,
+        // `gatehouse clients`), a method this server can no longer serve refuses the client
+        // (RFC 6749 §5.2 invalid_client), not the request's metadata.
+        const unusable = ctx ? undefined : certificateMethodProblem(m, options);
+        if (unusable) throw new errors.InvalidClient(unusable);
+        checkClientMetadata(m, options);
       },
     },
     // oidc-provider refuses to connect to special-use addresses when it fetches jwks_uri or
