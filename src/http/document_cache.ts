@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import { listenerOf } from './listeners.ts';
-import { isJson } from './security_headers.ts';
+import { isJson } from './content_type.ts';
 
 /** One 200 answer as the whole pipeline produced it: headers and body bytes. */
 interface CachedAnswer {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Context, Next } from 'koa';
+import { isJson } from './content_type.ts';
 
 /**
  * The headers a JSON answer (token, introspection, revocation, JWKS, discovery, registration,
@@ -20,13 +21,6 @@ function apiHeaders(https: boolean): Array<[string, string]> {
     ['Cross-Origin-Resource-Policy', 'same-origin'],
     ...(https ? [['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as [string, string]] : []),
   ];
-}
-
-/** A JSON media type (`application/json`, `application/*+json`), as oidc-provider and our routes answer. */
-export function isJson(contentType: unknown): boolean {
-  if (typeof contentType !== 'string') return false;
-  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 /**

@@ -5,7 +5,7 @@ import Koa from 'koa';
 import Provider from 'oidc-provider';
 import { documentPaths } from '../../src/http/app.ts';
 import { documentCache } from '../../src/http/document_cache.ts';
-import { isJson } from '../../src/http/security_headers.ts';
+import { isJson } from '../../src/http/content_type.ts';
 
 let url: string;
 let calls = 0;

@@ -268,7 +268,9 @@ export class MongoStore implements Store {
    * Records of CREATED_ONCE models are new on their first write: one insert of them all (an insert
    * is several times cheaper than an upsert on FerretDB). Any refusal (an id already there, a
    * unique user code) sends each of them again as a replacement, which settles it: replacing a
-   * document just inserted with itself changes nothing.
+   * document just inserted with itself changes nothing. A record deleted between the two (a grant
+   * revoked in that moment) comes back, but its caller is still waiting for this write: the
+   * outcome is that of a write which landed after the revocation, as any slow write can.
    */
   #insertFirst(batch: QueuedRecordWrite[]): Promise<void> {
     return this.#settle(
