@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { curl } from '../../helpers/mtls_curl.ts';
 
 const METRICS_TOKEN = 'document-cache-metrics-token-0123';
 let gh: TestServer;
@@ -37,6 +39,22 @@ describe('discovery and JWKS answered again from the first answer', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${gh.ports.admin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       assert.ok(sample(metrics, 'gatehouse_http_requests_total', { route, method: 'GET', status: '200' }) >= 3, `${route} counted under its route name`);
     }
+  });
+
+  it('the mTLS listener replays its own answers: the same documents, each request logged and counted under listener="mtls"', async () => {
+    const cacert = join(gh.config.certsDir, 'root_ca.crt');
+    const path = '/.well-known/openid-configuration';
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await curl(`${gh.mtlsUrl}${path}`, { cacert, headers: [`X-Request-Id: doc-mtls-${i}`] }));
+    for (const a of answers) assert.equal(a.status, 200, a.raw);
+    assert.deepEqual(answers[2]!.body, answers[0]!.body);
+    assert.equal((answers[0]!.body as { issuer?: string }).issuer, gh.config.issuer);
+    for (let i = 0; i < 3; i++) {
+      const line = gh.logs.find((l) => l.reqId === `doc-mtls-${i}`) as { req?: { path?: string; listener?: string } } | undefined;
+      assert.deepEqual([line?.req?.path, line?.req?.listener], [path, 'mtls'], `log line of request ${i}`);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${gh.ports.admin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    assert.equal(sample(metrics, 'gatehouse_http_requests_total', { route: 'discovery', method: 'GET', status: '200', listener: 'mtls' }), 3);
   });
 
   it('a request that could get another answer goes through the whole pipeline (CORS Origin, conditional, query, other spelling, HEAD)', async () => {
