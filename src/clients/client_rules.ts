@@ -21,7 +21,7 @@ export interface ClientRuleOptions {
   /**
    * A client certificate can reach Gatehouse: the mTLS listener runs (GATEHOUSE_MTLS_ENABLED) or a
    * trusted proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER). Without it the certificate
-   * methods are refused ({@link certificateMethodProblem}).
+   * methods are refused.
    */
   clientCertificates: boolean;
 }
@@ -157,7 +157,7 @@ const CERTIFICATE_METHODS = new Set(['tls_client_auth', 'self_signed_tls_client_
  * Why a client's `token_endpoint_auth_method` cannot work on this server: a certificate method
  * (RFC 8705 §2) when no certificate can reach it. Undefined when it can.
  */
-export function certificateMethodProblem(m: Record<string, unknown>, options: Pick<ClientRuleOptions, 'clientCertificates'>): string | undefined {
+function certificateMethodProblem(m: Record<string, unknown>, options: Pick<ClientRuleOptions, 'clientCertificates'>): string | undefined {
   const method = m.token_endpoint_auth_method;
   if (options.clientCertificates || typeof method !== 'string' || !CERTIFICATE_METHODS.has(method)) return undefined;
   return `token_endpoint_auth_method ${method} needs a client certificate, and none can reach this server: the mTLS listener is off (GATEHOUSE_MTLS_ENABLED=false) and no proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER)`;

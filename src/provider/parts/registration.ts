@@ -1,6 +1,7 @@
 import { errors, type Configuration } from 'oidc-provider';
 import { randomId } from '../../shared/random_id.ts';
-import { certificateMethodProblem, checkClientMetadata } from '../../clients/client_rules.ts';
+import { checkClientMetadata } from '../../clients/client_rules.ts';
+import { requestContext } from '../../shared/logger.ts';
 import type { ProviderContext } from '../context.ts';
 
 /**
@@ -25,13 +26,19 @@ export function registrationPart({ config }: ProviderContext): Configuration {
       properties: ['software_id', 'software_version'],
       validator(ctx, key, _value, metadata) {
         if (key !== 'software_id') return;
-        const m = metadata as unknown as Record<string, unknown>;
-        // Without a request (a stored client looked up to authenticate it, the clients file,
-        // `gatehouse clients`), a method this server can no longer serve refuses the client
-        // (RFC 6749 §5.2 invalid_client), not the request's metadata.
-        const unusable = ctx ? undefined : certificateMethodProblem(m, options);
-        if (unusable) throw new errors.InvalidClient(unusable);
-        checkClientMetadata(m, options);
+        try {
+          checkClientMetadata(metadata as unknown as Record<string, unknown>, options);
+        } catch (err) {
+          // A stored client looked up while answering a request (oidc-provider passes no context
+          // then; registration does) that today's settings or rules refuse — stored before
+          // GATEHOUSE_MTLS_ENABLED went off, say: the request's client is refused (RFC 6749 §5.2
+          // invalid_client), there is no metadata in the request to blame. The clients file and
+          // `gatehouse clients` (no request at all) keep invalid_client_metadata.
+          if (!ctx && requestContext.getStore() && err instanceof errors.InvalidClientMetadata) {
+            throw new errors.InvalidClient(`the client's stored metadata is not accepted by this server: ${err.error_description}`);
+          }
+          throw err;
+        }
       },
     },
     // oidc-provider refuses to connect to special-use addresses when it fetches jwks_uri or

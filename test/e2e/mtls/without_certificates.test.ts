@@ -23,7 +23,7 @@ async function register(gh: TestServer, metadata: Record<string, unknown>): Prom
 
 const tlsClientMetadata = { token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'svc.internal.example', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] };
 
-describe('client certificate methods when no certificate can arrive', () => {
+describe('client certificate methods when no certificate can arrive; stored clients the current rules refuse', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-no-certs-'));
@@ -79,8 +79,35 @@ describe('client certificate methods when no certificate can arrive', () => {
       // RFC 6749 §5.2: invalid_client, 400 as the client sent no Authorization header.
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(body.error, 'invalid_client');
-      assert.match(String(body.error_description), /tls_client_auth needs a client certificate/);
+      assert.match(String(body.error_description), /^the client's stored metadata is not accepted by this server: token_endpoint_auth_method tls_client_auth needs a client certificate/);
       assert.ok(!second.logText().includes('"level":50'), 'an error was logged');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('any stored client today\'s rules refuse answers invalid_client the same way: a private jwks_uri after GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS went off', async () => {
+    const dataDir = join(dir, 'data-private');
+    const first = await startTestServer({ GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_REGISTRATION: 'open', GATEHOUSE_REGISTRATION_ALLOW_PRIVATE_URIS: 'true' });
+    let clientId: string;
+    try {
+      const res = await register(first, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://10.0.0.1/jwks.json', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      clientId = String(res.body.client_id);
+    } finally {
+      await first.stop();
+    }
+    const second = await startTestServer({ GATEHOUSE_DATA_DIR: dataDir });
+    try {
+      // oidc-provider takes the client id from the assertion's sub before it looks the client up; the signature is never reached.
+      const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const jwt = `${part({ alg: 'ES256' })}.${part({ iss: clientId, sub: clientId, aud: second.config.issuer, exp: Math.floor(Date.now() / 1000) + 60, jti: 'x' })}.c2ln`;
+      const assertion = `client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${jwt}`;
+      const res = await fetch(`${second.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_id=${encodeURIComponent(clientId)}&${assertion}` });
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(body.error, 'invalid_client');
+      assert.match(String(body.error_description), /^the client's stored metadata is not accepted by this server: jwks_uri/);
     } finally {
       await second.stop();
     }
@@ -91,7 +118,7 @@ describe('client certificate methods when no certificate can arrive', () => {
     try {
       await assert.rejects(startTestServer({ GATEHOUSE_MTLS_ENABLED: 'false', GATEHOUSE_CLIENTS_FILE: file }), (err: unknown) => {
         assert.ok(err instanceof ConfigError, String(err));
-        assert.match(err.message, /GATEHOUSE_CLIENTS_FILE: client billing: .*tls_client_auth needs a client certificate.*GATEHOUSE_MTLS_ENABLED=false/);
+        assert.match(err.message, /GATEHOUSE_CLIENTS_FILE: client billing: invalid_client_metadata: token_endpoint_auth_method tls_client_auth needs a client certificate.*GATEHOUSE_MTLS_ENABLED=false/);
         return true;
       });
     } finally {
