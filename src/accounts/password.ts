@@ -14,15 +14,18 @@ const b64 = (buf: Buffer) => buf.toString('base64').replace(/=+$/, '');
 
 // RFC 8264 §9.9 OldHangulJamo: conjoining jamo, disallowed in the FreeformClass.
 const OLD_HANGUL_JAMO = /[\u1100-\u11FF\uA960-\uA97F\uD7B0-\uD7FF]/u;
-// FreeformClass §9.11 controls, §9.13 default-ignorable code points, §9.14 unassigned code points.
-const DISALLOWED = /[\p{Cc}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
+// FreeformClass §9.11 controls, §9.13 default-ignorable code points, §9.14 unassigned code points;
+// and U+FFFD, what every decoder here makes of bytes that are not UTF-8: two different invalid byte
+// sequences would otherwise be the same password.
+const DISALLOWED = /[\p{Cc}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}\uFFFD]/u;
 
 /**
  * A password prepared and enforced as RFC 8265 §4.2 (the OpaqueString profile of PRECIS):
  * non-ASCII spaces become U+0020, then Unicode NFC, so the same text typed on a keyboard that
  * sends decomposed characters (macOS: `u` + U+0308 for `ü`) is the same password. Undefined
  * when the result is empty or holds what the FreeformClass disallows (controls, default
- * ignorables such as zero-width characters, unassigned code points, old Hangul jamo).
+ * ignorables such as zero-width characters, unassigned code points, old Hangul jamo) or U+FFFD
+ * (the replacement character invalid UTF-8 decodes to).
  * No width or case mapping: the password stays exactly what was typed otherwise.
  * @see RFC 8265 §4.2, RFC 8264 §4.3
  */
@@ -35,7 +38,7 @@ export function preparePassword(password: string): string | undefined {
 /** A password the OpaqueString profile refuses (see `preparePassword`). */
 export class DisallowedPasswordError extends GatehouseError {
   constructor() {
-    super('ERR_PASSWORD_DISALLOWED', 'the password must not be empty or contain control, invisible (zero-width, format) or unassigned characters', { status: 400 });
+    super('ERR_PASSWORD_DISALLOWED', 'the password must not be empty or contain control, invisible (zero-width, format) or unassigned characters, or bytes that are not UTF-8 (U+FFFD)', { status: 400 });
   }
 }
 

@@ -18,10 +18,18 @@ const SHOWN_TO_PEOPLE = ['client_name', 'client_uri', 'logo_uri', 'policy_uri', 
  */
 const INVISIBLE = /(?![\uFE00-\uFE0F\u{E0100}-\u{E01EF}\u180B-\u180D\u180F])[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
+/**
+ * What is not text at all: half of a UTF-16 surrogate pair (a JSON `\ud800` escape) and U+FFFD,
+ * which the body and form decoders make of bytes that are not UTF-8.
+ */
+const NOT_TEXT = /[\p{Cs}\uFFFD]/u;
+
 /** The text with every character `checkDisplayedText` refuses replaced (for records stored before the rule). */
 export function replaceInvisible(text: string, by = '?'): string {
   return text.replace(new RegExp(INVISIBLE.source, 'gu'), by);
 }
+
+const codePointOf = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 function fieldName(key: string): string | undefined {
   const base = key.split('#')[0]!;
@@ -29,7 +37,8 @@ function fieldName(key: string): string | undefined {
 }
 
 /**
- * Refuses client metadata whose human-readable values contain invisible format or control
+ * Refuses client metadata whose human-readable values are not well-formed text (U+FFFD from
+ * bytes that were not UTF-8, lone surrogates) or contain invisible format or control
  * characters: `invalid_client_metadata` naming the field and the code point. Runs wherever
  * client rules run (registration, RFC 7592 update, `gatehouse clients`, the static clients file).
  * @see RFC 7591 §2.2 and §5 (self-asserted metadata), Unicode TR #9 (bidi controls), TR #36 §2
@@ -39,10 +48,13 @@ export function checkDisplayedText(m: Record<string, unknown>): void {
     if (!fieldName(key)) continue;
     for (const text of Array.isArray(value) ? value : [value]) {
       if (typeof text !== 'string') continue;
+      const broken = NOT_TEXT.exec(text);
+      if (broken) {
+        throw new errors.InvalidClientMetadata(`${key} must be well-formed UTF-8 text (found ${codePointOf(broken[0])}: bytes that are not UTF-8, or half a surrogate pair)`);
+      }
       const found = INVISIBLE.exec(text);
       if (found) {
-        const codePoint = `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-        throw new errors.InvalidClientMetadata(`${key} must not contain invisible formatting or control characters such as bidi overrides (found ${codePoint})`);
+        throw new errors.InvalidClientMetadata(`${key} must not contain invisible formatting or control characters such as bidi overrides (found ${codePointOf(found[0])})`);
       }
     }
   }

@@ -12,7 +12,7 @@ export interface CliResult {
 }
 
 /** Runs the real `gatehouse` entry point to completion. */
-export async function runCli(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { env?: Record<string, string>; input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...cleanEnv(), ...options.env },

@@ -12,10 +12,17 @@ async function withAccounts<T>(fn: (accounts: Accounts, store: Store, productNam
   return withStore((store, config) => fn(new Accounts(store), store, config.productName));
 }
 
+/** Standard input as UTF-8 text, without its final line break. @throws UsageError for bytes that are not UTF-8 */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new UsageError('the password on standard input is not valid UTF-8');
+  }
+  return text.replace(/\r?\n$/, '');
 }
 
 /** Asks on the terminal without echoing what is typed. */

@@ -33,8 +33,8 @@ describe('RFC 8265 OpaqueString preparation', () => {
     assert.equal(preparePassword('Secret'), 'Secret');
   });
 
-  it('refuses what the FreeformClass disallows: controls, zero-width and other ignorables, unassigned, old jamo, empty', () => {
-    for (const p of ['tab\there-123', 'zero\u200bwidth-123', 'soft\u00adhyphen', 'bidi\u202eoverride', 'unassigned\u{e0fff}', 'old\u1100jamo-only', '']) {
+  it('refuses what the FreeformClass disallows: controls, zero-width and other ignorables, unassigned, old jamo, empty; and U+FFFD, what bytes that are not UTF-8 decode to', () => {
+    for (const p of ['tab\there-123', 'zero\u200bwidth-123', 'soft\u00adhyphen', 'bidi\u202eoverride', 'unassigned\u{e0fff}', 'old\u1100jamo-only', '', 'not\uFFFDutf8-123', 'lone\ud800surrogate']) {
       assert.equal(preparePassword(p), undefined, JSON.stringify(p));
     }
   });
@@ -103,6 +103,16 @@ describe('signing in with the other normalisation form', () => {
     const upgraded = (await accounts.findByUsername('u3'))!.passwordHash;
     assert.notEqual(upgraded, legacy);
     assert.equal(await signIn('u3', PASSWORDS[1]!.normalize('NFC')), true, 'after the upgrade either form works');
+  });
+
+  it('`users add --password-stdin` refuses bytes that are not UTF-8 (two different such passwords would decode alike)', async () => {
+    for (const bytes of [[0xff, 0xfe], [0x80, 0x81], [0xc3]]) {
+      const input = Buffer.concat([Buffer.from(bytes), Buffer.from('password123\n')]);
+      const r = await runCli(['users', 'add', 'u5', '--password-stdin'], { env: { GATEHOUSE_DATA_DIR: join(gh.config.dataDir) }, input });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /not valid UTF-8/);
+    }
+    assert.equal(await new Accounts(gh.store).findByUsername('u5'), undefined);
   });
 
   it('`users add` refuses a password with invisible characters', async () => {

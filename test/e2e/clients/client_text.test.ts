@@ -45,6 +45,20 @@ describe('client metadata shown to people carries no invisible formatting', () =
     }
   });
 
+  it('text that is not well-formed (raw bytes that are not UTF-8, a lone surrogate escape) is refused, naming the field and the code point', async () => {
+    const raw = Buffer.concat([Buffer.from('{"client_name":"Acme '), Buffer.from([0xff, 0xfe]), Buffer.from(`","redirect_uris":[],"response_types":[],"grant_types":["client_credentials"]}`)]);
+    for (const [label, body, codePoint] of [
+      ['raw 0xFF 0xFE', raw, 'U+FFFD'],
+      ['JSON \\ud800', `{"client_name":"Acme \\ud800","redirect_uris":[],"response_types":[],"grant_types":["client_credentials"]}`, 'U+D800'],
+    ] as const) {
+      const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const answer = (await res.json()) as { error: string; error_description: string };
+      assert.equal(res.status, 400, `${label}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.error, 'invalid_client_metadata', label);
+      assert.match(answer.error_description, new RegExp(`^client_name must be well-formed UTF-8 text \\(found ${codePoint.replace('+', '\\+')}`), label);
+    }
+  });
+
   it('names in other scripts, with combining marks or emoji, are accepted', async () => {
     for (const client_name of ['Ünïcödé Äpp', 'تطبيق أكمي', 'アクメ', 'Acme 🚀', 'Acme \u2764\uFE0F', '한글 앱']) {
       const res = await register({ ...SERVICE, client_name });
