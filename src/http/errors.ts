@@ -2,12 +2,18 @@ import type { Context, Next } from 'koa';
 import { GatehouseError, StoreUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
+import { BODY_LIMIT, readJsonBody } from './form_body.ts';
 
-/** Largest request body any endpoint accepts; oidc-provider's own parser stops at 56 KiB. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Paths people reach in a browser (sign-in, consent, TOTP, the upstream IdP's return): an error
+ * there is the error page unless the client asks for JSON (curl accepts anything, so it gets the page).
+ */
+function isPage(path: string): boolean {
+  return path.startsWith('/interaction/') || path.startsWith('/upstream/');
+}
 
 function wantsHtml(ctx: Context): boolean {
-  return ctx.accepts('json', 'html') === 'html';
+  return isPage(ctx.path) ? ctx.accepts('html', 'json') === 'html' : ctx.accepts('json', 'html') === 'html';
 }
 
 async function respond(ctx: Context, status: number, error: string, description: string): Promise<void> {
@@ -20,19 +26,30 @@ async function respond(ctx: Context, status: number, error: string, description:
 }
 
 /**
+ * The OAuth `error` for one of our own refusals (RFC 6749 §5.2, RFC 7591 §3.2.2): `invalid_request`
+ * for a malformed or oversized request, `not_found` for what does not exist. Gatehouse's stable
+ * code (`ERR_BODY_TOO_LARGE`…) stays in `GatehouseError.code` for the code that throws it.
+ */
+function oauthError(status: number): string {
+  return status === 404 ? 'not_found' : 'invalid_request';
+}
+
+/**
  * The outermost guard for routes that are not oidc-provider's (which handles its own): a thrown
  * error becomes an OAuth-style JSON body or the error page, never a stack trace. Unknown paths get
- * a JSON 404; oversized bodies a 413 before anything reads them.
+ * a JSON 404; bodies over BODY_LIMIT a 413 (announced by Content-Length: before anything reads
+ * them; chunked: as the form or JSON reader reaches the limit).
  */
 export function errorBoundary(logger: Logger) {
   return async function boundary(ctx: Context, next: Next): Promise<void> {
     const length = Number(ctx.get('content-length') || 0);
-    if (length > MAX_BODY_BYTES) {
+    if (length > BODY_LIMIT) {
       ctx.set('Connection', 'close');
-      await respond(ctx, 413, 'invalid_request', `request body larger than ${MAX_BODY_BYTES} bytes`);
+      await respond(ctx, 413, 'invalid_request', `request body larger than ${BODY_LIMIT} bytes`);
       return;
     }
     try {
+      await readJsonBody(ctx);
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         await respond(ctx, 404, 'not_found', 'no such endpoint');
@@ -45,7 +62,7 @@ export function errorBoundary(logger: Logger) {
         ctx.set('Retry-After', '5');
         await respond(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable, try again shortly');
       } else if (err instanceof GatehouseError && err.expose) {
-        await respond(ctx, err.status, err.code, err.message);
+        await respond(ctx, err.status, oauthError(err.status), err.message);
       } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500 && (err as { expose?: boolean }).expose) {
         const e = err as { status: number; message: string };
         await respond(ctx, e.status, 'invalid_request', e.message);

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import { GatehouseError } from '../shared/errors.ts';
 
-/** oidc-provider refuses larger bodies anyway. */
-const BODY_LIMIT = 56 * 1024;
+/** Largest request body any endpoint accepts (bytes): oidc-provider's own parser stops at 56 KiB. */
+export const BODY_LIMIT = 56 * 1024;
 
 /**
  * A body over the limit is refused here, never left half-read: oidc-provider would go on to
@@ -46,6 +46,16 @@ export async function readFormParams(ctx: Context): Promise<URLSearchParams | un
   const params = new URLSearchParams(body);
   (ctx.state as ParsedState)[PARSED] = { text: body, params };
   return params;
+}
+
+/**
+ * The body of a JSON POST or PUT (RFC 7591/7592 registration) read through `readBodyText`, so one
+ * over BODY_LIMIT gets our 413 (oidc-provider would answer a chunked one 400 "failed to parse").
+ * Undefined for any other request.
+ */
+export async function readJsonBody(ctx: Context): Promise<string | undefined> {
+  if ((ctx.method !== 'POST' && ctx.method !== 'PUT') || !ctx.is('application/json')) return undefined;
+  return readBodyText(ctx);
 }
 
 /** Like `readFormBody`, for a body of any type (oidc-provider also takes JSON this way). */

@@ -127,3 +127,26 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 export type { Logger };
+
+/** oidc-provider's warning that a body was read before it: Gatehouse does that on purpose (http/form_body.ts). */
+const EXPECTED_NOTICE = 'already parsed request body detected';
+
+/**
+ * oidc-provider prints its notices with `console.info` / `console.warn` as plain text
+ * (`oidc-provider WARNING: …`), which would break "one JSON event per line" on stdout and stderr.
+ * After this call they are log lines (`event: "oidc_provider_notice"`, at info or warn), except
+ * the already-parsed-body warning, which describes how Gatehouse works and is dropped. Anything
+ * else printed through `console` passes through unchanged. Process-wide: `gatehouse serve` calls
+ * it once.
+ */
+export function routeLibraryNotices(logger: Logger): void {
+  for (const level of ['info', 'warn'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0].replace(/\x1b\[[0-9;]*m/g, '') : undefined;
+      if (args.length !== 1 || !text?.startsWith('oidc-provider ')) return original(...args);
+      if (text.includes(EXPECTED_NOTICE)) return;
+      logger[level]({ event: 'oidc_provider_notice' }, text);
+    };
+  }
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { startGatehouse } from '../../server/gatehouse.ts';
-import { createLogger } from '../../shared/logger.ts';
+import { createLogger, routeLibraryNotices } from '../../shared/logger.ts';
 import { EXIT } from '../exit.ts';
 
 /** `gatehouse serve`: run the server until SIGTERM/SIGINT, then drain and exit 0. */
@@ -12,6 +12,7 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger({ level: config.logLevel });
+      routeLibraryNotices(logger);
       const gatehouse = await startGatehouse(config, logger);
       let signalled = false;
       const stop = (signal: string) => {

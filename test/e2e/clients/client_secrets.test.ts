@@ -177,7 +177,7 @@ describe('client secrets are kept only as hashes', () => {
         req.end();
       });
       assert.equal(answer.status, 413, `${junk}: ${answer.text.slice(0, 200)}`);
-      assert.equal((JSON.parse(answer.text) as { error: string }).error, 'ERR_BODY_TOO_LARGE');
+      assert.equal((JSON.parse(answer.text) as { error: string }).error, 'invalid_request');
     }
   });
 

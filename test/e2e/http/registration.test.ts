@@ -31,6 +31,30 @@ describe('registration in development (open by default)', () => {
   });
   after(() => gh.stop());
 
+  it('a JSON body over 56 KiB gets 413 invalid_request, announced (Content-Length) or chunked; one just under is parsed', async () => {
+    const { request } = await import('node:http');
+    const big = JSON.stringify({ ...SERVICE, client_name: 'x', software_statement: 'y'.repeat(60 * 1024) });
+    const post = (chunked: boolean, body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(Buffer.byteLength(body)) }) };
+        const req = request(`${gh.publicUrl}/reg`, { method: 'POST', headers }, (r) => {
+          let text = '';
+          r.on('data', (c: Buffer) => (text += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode!, text }));
+        });
+        req.on('error', reject);
+        for (let i = 0; i < body.length; i += 8192) req.write(body.slice(i, i + 8192));
+        req.end();
+      });
+    for (const chunked of [false, true]) {
+      const answer = await post(chunked, big);
+      assert.equal(answer.status, 413, `chunked=${chunked}: ${answer.text.slice(0, 200)}`);
+      assert.equal((JSON.parse(answer.text) as { error: string }).error, 'invalid_request');
+    }
+    const small = await post(true, JSON.stringify({ ...SERVICE, client_name: 'just under' }));
+    assert.equal(small.status, 201, small.text);
+  });
+
   it('defaults to open and advertises the registration endpoint', async () => {
     assert.equal(gh.config.registration, 'open');
     const discovery = (await (await fetch(`${gh.publicUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;

@@ -51,6 +51,25 @@ describe('pages: headers, CSRF, branding, sign-in throttling', () => {
     assert.equal(css.text.trim(), ':root { --accent: #aa3300; }');
   });
 
+  it('a wrong request to a sign-in form (GET, a JSON body, an oversized form) gets the error page; a client asking for JSON gets JSON', async () => {
+    const client = new CookieClient(server);
+    const login = `${server.publicUrl}${await toSignIn(server, client)}/login`;
+    const cases: Array<[string, RequestInit, number]> = [
+      ['GET', { method: 'GET' }, 405],
+      ['a JSON body', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' }, 415],
+      ['a 50 KB password', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=alice&password=${'p'.repeat(50_000)}` }, 413],
+    ];
+    for (const [label, init, status] of cases) {
+      const page = await fetch(login, { ...init, headers: { ...(init.headers as Record<string, string>), accept: '*/*' } });
+      assert.equal(page.status, status, label);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/, label);
+      assert.match(await page.text(), /Something went wrong[\s\S]*invalid_request/, label);
+      const json = await fetch(login, { ...init, headers: { ...(init.headers as Record<string, string>), accept: 'application/json' } });
+      assert.equal(json.status, status, label);
+      assert.equal(((await json.json()) as { error: string }).error, 'invalid_request', label);
+    }
+  });
+
   it('forms without the CSRF token, or posted without the browser cookies (cross-site), are refused', async () => {
     const client = new CookieClient(server);
     // No session cookie at all (a cross-site form): back to a fresh form.
