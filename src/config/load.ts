@@ -105,17 +105,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return config;
 }
 
+/** `localhost` (and its subdomains) or a loopback address. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+}
+
 /** Production refuses what development only warns about. */
 function checkModeRules(config: Config, problems: string[]): void {
   const prod = config.mode === 'production';
   const rule = (bad: boolean, env: string, message: string) => {
     if (!bad) return;
-    if (prod) problems.push(`${env}: ${message} (required in production mode)`);
+    if (prod) problems.push(`${env}: ${message} (not allowed in production mode)`);
     else config.warnings.push(`${env}: ${message} — acceptable only in development`);
   };
   rule(new URL(config.issuer).protocol !== 'https:', 'GATEHOUSE_ISSUER', 'issuer is not https');
-  rule(!config.jwksFile, 'GATEHOUSE_JWKS_FILE', 'no signing keys supplied; keys are generated and stored in the data directory');
-  rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied; keys are generated and stored in the data directory');
+  rule(!config.jwksFile, 'GATEHOUSE_JWKS_FILE', 'no signing keys supplied, so they would be generated into the data directory');
+  rule(!config.cookieKeys, 'GATEHOUSE_COOKIE_KEYS', 'no cookie keys supplied, so they would be generated into the data directory');
   rule(config.registration === 'open', 'GATEHOUSE_REGISTRATION', 'anyone who can reach /reg may register a client');
   for (const c of config.connectors) rule(new URL(c.issuer).protocol !== 'https:', 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" has an http: issuer`);
   for (const c of config.ldapConnectors) rule(isPlainText(c), 'GATEHOUSE_CONNECTORS_FILE', `connector "${c.id}" sends passwords over plain-text ldap:// (allowInsecure)`);
@@ -125,6 +131,14 @@ function checkModeRules(config: Config, problems: string[]): void {
     problems.push('GATEHOUSE_LOCAL_ACCOUNTS: false needs at least one connector in GATEHOUSE_CONNECTORS_FILE, or nobody can sign in');
   }
   if (config.store === 'memory') rule(true, 'GATEHOUSE_STORE', 'memory store loses all state on restart');
+  if (config.mtlsEnabled) {
+    // Discovery sends certificate clients to this origin (mtls_endpoint_aliases, RFC 8705 §5).
+    const origin = new URL(config.mtlsOrigin);
+    rule(origin.protocol !== 'https:', 'GATEHOUSE_MTLS_ORIGIN', `${config.mtlsOrigin} is not https; the mTLS listener only speaks TLS`);
+    if (prod && isLoopbackHost(origin.hostname)) {
+      problems.push(`GATEHOUSE_MTLS_ORIGIN: ${config.mtlsOrigin} names this machine, so clients elsewhere would be sent there; set the origin clients use to reach the mTLS listener (required in production mode unless GATEHOUSE_MTLS_ENABLED=false)`);
+    }
+  }
   if (config.mtlsEnabled && prod) {
     const missing = (
       [

@@ -132,6 +132,14 @@ describe('configuration', () => {
     it('accepts a complete production configuration without warnings', () => {
       assert.deepEqual(load(prod).warnings, []);
     });
+    it('an insecure setting is named as not allowed, not as required (GATEHOUSE_JWKS_FILE)', () => {
+      const p = problems({ ...prod, GATEHOUSE_JWKS_FILE: '' });
+      assert.ok(p.includes('GATEHOUSE_JWKS_FILE: no signing keys supplied, so they would be generated into the data directory (not allowed in production mode)'), p.join('\n'));
+    });
+    it('with the mTLS listener, an https origin other than this machine is accepted', () => {
+      const p = problems({ ...prod, GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'https://mtls.example.com' });
+      assert.ok(!p.some((l) => l.startsWith('GATEHOUSE_MTLS_ORIGIN')), p.join('\n'));
+    });
     for (const [env, override] of [
       ['GATEHOUSE_JWKS_FILE', { GATEHOUSE_JWKS_FILE: '' }],
       ['GATEHOUSE_COOKIE_KEYS', { GATEHOUSE_COOKIE_KEYS: '' }],
@@ -140,6 +148,10 @@ describe('configuration', () => {
       ['GATEHOUSE_MTLS_CERT_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
       ['GATEHOUSE_MTLS_KEY_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
       ['GATEHOUSE_MTLS_CA_FILE', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_CERTS_DIR: '/nonexistent/certs' }],
+      // The default origin is this machine: discovery would send every certificate client to localhost.
+      ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true' }],
+      ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'https://127.0.0.1:3443' }],
+      ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'http://mtls.example.com' }],
     ] as const) {
       it(`refuses a missing or insecure ${env}`, () => {
         const p = problems({ ...prod, ...override });

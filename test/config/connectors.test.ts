@@ -80,7 +80,7 @@ describe('connectors file', () => {
     assert.match(problems({ GATEHOUSE_LOCAL_ACCOUNTS: 'false' })[0]!, /^GATEHOUSE_LOCAL_ACCOUNTS: false needs at least one connector/);
     assert.equal(load({ GATEHOUSE_LOCAL_ACCOUNTS: 'false', GATEHOUSE_CONNECTORS_FILE: file([base]) }).localAccounts, false);
     const prod = { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_JWKS_FILE: '/keys/jwks.json', GATEHOUSE_COOKIE_KEYS: 'k'.repeat(32), GATEHOUSE_MTLS_ENABLED: 'false' };
-    assert.ok(problems({ ...prod, GATEHOUSE_CONNECTORS_FILE: file([{ ...base, issuer: 'http://sso.example.com' }]) }).some((l) => /connector "corp" has an http: issuer \(required in production mode\)/.test(l)));
+    assert.ok(problems({ ...prod, GATEHOUSE_CONNECTORS_FILE: file([{ ...base, issuer: 'http://sso.example.com' }]) }).some((l) => /connector "corp" has an http: issuer \(not allowed in production mode\)/.test(l)));
     const dev = load({ GATEHOUSE_CONNECTORS_FILE: file([{ ...base, issuer: 'http://127.0.0.1:9999' }]) });
     assert.ok(dev.warnings.some((w) => /connector "corp" has an http: issuer/.test(w)));
   });

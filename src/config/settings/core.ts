@@ -43,7 +43,7 @@ export const core = {
     schema: httpUrl(),
     default: 'https://localhost:3443',
     type: 'URL',
-    description: 'Origin advertised in discovery as mtls_endpoint_aliases.',
+    description: 'Origin advertised in discovery as mtls_endpoint_aliases: where clients reach the mTLS listener. https; production refuses one naming this machine (localhost, loopback), the default included.',
   }),
   dataDir: setting({
     env: 'GATEHOUSE_DATA_DIR',

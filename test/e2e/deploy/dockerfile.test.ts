@@ -140,6 +140,7 @@ describe("the image's start command", () => {
       GATEHOUSE_CERTS_DIR: certs,
       GATEHOUSE_MODE: 'production',
       GATEHOUSE_ISSUER: 'https://login.example.test',
+      GATEHOUSE_MTLS_ORIGIN: 'https://mtls.login.example.test',
       GATEHOUSE_JWKS_FILE: jwks,
       GATEHOUSE_COOKIE_KEYS: 'image-test-cookie-key-0123456789abcdef',
     };
