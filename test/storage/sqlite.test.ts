@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -23,6 +23,22 @@ describe('sqlite specifics', () => {
     const b = new SqliteStore(file);
     assert.deepEqual(await b.find('Client', 'c1'), { client_id: 'c1' });
     await b.close();
+  });
+  it('the database and its -wal and -shm files are readable by their owner only (they hold live bearer values); a 0644 file from before is tightened', async () => {
+    const mode = (f: string) => statSync(f).mode & 0o777;
+    const file = join(dir, 'modes.db');
+    const store = new SqliteStore(file);
+    await store.upsert('AccessToken', 'tok', { jti: 'tok' });
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(f), 0o600, f);
+    await store.close();
+    const old = join(dir, 'old-0644.db');
+    const legacy = new DatabaseSync(old);
+    legacy.exec('CREATE TABLE t (x)');
+    legacy.close();
+    chmodSync(old, 0o644);
+    const reopened = new SqliteStore(old);
+    assert.equal(mode(old), 0o600);
+    await reopened.close();
   });
   it('two handles on one file see each other and consume once between them', async () => {
     const file = join(dir, 'shared.db');

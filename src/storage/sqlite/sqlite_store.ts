@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../../shared/errors.ts';
@@ -47,6 +47,15 @@ interface QueuedWrite {
 /** Writes committed together at most (a larger queue commits in several transactions). */
 export const MAX_WRITES_PER_COMMIT = 256;
 
+/** Takes group and other permissions off an existing file (from an older version's 0644); best effort: the data dir is 0700 anyway. */
+function ownerOnly(file: string): void {
+  try {
+    if (statSync(file).mode & 0o077) chmodSync(file, 0o600);
+  } catch {
+    // absent (no -wal yet), or owned by someone else: nothing this process may change
+  }
+}
+
 /**
  * Embedded default store: one SQLite file in WAL mode through `node:sqlite`.
  * node:sqlite is synchronous, which keeps every statement atomic within this process;
@@ -71,12 +80,18 @@ export class SqliteStore implements Store {
   #queue: QueuedWrite[] = [];
 
   /**
-   * @param file the database file (created with its directory, mode 0700), or `:memory:`
+   * @param file the database file (created with its directory, mode 0700), or `:memory:`. The file
+   *   is made mode 0600 (SQLite gives its -wal and -shm files the same mode): it holds live bearer
+   *   values — opaque tokens, device codes, sessions are stored under their own value as the id.
    * @param options.busyTimeoutMs how long a write waits for another process's lock on the file
    *   before it fails with StoreUnavailableError (SQLite `busy_timeout`, default 5000 ms)
    */
   constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      closeSync(openSync(file, 'a', 0o600));
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) ownerOnly(f);
+    }
     this.#db = new DatabaseSync(file);
     const busyTimeout = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyTimeout};`);
