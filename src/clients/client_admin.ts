@@ -123,14 +123,20 @@ export class ClientAdmin {
     return { metadata: redact(metadata), secret };
   }
 
-  /** Removes a stored client and the registration access tokens that could manage it. */
-  async remove(clientId: string): Promise<void> {
-    if (this.#static.has(clientId)) throw new StaticClientError(clientId);
-    if (!(await this.#store.find(CLIENT_MODEL, clientId))) throw new NotFoundError(`client ${clientId}`);
+  /**
+   * Removes a stored client and the registration access tokens that could manage it. A stored
+   * client hidden by a GATEHOUSE_CLIENTS_FILE entry of the same id (`shadowedStoredClients`) is
+   * removed too (`hidden: true`); the file's entry stays, and alone it is StaticClientError.
+   */
+  async remove(clientId: string): Promise<{ hidden: boolean }> {
+    const stored = await this.#store.find(CLIENT_MODEL, clientId);
+    if (this.#static.has(clientId) && !stored) throw new StaticClientError(clientId);
+    if (!stored) throw new NotFoundError(`client ${clientId}`);
     await this.#store.destroy(CLIENT_MODEL, clientId);
     for (const { id, payload } of await this.#store.list('RegistrationAccessToken')) {
       if (payload.clientId === clientId) await this.#store.destroy('RegistrationAccessToken', id);
     }
+    return { hidden: this.#static.has(clientId) };
   }
 
   /** Static entries as oidc-provider sees them (defaults applied). */

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { ConfigError } from '../shared/errors.ts';
+import type { Store } from '../storage/adapter.ts';
+import { CLIENT_MODEL } from './client_admin.ts';
 
 /**
  * Reads `GATEHOUSE_CLIENTS_FILE`: a JSON array of client metadata (RFC 7591 names).
@@ -42,4 +44,16 @@ export async function validateStaticClients(provider: Provider, clients: ClientM
     }
   }
   if (problems.length) throw new ConfigError(problems);
+}
+
+/**
+ * Ids of the file's clients that also have a stored record (registered or added with `gatehouse
+ * clients` before the file named them): the file's entry wins everywhere, so the stored one is
+ * unreachable — its secret no longer works and `clients list` does not show it. One store read per
+ * static client, at start. `gatehouse clients remove <id>` deletes the hidden record.
+ */
+export async function shadowedStoredClients(store: Store, clients: ClientMetadata[]): Promise<string[]> {
+  const hidden: string[] = [];
+  for (const { client_id: id } of clients) if (await store.find(CLIENT_MODEL, id)) hidden.push(id);
+  return hidden;
 }

@@ -1,6 +1,6 @@
 import type Provider from 'oidc-provider';
 import { cacheClients } from '../clients/client_cache.ts';
-import { loadStaticClients, validateStaticClients } from '../clients/static_clients.ts';
+import { loadStaticClients, shadowedStoredClients, validateStaticClients } from '../clients/static_clients.ts';
 import type { Config } from '../config/load.ts';
 import { gatehouseFeatures } from '../features/all.ts';
 import { createFeaturedProvider, featureRoutes } from '../features/compose.ts';
@@ -142,5 +142,8 @@ async function serveProvider(config: Config, services: Services, run: StartOptio
   const swap = new ProviderHotSwap({ jwksPath: keys.jwksPath, build, audit, logger });
   lifecycle.onStop(() => swap.stop());
   await validateStaticClients(swap.provider, staticClients);
+  for (const id of await shadowedStoredClients(store, staticClients)) {
+    logger.warn({ event: 'client_shadowed', client_id: id }, `GATEHOUSE_CLIENTS_FILE defines client ${id}, which hides the stored client of that id (its secret no longer works); remove it with \`gatehouse clients remove ${id}\` or rename one`);
+  }
   return swap;
 }

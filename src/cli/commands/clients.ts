@@ -191,9 +191,9 @@ export function registerClients(program: Command): void {
     .description('delete a stored client; it can no longer obtain tokens')
     .action(async (clientId: string) => {
       await withAdmin(async (admin) => {
-        await admin.remove(clientId);
+        const { hidden } = await admin.remove(clientId);
         cliAudit().record('client.deleted', { client_id: clientId, via: 'cli' });
-        process.stderr.write(`removed client ${safe(clientId)}\n`);
+        process.stderr.write(hidden ? `removed the stored client ${safe(clientId)} that GATEHOUSE_CLIENTS_FILE hid; the file's ${safe(clientId)} stays\n` : `removed client ${safe(clientId)}\n`);
       });
     });
 }

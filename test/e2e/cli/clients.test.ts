@@ -164,6 +164,36 @@ describe('gatehouse clients', () => {
     assert.equal((await cli('show', 'nobody')).status, 1);
   });
 
+  it('a stored client the clients file hides (same id) is named at start, and `clients remove` deletes the hidden record', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'gh-clients-shadow-'));
+    try {
+      const data = join(own, 'data');
+      const envOwn = { GATEHOUSE_DATA_DIR: data, GATEHOUSE_ISSUER: gh.config.issuer };
+      const added = await runCli(['clients', 'add', '--id', 'billing', '--grant', 'client_credentials'], { env: envOwn });
+      assert.equal(added.status, 0, added.stderr);
+      const file = join(own, 'clients.json');
+      writeFileSync(file, JSON.stringify([{ client_id: 'billing', client_secret: STATIC_SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }]));
+      const server = await startTestServer({ GATEHOUSE_DATA_DIR: data, GATEHOUSE_CLIENTS_FILE: file });
+      try {
+        const line = server.logs.find((l) => l.event === 'client_shadowed');
+        assert.equal(line?.client_id, 'billing');
+        assert.equal(line?.level, 'warn');
+        assert.match(String(line?.msg), /gatehouse clients remove billing/);
+      } finally {
+        await server.stop().catch(() => {});
+      }
+      const withFile = { ...envOwn, GATEHOUSE_CLIENTS_FILE: file };
+      const removed = await runCli(['clients', 'remove', 'billing'], { env: withFile });
+      assert.equal(removed.status, 0, removed.stderr);
+      assert.match(removed.stderr, /removed the stored client billing that GATEHOUSE_CLIENTS_FILE hid; the file's billing stays/);
+      const again = await runCli(['clients', 'remove', 'billing'], { env: withFile });
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, /defined in GATEHOUSE_CLIENTS_FILE/);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('adds a tls_client_auth service client', async () => {
     const r = await cli('add', '--id', 'mtls-svc', '--grant', 'client_credentials', '--auth-method', 'tls_client_auth', '--tls-san-dns', 'mtls-svc.internal');
     assert.equal(r.status, 0, r.stderr);
