@@ -47,6 +47,19 @@ export function documentPaths(provider: Provider): string[] {
   return ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', provider.pathFor('jwks', { mountPath: '' })];
 }
 
+/** The endpoints that take POST only (RFC 6749 §3.2, RFC 7662 §2, RFC 7009 §2, RFC 8628 §3.1, RFC 7591 §3), of those enabled. */
+function postOnlyPaths(provider: Provider): string[] {
+  const paths: string[] = [];
+  for (const route of ['token', 'introspection', 'revocation', 'device_authorization', 'registration'] as const) {
+    try {
+      paths.push(provider.pathFor(route, { mountPath: '' }));
+    } catch {
+      // the feature is off (registration closed): no such route
+    }
+  }
+  return paths;
+}
+
 /**
  * Puts our middleware in front of oidc-provider's router (Provider is a koa app and `use`
  * inserts before its own routes), so one app serves both listeners.
@@ -61,7 +74,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     issuerOrigin(settings.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
-    errorBoundary(logger),
+    errorBoundary(logger, { postOnly: postOnlyPaths(provider) }),
     documentCache(documentPaths(provider)),
     auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),

@@ -37,10 +37,12 @@ function oauthError(status: number): string {
 /**
  * The outermost guard for routes that are not oidc-provider's (which handles its own): a thrown
  * error becomes an OAuth-style JSON body or the error page, never a stack trace. Unknown paths get
- * a JSON 404; bodies over BODY_LIMIT a 413 (announced by Content-Length: before anything reads
+ * a JSON 404, and another method on a `postOnly` endpoint (canonical paths: route_paths.ts folded
+ * every spelling) a 405 with `Allow: POST`; bodies over BODY_LIMIT a 413 (announced by Content-Length: before anything reads
  * them; chunked: as the form or JSON reader reaches the limit).
  */
-export function errorBoundary(logger: Logger) {
+export function errorBoundary(logger: Logger, options: { postOnly?: readonly string[] } = {}) {
+  const postOnly = new Set(options.postOnly);
   return async function boundary(ctx: Context, next: Next): Promise<void> {
     const length = Number(ctx.get('content-length') || 0);
     if (length > BODY_LIMIT) {
@@ -51,7 +53,10 @@ export function errorBoundary(logger: Logger) {
     try {
       await readJsonBody(ctx);
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
+      if (ctx.status === 404 && ctx.body === undefined && postOnly.has(ctx.path)) {
+        ctx.set('Allow', 'POST');
+        await respond(ctx, 405, 'invalid_request', `method ${ctx.method} not allowed here; use POST`);
+      } else if (ctx.status === 404 && ctx.body === undefined) {
         await respond(ctx, 404, 'not_found', 'no such endpoint');
       } else if (ctx.status === 405 && !ctx.body) {
         await respond(ctx, 405, 'invalid_request', `method ${ctx.method} not allowed here`);

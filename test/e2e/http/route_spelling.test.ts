@@ -30,6 +30,26 @@ describe('guards in front of oidc-provider see every spelling of an endpoint pat
     }
   });
 
+  it('another method on a POST-only endpoint, in any spelling, is 405 with Allow: POST; an unknown path stays 404', async () => {
+    const gh = await startTestServer();
+    try {
+      for (const path of ['/token', ...SPELLINGS('/token'), '/token/introspection', '/token/revocation', '/device/auth', '/reg']) {
+        // GET /device/auth shows the user-code page (the device feature's), not an error.
+        for (const method of path === '/device/auth' ? ['PUT', 'DELETE'] : ['GET', 'HEAD', 'PUT', 'DELETE']) {
+          const res = await fetch(`${gh.publicUrl}${path}`, { method });
+          assert.equal(res.status, 405, `${method} ${path}`);
+          assert.equal(res.headers.get('allow'), 'POST', `${method} ${path}`);
+          if (method !== 'HEAD') assert.equal(((await res.json()) as { error: string }).error, 'invalid_request', `${method} ${path}`);
+        }
+      }
+      const unknown = await fetch(`${gh.publicUrl}/tokens`);
+      assert.equal(unknown.status, 404);
+      assert.equal(((await unknown.json()) as { error: string }).error, 'not_found');
+    } finally {
+      await gh.stop();
+    }
+  });
+
   it('the token endpoint rate limit counts /TOKEN and /token/ too', async () => {
     const gh = await startTestServer({ GATEHOUSE_TOKEN_RATE_LIMIT_IP: '3', GATEHOUSE_RATE_LIMIT_WINDOW: '1h' });
     try {
