@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,12 +32,26 @@ function read(files: MtlsFiles): Omit<MtlsMaterial, 'trust'> {
   return { cert, key, ca, digest };
 }
 
-/** Reads and checks the listener's files: the key must match the certificate, the CA bundle must parse. */
+/**
+ * Reads and checks the listener's files: the CA bundle must parse, the certificate and key must
+ * be PEM and the key must match the certificate. Errors name the setting and the file at fault.
+ */
 function loadMaterial(files: MtlsFiles): MtlsMaterial {
   const raw = read(files);
   const trust = trustSnapshotFromPem(raw.ca, files.ca);
-  createSecureContext(tlsOptions(raw));
+  const problem = (what: string) => (err: unknown) => new Error(`${what} (${(err as Error).message})`);
+  attempt(() => new X509Certificate(raw.cert), problem(`GATEHOUSE_MTLS_CERT_FILE ${files.cert} is not a PEM certificate`));
+  attempt(() => createPrivateKey(raw.key), problem(`GATEHOUSE_MTLS_KEY_FILE ${files.key} is not a PEM private key`));
+  attempt(() => createSecureContext(tlsOptions(raw)), problem(`GATEHOUSE_MTLS_KEY_FILE ${files.key} does not match the certificate in GATEHOUSE_MTLS_CERT_FILE ${files.cert}`));
   return { ...raw, trust };
+}
+
+function attempt(fn: () => unknown, wrap: (err: unknown) => Error): void {
+  try {
+    fn();
+  } catch (err) {
+    throw wrap(err);
+  }
 }
 
 /** Loads the trusted client CAs at start; any unreadable file is a configuration error naming it. */

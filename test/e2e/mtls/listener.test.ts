@@ -143,7 +143,13 @@ describe('the TLS listener', () => {
     const before = await serverFingerprint();
     const stray = await createRootCa('stray', 1);
     writeFileSync(pki.serverKey, stray.keyPem, { mode: 0o600 });
-    await until('the failed reload to be logged', async () => (gh.logs.some((l) => l.event === 'mtls_reload_failed') ? true : undefined));
+    const failed = await until('the failed reload to be logged', async () => gh.logs.find((l) => l.event === 'mtls_reload_failed'));
+    assert.equal(await serverFingerprint(), before);
+    // The line says which file is at fault.
+    assert.match(String((failed.err as { message?: string }).message), new RegExp(`GATEHOUSE_MTLS_KEY_FILE ${pki.serverKey} does not match the certificate in GATEHOUSE_MTLS_CERT_FILE`));
+    writeFileSync(pki.serverKey, 'not a key\n', { mode: 0o600 });
+    const unreadable = await until('the next failed reload to be logged', async () => gh.logs.filter((l) => l.event === 'mtls_reload_failed')[1]);
+    assert.match(String((unreadable.err as { message?: string }).message), new RegExp(`GATEHOUSE_MTLS_KEY_FILE ${pki.serverKey} is not a PEM private key`));
     assert.equal(await serverFingerprint(), before);
   });
 });
