@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { extensionsOf, unrecognizedCritical, type CertificateExtensions } from './extensions.ts';
 import { BoundedCache, type PresentedCertificate } from './presented_certificate.ts';
 import type { CertificateRefusal } from './refusal.ts';
 import type { TrustSnapshot } from './trust.ts';
@@ -12,6 +13,8 @@ export type Verdict =
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
+/** A leaf's keyUsage must allow one of these for TLS client authentication. */
+const CLIENT_KEY_USAGE = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement;
 /** Most intermediate CA certificates between a leaf and its anchor. */
 export const MAX_INTERMEDIATES = 4;
 
@@ -23,29 +26,27 @@ function outsideValidity(cert: X509Certificate, now: number): 'expired' | 'not_y
   return undefined;
 }
 
-/** What RFC 5280 §4.2.1.9 / §4.2.1.3 say a certificate may do as an issuer. */
-interface CaAbilities {
-  ca: boolean;
-  /** basicConstraints pathLenConstraint; undefined = no limit. */
-  pathLength?: number;
-  /** keyUsage allows keyCertSign (true when the extension is absent). */
-  keyCertSign: boolean;
+/**
+ * The extensions of a certificate at place `on` of the path, or why they forbid it there: one that
+ * does not decode, or a critical one the check does not process (RFC 5280 §4.2, §6.1.4 (o)).
+ * The anchor's critical extensions are not judged (RECOGNIZED_CRITICAL in extensions.ts says why).
+ */
+function judgeExtensions(cert: X509Certificate, on: 'leaf' | 'intermediate' | 'anchor'): { extensions: CertificateExtensions } | { refusal: CertificateRefusal } {
+  const extensions = extensionsOf(cert);
+  if ('malformed' in extensions) return { refusal: { reason: 'malformed_extension', certificate: on, detail: `${on} ${describe(cert)}: ${extensions.malformed}` } };
+  const oids = on === 'anchor' ? [] : unrecognizedCritical(extensions, on === 'leaf' ? 'leaf' : 'ca');
+  if (oids.length) return { refusal: { reason: 'unknown_critical_extension', certificate: on, oids, detail: `${oids.join(',')} on ${on} ${describe(cert)}` } };
+  return { extensions };
 }
 
-const abilitiesCache = new BoundedCache<string, CaAbilities>(2000);
+const keyUsageNames = (bits: number) =>
+  Object.entries(x509.KeyUsageFlags)
+    .filter(([, flag]) => typeof flag === 'number' && (bits & flag) !== 0)
+    .map(([name]) => name)
+    .join(',') || 'none';
 
-function abilities(cert: X509Certificate): CaAbilities {
-  const cached = abilitiesCache.get(cert.fingerprint256);
-  if (cached) return cached;
-  const parsed = new x509.X509Certificate(cert.raw);
-  const bc = parsed.getExtension(x509.BasicConstraintsExtension);
-  const ku = parsed.getExtension(x509.KeyUsagesExtension);
-  return abilitiesCache.remember(cert.fingerprint256, {
-    ca: bc?.ca === true,
-    pathLength: bc?.ca ? bc.pathLength : undefined,
-    keyCertSign: !ku || (ku.usages & x509.KeyUsageFlags.keyCertSign) !== 0,
-  });
-}
+/** keyUsage (absent = any) allows keyCertSign (RFC 5280 §4.2.1.3). */
+const mayCertify = (ext: CertificateExtensions) => ext.keyUsage === undefined || (ext.keyUsage & x509.KeyUsageFlags.keyCertSign) !== 0;
 
 /**
  * Issuer name (and key identifiers) match and the signature verifies (OpenSSL's X509_check_issued +
@@ -67,7 +68,8 @@ type Path = { anchor: X509Certificate; intermediates: X509Certificate[] } | { re
 /**
  * Finds leaf → presented CA certificates → anchor by signature (not merely by name), preferring an
  * anchor at every step, and applies the checks that do not depend on the time: intermediates must
- * be CA certificates allowed to sign certificates, within their (and the anchor's) path length.
+ * carry no critical extension the check does not process and be CA certificates allowed to sign
+ * certificates, within their (and the anchor's) path length.
  */
 function buildPath(presented: PresentedCertificate, anchors: readonly X509Certificate[]): Path {
   let current = presented.leaf;
@@ -75,7 +77,9 @@ function buildPath(presented: PresentedCertificate, anchors: readonly X509Certif
   for (;;) {
     const anchor = anchors.find((a) => issuedBy(current, a));
     if (anchor) {
-      const limit = abilities(anchor).pathLength;
+      const judged = judgeExtensions(anchor, 'anchor');
+      if ('refusal' in judged) return judged;
+      const limit = judged.extensions.pathLength;
       if (limit !== undefined && intermediates.length > limit) {
         return { refusal: { reason: 'invalid_chain', detail: `path_length_exceeded: ${intermediates.length} intermediates under ${describe(anchor)} (pathLen ${limit})` } };
       }
@@ -90,9 +94,11 @@ function buildPath(presented: PresentedCertificate, anchors: readonly X509Certif
       }
       return { refusal: { reason: 'untrusted_issuer', detail: `issuer ${current.issuer.replace(/\n/g, ', ')} of ${describe(current)}: neither presented nor trusted` } };
     }
-    const can = abilities(next);
+    const judged = judgeExtensions(next, 'intermediate');
+    if ('refusal' in judged) return judged;
+    const can = judged.extensions;
     if (!can.ca) return { refusal: { reason: 'invalid_chain', detail: `not_a_ca: ${describe(next)}` } };
-    if (!can.keyCertSign) return { refusal: { reason: 'invalid_chain', detail: `no_key_cert_sign: ${describe(next)}` } };
+    if (!mayCertify(can)) return { refusal: { reason: 'invalid_chain', detail: `no_key_cert_sign: ${describe(next)}` } };
     if (can.pathLength !== undefined && intermediates.length > can.pathLength) {
       return { refusal: { reason: 'invalid_chain', detail: `path_length_exceeded: ${describe(next)} (pathLen ${can.pathLength})` } };
     }
@@ -113,25 +119,39 @@ function pathFor(presented: PresentedCertificate, trust: TrustSnapshot): Path {
 }
 
 /**
- * RFC 8705 §2.1 PKI method: the leaf within its validity period and allowed for client
- * authentication (when it restricts its extended key usage), chaining through CA certificates the
- * client sent to an anchor of `trust`, every certificate on the path within its validity.
+ * RFC 8705 §2.1 PKI method: the leaf within its validity period, with no critical extension the
+ * check does not process, allowed for client authentication by its extended key usage and key
+ * usage (when present), chaining through CA certificates the client sent to an anchor of `trust`,
+ * every certificate on the path within its validity.
  * Synchronous (oidc-provider's mTLS hooks are); signature work is done once per certificate set
  * and snapshot, the validity windows on every call.
  * @param now milliseconds since the epoch
- * @see RFC 5280 §6.1 (a reduced path validation: no policies, name constraints or revocation)
+ * @see RFC 5280 §6.1 (a reduced path validation: no policies, name constraints or revocation, so
+ *   a certificate marking one of those extensions critical is refused)
  */
 export function verifyClientCertificate(presented: PresentedCertificate, trust: TrustSnapshot, now = Date.now()): Verdict {
   const { leaf } = presented;
   const invalid = outsideValidity(leaf, now);
   if (invalid) return { ok: false, reason: invalid, at: invalid === 'expired' ? leaf.validToDate : leaf.validFromDate };
-  const eku = leaf.keyUsage;
-  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return { ok: false, reason: 'not_for_client_auth', detail: `extendedKeyUsage ${eku.join(',')}` };
   const path = pathFor(presented, trust);
   if ('refusal' in path) return { ok: false, ...path.refusal };
   for (const ca of [...path.intermediates, path.anchor]) {
     const when = outsideValidity(ca, now);
     if (when) return { ok: false, reason: 'invalid_chain', detail: `${when}: ${describe(ca)}` };
   }
+  // What the leaf may be used for is judged once its issuer is trusted (openssl, too, builds the
+  // chain before checking purposes): a certificate nobody here trusts is told that first, and a
+  // self-signed one is pointed at self_signed_tls_client_auth, where these checks do not apply.
+  const judged = judgeExtensions(leaf, 'leaf');
+  if ('refusal' in judged) return { ok: false, ...judged.refusal };
+  const { extendedKeyUsage: eku, keyUsage } = judged.extensions;
+  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return { ok: false, reason: 'not_for_client_auth', detail: `extendedKeyUsage ${eku.join(',')}` };
+  // As openssl's sslclient purpose (check_purpose_ssl_client, ca = 0 for the leaf): the key must
+  // sign (the TLS CertificateVerify) or agree keys. It does not look at the leaf's basicConstraints:
+  // `openssl verify -purpose sslclient` accepts a cA:TRUE leaf whose key usage allows this (tried
+  // with OpenSSL 3.0; only -x509_strict refuses, and then for a CA without keyUsage). We match it:
+  // a cA:TRUE certificate from a trusted CA may already issue client certificates this check
+  // accepts (as their intermediate), so refusing it as a leaf would protect nothing.
+  if (keyUsage !== undefined && (keyUsage & CLIENT_KEY_USAGE) === 0) return { ok: false, reason: 'key_usage_not_for_client_auth', detail: `keyUsage ${keyUsageNames(keyUsage)}` };
   return { ok: true, anchor: path.anchor, intermediates: path.intermediates };
 }

@@ -14,6 +14,12 @@ export type RefusalReason =
   | 'not_yet_valid'
   /** The leaf's extended key usage leaves out TLS client authentication. */
   | 'not_for_client_auth'
+  /** The leaf's key usage allows neither digitalSignature nor keyAgreement (RFC 5280 §4.2.1.3). */
+  | 'key_usage_not_for_client_auth'
+  /** The leaf or a CA certificate the client sent has a critical extension the check does not process (RFC 5280 §4.2). */
+  | 'unknown_critical_extension'
+  /** An extension of a certificate on the path does not decode. */
+  | 'malformed_extension'
   /** Trusted, but not issued by the CA the client pinned with `tls_client_auth_ca_sha256`. */
   | 'issuer_not_pinned'
   /** The registered `tls_client_auth_*` value is not in the certificate. */
@@ -29,7 +35,17 @@ export interface CertificateRefusal {
   readonly selfSigned?: boolean;
   /** The leaf's validity end or start, for the expired / not-yet-valid wording. */
   readonly at?: Date;
+  /** unknown_critical_extension / malformed_extension: on which certificate of the path. */
+  readonly certificate?: 'leaf' | 'intermediate' | 'anchor';
+  /** unknown_critical_extension: the extensions' OIDs (from the client's own certificates, so safe to show). */
+  readonly oids?: readonly string[];
 }
+
+const WHICH = {
+  leaf: 'the client certificate',
+  intermediate: 'a CA certificate sent with the client certificate',
+  anchor: 'the CA certificate the client certificate chains to',
+} as const;
 
 /**
  * The `error_description` for a refusal: what failed, in words a client operator can act on,
@@ -51,6 +67,12 @@ export function refusalDescription(refusal: CertificateRefusal): string {
       return `the client certificate is not yet valid${refusal.at ? ` (not valid before ${refusal.at.toISOString()})` : ''}`;
     case 'not_for_client_auth':
       return 'the client certificate\'s extended key usage does not allow TLS client authentication';
+    case 'key_usage_not_for_client_auth':
+      return 'the client certificate\'s key usage allows neither digitalSignature nor keyAgreement, so it may not be used for TLS client authentication';
+    case 'unknown_critical_extension':
+      return `${WHICH[refusal.certificate ?? 'leaf']} has a critical extension this server does not process${refusal.oids?.length ? ` (${refusal.oids.join(', ')})` : ''}, so it must be refused (RFC 5280 §4.2)`;
+    case 'malformed_extension':
+      return `${WHICH[refusal.certificate ?? 'leaf']} has an extension that cannot be decoded`;
     case 'issuer_not_pinned':
       return 'the client certificate is not issued by the CA registered in tls_client_auth_ca_sha256';
     case 'subject_mismatch':

@@ -46,13 +46,18 @@ export async function opensslCa(dir: string, name: string, subject: string): Pro
   return pair;
 }
 
-/** A client certificate signed by an openssl CA; `extensions` are openssl extension lines. */
+/**
+ * A client certificate signed by an openssl CA; `extensions` are openssl extension lines, and one
+ * naming an extension of the base set (basicConstraints, extendedKeyUsage / keyUsage) replaces it.
+ */
 export async function opensslIssue(dir: string, ca: Pair, name: string, subject: string, extensions: string[] = [], options: { intermediateCa?: boolean } = {}): Promise<Pair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
   const base = options.intermediateCa ? ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign'] : ['basicConstraints=CA:FALSE', 'extendedKeyUsage=clientAuth'];
-  writeFileSync(ext, [...base, ...extensions].join('\n'));
+  const named = (line: string) => line.slice(0, line.indexOf('='));
+  const replaced = new Set(extensions.map(named));
+  writeFileSync(ext, [...base.filter((line) => !replaced.has(named(line))), ...extensions].join('\n'));
   await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', pair.key, '-out', csr, '-subj', subject]);
   await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '10', '-out', pair.cert, '-extfile', ext]);
   return pair;

@@ -30,6 +30,8 @@ before(async () => {
 
   const acme = await opensslCa(dir, 'acme-root', '/O=Acme Corp/CN=Acme Corp Root');
   certs.acme = await opensslIssue(dir, acme, 'payments', '/O=Acme Corp/OU=Payments/CN=payments-svc', ['subjectAltName=DNS:payments.acme.example']);
+  // The same client, but its certificate carries an extension no one here knows, marked critical.
+  certs.acmeCritical = await opensslIssue(dir, acme, 'payments-critical', '/O=Acme Corp/OU=Payments/CN=payments-svc', ['subjectAltName=DNS:payments.acme.example', '1.2.3.4.5=critical,ASN1:UTF8String:x']);
   const impostor = await opensslCa(dir, 'impostor-root', '/O=Acme Corp/CN=Acme Corp Root');
   certs.impostor = await opensslIssue(dir, impostor, 'impostor', '/O=Acme Corp/OU=Payments/CN=payments-svc', ['subjectAltName=DNS:payments.acme.example']);
   certs.selfSigned = await opensslSelfSigned(dir, 'robot');
@@ -142,6 +144,11 @@ describe('refusals are 401 invalid_client and say which check failed', () => {
   it('a certificate that is not yet valid', async () => {
     assertInvalidClient(await token('svc-email', certs.future), /^the client certificate is not yet valid \(not valid before \d{4}-/);
     assert.equal(lastRefusal().reason, 'not_yet_valid');
+  });
+  it('a certificate with a critical extension the server does not process (RFC 5280 §4.2), naming its OID', async () => {
+    assertInvalidClient(await token('payments', certs.acmeCritical), /^the client certificate has a critical extension this server does not process \(1\.2\.3\.4\.5\)/);
+    assert.equal(lastRefusal().reason, 'unknown_critical_extension');
+    assert.equal(lastRefusal().detail, '1.2.3.4.5 on leaf O=Acme Corp, OU=Payments, CN=payments-svc');
   });
   it('a self-signed certificate for a tls_client_auth client', async () => {
     assertInvalidClient(await token('svc-dn', certs.selfSigned), /not issued by a CA this server trusts/);
