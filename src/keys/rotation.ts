@@ -1,4 +1,5 @@
-import { generateSigningKey, keyState, nowSeconds, type StoredKey } from './key_file.ts';
+import { keyState, nowSeconds, type StoredKey } from './key_file.ts';
+import { generateSigningKey, generateSuccessor } from './key_generation.ts';
 
 /*
  * The `gatehouse keys rotate|prune` operations on the keys file's content. Pure functions of the
@@ -7,16 +8,33 @@ import { generateSigningKey, keyState, nowSeconds, type StoredKey } from './key_
  */
 
 /**
- * Rotation: new RS256 and ES256 keys that start signing after `activateIn` seconds (published
- * from now on), while the currently active keys retire at that same moment.
+ * The active keys that need a successor: one per kind and `alg` (the first in file order, which
+ * is the newest), so two active RS256 keys get one successor and an EdDSA key gets its own.
+ */
+function predecessors(keys: StoredKey[], t: number): StoredKey[] {
+  const seen = new Set<string>();
+  return keys.filter((k) => {
+    if (keyState(k, t) !== 'active') return false;
+    const kind = `${k.kty} ${k.crv ?? ''} ${k.alg ?? ''}`;
+    if (seen.has(kind)) return false;
+    seen.add(kind);
+    return true;
+  });
+}
+
+/**
+ * Rotation: a successor for each kind of active key (RSA keeping its alg, EC P-256/384/521,
+ * Ed25519/Ed448) that starts signing after `activateIn` seconds (published from now on), while
+ * the currently active keys retire at that same moment; so every algorithm that signs before
+ * signs after. With no active key at all, the RS256 and ES256 keys a new keys file starts with.
  * @returns the new keys' kids.
+ * @throws ConfigError when an active key is of a kind that cannot be generated (nothing is changed)
  */
 export async function rotate(keys: StoredKey[], activateIn: number, t = nowSeconds()): Promise<{ keys: StoredKey[]; added: string[] }> {
   const activateAt = t + activateIn;
-  const fresh: StoredKey[] = [];
-  for (const alg of ['RS256', 'ES256'] as const) {
-    fresh.push({ ...(await generateSigningKey(alg)), gh_created_at: t, gh_activate_at: activateAt });
-  }
+  const old = predecessors(keys, t);
+  const generated = old.length ? await Promise.all(old.map(generateSuccessor)) : await Promise.all([generateSigningKey('RS256'), generateSigningKey('ES256')]);
+  const fresh: StoredKey[] = generated.map((k) => ({ ...k, gh_created_at: t, gh_activate_at: activateAt }));
   const aged = keys.map((k) => (keyState(k, t) === 'active' && (k.gh_retire_at === undefined || k.gh_retire_at > activateAt) ? { ...k, gh_retire_at: activateAt } : k));
   return { keys: [...fresh, ...aged], added: fresh.map((k) => k.kid!) };
 }

@@ -47,7 +47,7 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('rotate')
-    .description('add new RS256 and ES256 keys: published now, signing after the activation delay; current keys retire then')
+    .description('add a successor for every active key (same type, curve and algorithm): published now, signing after the activation delay; current keys retire then')
     .option('--file <path>', 'keys file (default: GATEHOUSE_JWKS_FILE or <data dir>/jwks.json)')
     .option('--activate-in <duration>', 'publish-before-sign delay (default: GATEHOUSE_KEY_ACTIVATION_DELAY)')
     .action(async (opts: { file?: string; activateIn?: string }) => {
