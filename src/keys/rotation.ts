@@ -1,8 +1,9 @@
+import type { SigningAlg } from './key_algorithms.ts';
 import { keyState, nowSeconds, type StoredKey } from './key_file.ts';
 import { generateSigningKey, generateSuccessor } from './key_generation.ts';
 
 /*
- * The `gatehouse keys rotate|prune` operations on the keys file's content. Pure functions of the
+ * The `gatehouse keys add|rotate|prune` operations on the keys file's content. Pure functions of the
  * keys and the time; the command reads and writes the file, and every running replica picks the
  * result up through its KeyRing.
  */
@@ -37,6 +38,16 @@ export async function rotate(keys: StoredKey[], activateIn: number, t = nowSecon
   const fresh: StoredKey[] = generated.map((k) => ({ ...k, gh_created_at: t, gh_activate_at: activateAt }));
   const aged = keys.map((k) => (keyState(k, t) === 'active' && (k.gh_retire_at === undefined || k.gh_retire_at > activateAt) ? { ...k, gh_retire_at: activateAt } : k));
   return { keys: [...fresh, ...aged], added: fresh.map((k) => k.kid!) };
+}
+
+/**
+ * A key for `alg` (say EdDSA for an API whose signingAlg no key signs yet), published now and
+ * signing after `activateIn` seconds; from then on rotation gives it successors like any other.
+ * @returns the new key's kid.
+ */
+export async function addKey(keys: StoredKey[], alg: SigningAlg, activateIn: number, t = nowSeconds()): Promise<{ keys: StoredKey[]; added: string }> {
+  const key: StoredKey = { ...(await generateSigningKey(alg)), gh_created_at: t, gh_activate_at: t + activateIn };
+  return { keys: [key, ...keys], added: key.kid! };
 }
 
 /** Removes keys retired for longer than `grace` seconds. Never removes the last active key of an algorithm. */

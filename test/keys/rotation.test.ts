@@ -5,7 +5,7 @@ import type { JWK } from 'jose';
 import { signableAlgs } from '../../src/keys/key_algorithms.ts';
 import { effectiveJwks, keyState, nextTransition, type StoredKey } from '../../src/keys/key_file.ts';
 import { generateSigningKey } from '../../src/keys/key_generation.ts';
-import { prune, rotate } from '../../src/keys/rotation.ts';
+import { addKey, prune, rotate } from '../../src/keys/rotation.ts';
 
 const T = 1_800_000_000;
 
@@ -75,6 +75,15 @@ describe('signing key rotation', () => {
       assert.match(err.message, /GATEHOUSE_JWKS_FILE: key k1 \(EC secp256k1\).*replace it by hand/);
       return true;
     });
+  });
+
+  it('add puts a key for another algorithm first, published now and signing after the delay', async () => {
+    const old = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
+    const { keys, added } = await addKey(old, 'EdDSA', 600, T);
+    assert.deepEqual([keys[0]!.kid, keys[0]!.kty, keys[0]!.crv, keys[0]!.alg], [added, 'OKP', 'Ed25519', 'EdDSA']);
+    assert.deepEqual(keys.slice(1), old);
+    assert.deepEqual(signableAlgs(effectiveJwks(keys, T)), ['ES256', 'RS256']);
+    assert.deepEqual(signableAlgs(effectiveJwks(keys, T + 600)), ['ES256', 'EdDSA', 'RS256']);
   });
 
   it('prune removes only keys retired longer than the grace period', async () => {

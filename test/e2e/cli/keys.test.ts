@@ -11,7 +11,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 type Jwk = { kid: string; alg: string; key_ops?: string[]; d?: string };
 
-describe('gatehouse keys list|rotate|prune against a running server', () => {
+describe('gatehouse keys list|add|rotate|prune against a running server', () => {
   it('publishes before signing, keeps old keys verifying, prunes them, all without a restart', async () => {
     const port = await freePort();
     const env = { GATEHOUSE_DATA_DIR: join(dir, 'data'), GATEHOUSE_PORT: String(port), GATEHOUSE_ISSUER: `http://127.0.0.1:${port}` };
@@ -59,5 +59,8 @@ describe('gatehouse keys list|rotate|prune against a running server', () => {
     const env = { GATEHOUSE_DATA_DIR: join(dir, 'empty') };
     assert.equal((await runCli(['keys', 'list'], { env })).status, 2);
     assert.equal((await runCli(['keys', 'rotate', '--activate-in', 'soon', '--file', join(dir, 'data', 'jwks.json')], { env })).status, 2);
+    const unknownAlg = await runCli(['keys', 'add', 'HS256', '--file', join(dir, 'data', 'jwks.json')], { env });
+    assert.equal(unknownAlg.status, 2);
+    assert.match(unknownAlg.stderr, /<alg>: must be one of ES256, .*EdDSA/);
   });
 });
