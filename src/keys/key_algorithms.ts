@@ -1,10 +1,10 @@
 import type { JWK } from 'jose';
 
 /*
- * Which JWS algorithms a key can sign with, and the key type a successor of a key must have.
- * oidc-provider picks a signing key per algorithm when it signs (an access token for an API, an
- * ID token); answering the same question here lets a key set that cannot sign what the
- * configuration asks for be refused when it is loaded instead of failing every such request.
+ * Which JWS algorithms a key can sign with. oidc-provider picks a signing key per algorithm when
+ * it signs (an access token for an API, an ID token); answering the same question here lets a key
+ * set that cannot sign what the configuration asks for be refused when it is loaded instead of
+ * failing every such request.
  */
 
 /** The asymmetric JWS algorithms Gatehouse signs with. @see RFC 7518 §3.1, RFC 8037 §3.1 */
