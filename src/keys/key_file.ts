@@ -2,9 +2,8 @@
  * The signing keys file: its JWKs with Gatehouse's rotation times, each key's state at a given
  * moment, and the keystore oidc-provider gets from it.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { ConfigError } from '../shared/errors.ts';
 import { writeSecretFile } from '../shared/files.ts';
 
@@ -23,14 +22,6 @@ export interface KeyTimes {
 
 export type StoredKey = JWK & KeyTimes;
 export type KeyState = 'next' | 'active' | 'retired';
-
-/** Creates a signing key with a thumbprint `kid` (RFC 7638). */
-export async function generateSigningKey(alg: 'RS256' | 'ES256'): Promise<JWK> {
-  const { privateKey } =
-    alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'sig' };
-}
 
 /** The current time in epoch seconds, the unit of every key time. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { ConfigError } from '../shared/errors.ts';
 import { writeSecretFile } from '../shared/files.ts';
-import { effectiveJwks, generateSigningKey, readKeyFile, writeKeyFile } from './key_file.ts';
+import { effectiveJwks, readKeyFile, writeKeyFile } from './key_file.ts';
+import { generateSigningKey } from './key_generation.ts';
 
 export interface KeyMaterial {
   /** Private signing keys as JWKs, each with `kid`, `alg` and `use: sig`, as they are right now. */

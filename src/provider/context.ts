@@ -10,11 +10,12 @@ import type { ResourceServerConfig } from './resource_servers.ts';
 /**
  * The settings the provider configuration parts read: the issuer, whether forwarded headers are
  * believed, whether client certificates can arrive (GATEHOUSE_MTLS_ENABLED, _CLIENT_CERT_HEADER),
- * every lifetime (GATEHOUSE_*_TTL) and dynamic registration (GATEHOUSE_REGISTRATION*).
+ * every lifetime (GATEHOUSE_*_TTL), dynamic registration (GATEHOUSE_REGISTRATION*) and, for its
+ * messages, the resource servers file (GATEHOUSE_RESOURCE_SERVERS_FILE).
  */
 export type ProviderSettings = Pick<
   Config,
-  'issuer' | 'trustProxy' | 'mtlsEnabled' | 'clientCertHeader' | 'accessTokenTtl' | 'idTokenTtl' | 'deviceCodeTtl' | 'sessionTtl' | 'consentTtl' | 'refreshTokenTtl' | 'registration' | 'registrationAllowPrivateUris'
+  'issuer' | 'trustProxy' | 'mtlsEnabled' | 'clientCertHeader' | 'accessTokenTtl' | 'idTokenTtl' | 'deviceCodeTtl' | 'sessionTtl' | 'consentTtl' | 'refreshTokenTtl' | 'registration' | 'registrationAllowPrivateUris' | 'resourceServersFile'
 >;
 
 /** What the provider configuration parts may ask for. */

@@ -24,7 +24,9 @@ export interface ProviderHotSwapOptions {
  * oidc-provider's keystore is fixed per instance: a rotation (file changed on disk, or a key
  * reaching its activation/retirement time) builds a new instance and swaps it in between
  * requests, audited as `keys.rotated`. All state is in the store, so nothing in flight depends
- * on the old instance. An unreadable keys file keeps the previous keys (logged).
+ * on the old instance. A keys file that cannot be read, or a key set no provider can be built
+ * for (say one without an active key for a resource server's signingAlg), is not swapped in:
+ * the previous keys keep signing and the reason is logged as `keys.reload_failed`.
  */
 export class ProviderHotSwap {
   readonly #keyRing: KeyRing;
@@ -46,7 +48,7 @@ export class ProviderHotSwap {
           signing: jwks.keys.filter((k) => !k.key_ops).map((k) => k.kid ?? ''),
         });
       },
-      (err) => options.logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'signing keys file unreadable; keeping the previous keys'),
+      (err) => options.logger.error({ event: 'keys.reload_failed', err: { message: err.message } }, 'new signing keys not applied; keeping the previous keys'),
     );
     const jwks = this.#keyRing.start();
     try {

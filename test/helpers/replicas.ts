@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSigningKey } from '../../src/keys/key_file.ts';
+import { generateSigningKey } from '../../src/keys/key_generation.ts';
 import { startServe, type ServeProcess } from './cli.ts';
 
 export interface Replica {

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
+import { SIGNING_ALGS, type SigningAlg } from '../../keys/key_algorithms.ts';
 import { keyState, readKeyFile, writeKeyFile } from '../../keys/key_file.ts';
-import { prune, rotate } from '../../keys/rotation.ts';
+import { addKey, prune, rotate } from '../../keys/rotation.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { duration } from '../../config/setting.ts';
 
@@ -23,12 +24,12 @@ function seconds(value: string, flag: string): number {
 const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t * 1000).toISOString());
 
 /**
- * `gatehouse keys list|rotate|prune`: signing key rotation on the keys file every replica reads
+ * `gatehouse keys list|add|rotate|prune`: signing key rotation on the keys file every replica reads
  * (GATEHOUSE_JWKS_FILE, or the generated one in the data dir). Running servers pick changes up
  * from the file without a restart.
  */
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('list, rotate and prune signing keys');
+  const keys = program.command('keys').description('list, add, rotate and prune signing keys');
 
   keys
     .command('list')
@@ -46,8 +47,22 @@ export function registerKeys(program: Command): void {
     });
 
   keys
+    .command('add <alg>')
+    .description(`add a key for another algorithm (${SIGNING_ALGS.join(', ')}), say a resource server's signingAlg: published now, signing after the activation delay`)
+    .option('--file <path>', 'keys file (default: GATEHOUSE_JWKS_FILE or <data dir>/jwks.json)')
+    .option('--activate-in <duration>', 'publish-before-sign delay (default: GATEHOUSE_KEY_ACTIVATION_DELAY)')
+    .action(async (alg: string, opts: { file?: string; activateIn?: string }) => {
+      if (!(SIGNING_ALGS as readonly string[]).includes(alg)) throw new UsageError(`<alg>: must be one of ${SIGNING_ALGS.join(', ')}`);
+      const path = keysFile(opts.file);
+      const delay = opts.activateIn !== undefined ? seconds(opts.activateIn, '--activate-in') : loadConfig().keyActivationDelay;
+      const result = await addKey(readKeyFile(path), alg as SigningAlg, delay);
+      writeKeyFile(path, result.keys);
+      process.stdout.write(`added ${result.added} (${alg}); it signs from ${iso(Math.floor(Date.now() / 1000) + delay)}\n`);
+    });
+
+  keys
     .command('rotate')
-    .description('add new RS256 and ES256 keys: published now, signing after the activation delay; current keys retire then')
+    .description('add a successor for every active key (same type, curve and algorithm): published now, signing after the activation delay; current keys retire then')
     .option('--file <path>', 'keys file (default: GATEHOUSE_JWKS_FILE or <data dir>/jwks.json)')
     .option('--activate-in <duration>', 'publish-before-sign delay (default: GATEHOUSE_KEY_ACTIVATION_DELAY)')
     .action(async (opts: { file?: string; activateIn?: string }) => {

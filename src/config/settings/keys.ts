@@ -6,7 +6,7 @@ export const keys = {
     env: 'GATEHOUSE_JWKS_FILE',
     schema: str(),
     type: 'path',
-    description: 'Private signing keys as a JWKS JSON file (RS256 and ES256). Required in production; generated under the data dir in development.',
+    description: 'Private signing keys as a JWKS JSON file (RS256 and ES256, and a key for each other signingAlg of GATEHOUSE_RESOURCE_SERVERS_FILE). Required in production; generated under the data dir in development.',
   }),
   cookieKeys: setting({
     env: 'GATEHOUSE_COOKIE_KEYS',

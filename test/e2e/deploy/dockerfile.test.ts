@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { initDevPki } from '../../../src/pki/dev_pki.ts';
-import { generateSigningKey } from '../../../src/keys/key_file.ts';
+import { generateSigningKey } from '../../../src/keys/key_generation.ts';
 import { cleanEnv, ROOT } from '../../helpers/cli.ts';
 import { freePort } from '../../helpers/server.ts';
 import { copies, globalArgs, parseDockerfile, stageEnv } from '../../deploy/dockerfile.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { generateSigningKey } from '../../../src/keys/key_file.ts';
+import { generateSigningKey } from '../../../src/keys/key_generation.ts';
 import { CLIENTS, launchBrowser, requestDeviceCode } from '../../helpers/device.ts';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.ts';
 import { type MongoServer, startMongo } from '../../helpers/mongodb.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Provider from 'oidc-provider';
-import { generateSigningKey } from '../../../src/keys/key_file.ts';
+import { generateSigningKey } from '../../../src/keys/key_generation.ts';
 import { startMongo, type MongoServer } from '../../helpers/mongodb.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 

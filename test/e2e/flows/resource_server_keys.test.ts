@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, jwtVerify, type JWK } from 'jose';
+import { generateSigningKey } from '../../../src/keys/key_generation.ts';
+import { ConfigError } from '../../../src/shared/errors.ts';
+import { tokenRequest } from '../../helpers/code_flow.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+
+// A resource server (GATEHOUSE_RESOURCE_SERVERS_FILE) whose signingAlg no active key can sign
+// would answer every token request for it with 500: such a key set is refused, at start and when
+// the keys file changes under a running server.
+const SECRET = 'resource-keys-service-secret-0123456789';
+const SVC = { id: 'svc', secret: SECRET };
+const API = 'https://ed.example.com';
+let dir: string;
+let rs256: JWK;
+let es256: JWK;
+let ed25519: JWK;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gh-rs-keys-'));
+  writeFileSync(join(dir, 'clients.json'), JSON.stringify([
+    { client_id: 'svc', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+  ]));
+  writeFileSync(join(dir, 'resources.json'), JSON.stringify({
+    [API]: { scope: 'read', signingAlg: 'EdDSA' },
+    'https://es.example.com': { scope: 'read' },
+  }));
+  [rs256, es256] = [await generateSigningKey('RS256'), await generateSigningKey('ES256')];
+  // As an operator adds one by hand: no alg, no use.
+  ed25519 = { ...(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as JWK), kid: 'ed-by-hand' };
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function env(jwksFile: string): Record<string, string> {
+  return { GATEHOUSE_CLIENTS_FILE: join(dir, 'clients.json'), GATEHOUSE_RESOURCE_SERVERS_FILE: join(dir, 'resources.json'), GATEHOUSE_JWKS_FILE: jwksFile };
+}
+
+function writeKeys(path: string, keys: JWK[]): void {
+  writeFileSync(path, JSON.stringify({ keys }), { mode: 0o600 });
+}
+
+/** The ConfigError a start with `jwksFile` fails with; a server that starts anyway is stopped. */
+async function refusedStart(jwksFile: string): Promise<ConfigError> {
+  let server: TestServer;
+  try {
+    server = await startTestServer(env(jwksFile));
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  await server.stop();
+  assert.fail('the server started');
+}
+
+/** A client_credentials token for `resource`, verified against the server's /jwks. */
+async function apiToken(server: TestServer, resource: string): Promise<{ alg: string; kid?: string }> {
+  const answer = await tokenRequest(server, { grant_type: 'client_credentials', resource, scope: 'read' }, SVC);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const { protectedHeader } = await jwtVerify(String(answer.body.access_token), createRemoteJWKSet(new URL(`${server.publicUrl}/jwks`)), { audience: resource });
+  return { alg: protectedHeader.alg, kid: protectedHeader.kid };
+}
+
+describe('a resource server whose signingAlg has no active key', () => {
+  it('refuses to start, naming the file, the resource indicator, the algorithm and what the keys sign', async () => {
+    const jwksFile = join(dir, 'no-ed.json');
+    writeKeys(jwksFile, [rs256, es256]);
+    const { problems } = await refusedStart(jwksFile);
+    assert.equal(problems.length, 1, 'only the EdDSA API; the ES256 one has its key');
+    const [problem] = problems;
+    assert.match(problem!, /^GATEHOUSE_RESOURCE_SERVERS_FILE: /);
+    assert.ok(problem!.includes(join(dir, 'resources.json')), problem);
+    assert.ok(problem!.includes(`${API} has signingAlg EdDSA`), problem);
+    assert.ok(problem!.includes(jwksFile), problem);
+    assert.match(problem!, /the active keys sign ES256, RS256\. Add a key for EdDSA \(`gatehouse keys add EdDSA`, see README "Signing key rotation"\)/);
+  });
+
+  it('a key that is only published (not yet active) does not count', async () => {
+    const jwksFile = join(dir, 'next-ed.json');
+    writeKeys(jwksFile, [rs256, es256, { ...ed25519, gh_activate_at: Math.floor(Date.now() / 1000) + 3600 } as JWK]);
+    assert.match((await refusedStart(jwksFile)).message, /has signingAlg EdDSA/);
+  });
+
+  it('a running server refuses a new key set without it: the previous keys keep signing and the reason is logged', async () => {
+    const jwksFile = join(dir, 'hot.json');
+    writeKeys(jwksFile, [rs256, es256, ed25519]);
+    const server = await startTestServer(env(jwksFile));
+    try {
+      assert.deepEqual(await apiToken(server, API), { alg: 'EdDSA', kid: 'ed-by-hand' });
+
+      const newEs256 = await generateSigningKey('ES256');
+      writeKeys(jwksFile, [newEs256, rs256, es256]);
+      const deadline = Date.now() + 10_000;
+      let refused: Record<string, unknown> | undefined;
+      while (!(refused = server.logs.find((l) => l.event === 'keys.reload_failed')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(refused, 'a keys.reload_failed line within 10 s');
+      assert.equal(refused.level, 'error');
+      assert.match(String((refused.err as { message: string }).message), new RegExp(`${API} has signingAlg EdDSA, but no active key .* signs EdDSA`));
+      assert.ok(!server.logs.some((l) => l.event === 'keys.rotated'), 'nothing was swapped in');
+
+      assert.deepEqual(await apiToken(server, API), { alg: 'EdDSA', kid: 'ed-by-hand' }, 'the previous keys keep signing');
+      assert.equal((await apiToken(server, 'https://es.example.com')).kid, es256.kid, 'including the other algorithms');
+      const published = ((await (await fetch(`${server.publicUrl}/jwks`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
+      assert.ok(!published.includes(newEs256.kid), 'the refused key set is not published either');
+      assert.ok(!server.logs.some((l) => l.event === 'server_error'));
+    } finally {
+      await server.stop();
+    }
+  });
+});
