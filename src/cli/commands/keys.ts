@@ -38,11 +38,12 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((opts: { file?: string; json?: boolean }) => {
       const stored = readKeyFile(keysFile(opts.file));
-      const rows = stored.map((k) => ({ kid: k.kid, alg: k.alg, state: keyState(k), activates: iso(k.gh_activate_at), retires: iso(k.gh_retire_at) }));
+      const rows = stored.map((k) => ({ kid: k.kid, alg: k.alg ?? [k.kty, (k as { crv?: string }).crv].filter(Boolean).join(' '), state: keyState(k), activates: iso(k.gh_activate_at), retires: iso(k.gh_retire_at) }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
+      // A key without `alg` signs whatever its type allows: shown as its type (and curve).
       for (const r of rows) process.stdout.write(`${r.kid}  ${String(r.alg).padEnd(5)}  ${r.state.padEnd(7)}  activates ${r.activates}  retires ${r.retires}\n`);
     });
 
