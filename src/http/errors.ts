@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { GatehouseError, StoreUnavailableError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import { renderPage } from '../shared/views.ts';
-import { BODY_LIMIT, readJsonBody } from './form_body.ts';
+import { BODY_LIMIT, isJsonWrite, readBodyText } from './form_body.ts';
 
 /**
  * Paths people reach in a browser (sign-in, consent, TOTP, the upstream IdP's return): an error
@@ -51,7 +51,7 @@ export function errorBoundary(logger: Logger, options: { postOnly?: readonly str
       return;
     }
     try {
-      await readJsonBody(ctx);
+      if (isJsonWrite(ctx)) await readBodyText(ctx);
       await next();
       if (ctx.status === 404 && ctx.body === undefined && postOnly.has(ctx.path)) {
         ctx.set('Allow', 'POST');

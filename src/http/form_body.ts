@@ -49,13 +49,14 @@ export async function readFormParams(ctx: Context): Promise<URLSearchParams | un
 }
 
 /**
- * The body of a JSON POST or PUT (RFC 7591/7592 registration) read through `readBodyText`, so one
- * over BODY_LIMIT gets our 413 (oidc-provider would answer a chunked one 400 "failed to parse").
- * Undefined for any other request.
+ * Whether the request is a JSON POST or PUT (RFC 7591/7592 registration), whose body the error
+ * boundary reads through `readBodyText` so one over BODY_LIMIT gets our 413 (oidc-provider would
+ * answer a chunked one 400 "failed to parse"). Synchronous: every request asks, and a form POST
+ * (the token endpoint) stops at the substring test.
  */
-export async function readJsonBody(ctx: Context): Promise<string | undefined> {
-  if ((ctx.method !== 'POST' && ctx.method !== 'PUT') || !ctx.is('application/json')) return undefined;
-  return readBodyText(ctx);
+export function isJsonWrite(ctx: Context): boolean {
+  const type = ctx.req.headers['content-type'];
+  return type !== undefined && type.toLowerCase().includes('json') && (ctx.method === 'POST' || ctx.method === 'PUT') && typeof ctx.is('application/json') === 'string';
 }
 
 /** Like `readFormBody`, for a body of any type (oidc-provider also takes JSON this way). */
