@@ -16,6 +16,8 @@ export interface ProviderHotSwapOptions {
   jwksPath: string;
   /** Builds a provider (and its app) for a keystore; called at start and on every rotation. */
   build: (jwks: KeyMaterial['jwks']) => BuiltProvider;
+  /** Checks the key set at start only (a ConfigError stops the start); later key sets are applied whatever it would say. */
+  checkFirst?: (jwks: KeyMaterial['jwks']) => void;
   audit: Audit;
   logger: Logger;
 }
@@ -25,8 +27,10 @@ export interface ProviderHotSwapOptions {
  * reaching its activation/retirement time) builds a new instance and swaps it in between
  * requests, audited as `keys.rotated`. All state is in the store, so nothing in flight depends
  * on the old instance. A keys file that cannot be read, or a key set no provider can be built
- * for (say one without an active key for a resource server's signingAlg), is not swapped in:
- * the previous keys keep signing and the reason is logged as `keys.reload_failed`.
+ * for, is not swapped in: the previous keys keep signing and the reason is logged as
+ * `keys.reload_failed`. A readable key set is applied even when it leaves a resource server
+ * without a key for its signingAlg (a removed key must stop signing): that API answers
+ * `temporarily_unavailable` and the build logs why (parts/resources.ts).
  */
 export class ProviderHotSwap {
   readonly #keyRing: KeyRing;
@@ -52,6 +56,7 @@ export class ProviderHotSwap {
     );
     const jwks = this.#keyRing.start();
     try {
+      options.checkFirst?.(jwks);
       this.#current = this.#assemble(jwks);
     } catch (err) {
       this.#keyRing.stop();

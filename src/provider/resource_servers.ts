@@ -42,20 +42,31 @@ export function loadResourceServers(path: string | undefined): Map<string, Resou
 }
 
 /**
- * oidc-provider looks for a key of a resource server's `signingAlg` only when it signs a token for
- * it, so an algorithm no active key can sign would turn every token request for that API into a
- * 500. Checked whenever a provider is built for a key set: at start (a ConfigError, exit 2) and on
- * every key change, which is then refused (see provider/hot_swap.ts).
- * @throws ConfigError naming the file, each such API and algorithm, and the algorithms the keys sign
+ * The APIs whose `signingAlg` no active key of `jwks` can sign, each with a message naming the
+ * file, the API, the algorithm and what the keys do sign. oidc-provider looks for the key only when
+ * it signs a token, where a missing one would be a 500.
+ * @returns indicator → problem; empty when every JWT API can get tokens
+ */
+export function resourceServerKeyProblems(servers: Map<string, ResourceServerConfig>, jwks: { keys: JWK[] }, files: { resourceServersFile?: string; jwksPath: string }): Map<string, string> {
+  const offered = signableAlgs(jwks);
+  return new Map(
+    [...servers]
+      .filter(([, rs]) => rs.accessTokenFormat === 'jwt' && !offered.includes(rs.signingAlg))
+      .map(([indicator, rs]) => [
+        indicator,
+        `GATEHOUSE_RESOURCE_SERVERS_FILE: ${files.resourceServersFile}: ${indicator} has signingAlg ${rs.signingAlg}, but no active key in ${files.jwksPath} (GATEHOUSE_JWKS_FILE) signs ${rs.signingAlg}; ` +
+          `the active keys sign ${offered.join(', ') || 'nothing'}. Add a key for ${rs.signingAlg} (\`gatehouse keys add ${rs.signingAlg}\`, see README "Signing key rotation") or choose one of those algorithms`,
+      ]),
+  );
+}
+
+/**
+ * At start: every JWT API's `signingAlg` must have an active key (exit 2 otherwise). A key change
+ * while running is applied whatever it removes — a key taken out must stop signing — and an API
+ * left without a key answers `temporarily_unavailable` (parts/resources.ts) until one is added.
+ * @throws ConfigError with one line per such API ({@link resourceServerKeyProblems})
  */
 export function checkResourceServerKeys(servers: Map<string, ResourceServerConfig>, jwks: { keys: JWK[] }, files: { resourceServersFile?: string; jwksPath: string }): void {
-  const offered = signableAlgs(jwks);
-  const problems = [...servers]
-    .filter(([, rs]) => rs.accessTokenFormat === 'jwt' && !offered.includes(rs.signingAlg))
-    .map(
-      ([indicator, rs]) =>
-        `GATEHOUSE_RESOURCE_SERVERS_FILE: ${files.resourceServersFile}: ${indicator} has signingAlg ${rs.signingAlg}, but no active key in ${files.jwksPath} (GATEHOUSE_JWKS_FILE) signs ${rs.signingAlg}; ` +
-        `the active keys sign ${offered.join(', ') || 'nothing'}. Add a key for ${rs.signingAlg} (\`gatehouse keys add ${rs.signingAlg}\`, see README "Signing key rotation") or choose one of those algorithms`,
-    );
-  if (problems.length) throw new ConfigError(problems);
+  const problems = resourceServerKeyProblems(servers, jwks, files);
+  if (problems.size) throw new ConfigError([...problems.values()]);
 }

@@ -18,7 +18,7 @@ import { interactionRoutes } from '../interactions/routes.ts';
 import { signInSources } from '../interactions/sign_in_sources.ts';
 import { loadKeys, type KeyMaterial } from '../keys/key_material.ts';
 import { ProviderHotSwap } from '../provider/hot_swap.ts';
-import { loadResourceServers } from '../provider/resource_servers.ts';
+import { checkResourceServerKeys, loadResourceServers } from '../provider/resource_servers.ts';
 import { Audit } from '../shared/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setPageBase } from '../shared/views.ts';
@@ -139,11 +139,18 @@ async function serveProvider(config: Config, services: Services, run: StartOptio
     observeProvider(provider, audit, metrics);
     return { provider, handle: provider.callback() };
   };
-  const swap = new ProviderHotSwap({ jwksPath: keys.jwksPath, build, audit, logger });
+  const checkFirst = (jwks: KeyMaterial['jwks']) => checkResourceServerKeys(resourceServers, jwks, { resourceServersFile: config.resourceServersFile, jwksPath: keys.jwksPath });
+  const swap = new ProviderHotSwap({ jwksPath: keys.jwksPath, build, checkFirst, audit, logger });
   lifecycle.onStop(() => swap.stop());
   await validateStaticClients(swap.provider, staticClients);
-  for (const id of await shadowedStoredClients(store, staticClients)) {
-    logger.warn({ event: 'client_shadowed', client_id: id }, `GATEHOUSE_CLIENTS_FILE defines client ${id}, which hides the stored client of that id (its secret no longer works); remove it with \`gatehouse clients remove ${id}\` or rename one`);
-  }
+  // Not awaited: the server starts (not ready) while the store is down, and this is only advice.
+  void shadowedStoredClients(store, staticClients).then(
+    (hidden) => {
+      for (const id of hidden) {
+        logger.warn({ event: 'client_shadowed', client_id: id }, `GATEHOUSE_CLIENTS_FILE defines client ${id}, which hides the stored client of that id (its secret no longer works); remove it with \`gatehouse clients remove ${id}\` or rename one`);
+      }
+    },
+    (err: unknown) => logger.debug({ err: { message: (err as Error).message } }, 'could not check the clients file against stored clients'),
+  );
   return swap;
 }

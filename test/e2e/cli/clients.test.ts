@@ -175,6 +175,8 @@ describe('gatehouse clients', () => {
       writeFileSync(file, JSON.stringify([{ client_id: 'billing', client_secret: STATIC_SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }]));
       const server = await startTestServer({ GATEHOUSE_DATA_DIR: data, GATEHOUSE_CLIENTS_FILE: file });
       try {
+        // Checked after the start, without holding it up.
+        for (let i = 0; i < 50 && !server.logs.some((l) => l.event === 'client_shadowed'); i++) await new Promise((r) => setTimeout(r, 100));
         const line = server.logs.find((l) => l.event === 'client_shadowed');
         assert.equal(line?.client_id, 'billing');
         assert.equal(line?.level, 'warn');

@@ -11,8 +11,8 @@ import { tokenRequest } from '../../helpers/code_flow.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 
 // A resource server (GATEHOUSE_RESOURCE_SERVERS_FILE) whose signingAlg no active key can sign
-// would answer every token request for it with 500: such a key set is refused, at start and when
-// the keys file changes under a running server.
+// would answer every token request for it with 500: such a key set stops the start; a running
+// server applies it anyway (a removed key must stop signing) and refuses only that API.
 const SECRET = 'resource-keys-service-secret-0123456789';
 const SVC = { id: 'svc', secret: SECRET };
 const API = 'https://ed.example.com';
@@ -85,27 +85,31 @@ describe('a resource server whose signingAlg has no active key', () => {
     assert.match((await refusedStart(jwksFile)).message, /has signingAlg EdDSA/);
   });
 
-  it('a running server refuses a new key set without it: the previous keys keep signing and the reason is logged', async () => {
+  it('a running server applies a key set that drops it (a removed key must stop signing): that API answers 503 temporarily_unavailable, the others keep working, the reason is logged', async () => {
     const jwksFile = join(dir, 'hot.json');
     writeKeys(jwksFile, [rs256, es256, ed25519]);
     const server = await startTestServer(env(jwksFile));
     try {
       assert.deepEqual(await apiToken(server, API), { alg: 'EdDSA', kid: 'ed-by-hand' });
 
-      const newEs256 = await generateSigningKey('ES256');
-      writeKeys(jwksFile, [newEs256, rs256, es256]);
+      // The operator takes the (say, compromised) Ed25519 key out.
+      writeKeys(jwksFile, [rs256, es256]);
       const deadline = Date.now() + 10_000;
-      let refused: Record<string, unknown> | undefined;
-      while (!(refused = server.logs.find((l) => l.event === 'keys.reload_failed')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(refused, 'a keys.reload_failed line within 10 s');
-      assert.equal(refused.level, 'error');
-      assert.match(String((refused.err as { message: string }).message), new RegExp(`${API} has signingAlg EdDSA, but no active key .* signs EdDSA`));
-      assert.ok(!server.logs.some((l) => l.event === 'keys.rotated'), 'nothing was swapped in');
+      let unusable: Record<string, unknown> | undefined;
+      while (!(unusable = server.logs.find((l) => l.event === 'keys.resource_server_unusable')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(unusable, 'a keys.resource_server_unusable line within 10 s');
+      assert.equal(unusable.level, 'error');
+      assert.equal(unusable.resource, API);
+      assert.match(String(unusable.msg), new RegExp(`${API} has signingAlg EdDSA, but no active key .* signs EdDSA`));
+      for (let i = 0; i < 50 && !server.logs.some((l) => l.event === 'keys.rotated'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(server.logs.some((l) => l.event === 'keys.rotated'), 'the new key set was swapped in');
 
-      assert.deepEqual(await apiToken(server, API), { alg: 'EdDSA', kid: 'ed-by-hand' }, 'the previous keys keep signing');
-      assert.equal((await apiToken(server, 'https://es.example.com')).kid, es256.kid, 'including the other algorithms');
       const published = ((await (await fetch(`${server.publicUrl}/jwks`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
-      assert.ok(!published.includes(newEs256.kid), 'the refused key set is not published either');
+      assert.ok(!published.includes('ed-by-hand'), 'the removed key is no longer published');
+      const refused = await tokenRequest(server, { grant_type: 'client_credentials', resource: API, scope: 'read' }, SVC);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.body.error, 'temporarily_unavailable');
+      assert.equal((await apiToken(server, 'https://es.example.com')).kid, es256.kid, 'the other APIs keep getting tokens');
       assert.ok(!server.logs.some((l) => l.event === 'server_error'));
     } finally {
       await server.stop();
