@@ -154,13 +154,17 @@ function checkGrants(m: Record<string, unknown>): void {
 const CERTIFICATE_METHODS = new Set(['tls_client_auth', 'self_signed_tls_client_auth']);
 
 /**
- * Why a client's `token_endpoint_auth_method` cannot work on this server: a certificate method
- * (RFC 8705 §2) when no certificate can reach it. Undefined when it can.
+ * Why a client cannot work on this server as registered: a certificate authentication method
+ * (RFC 8705 §2) or certificate-bound tokens (§3) when no certificate can reach it. Undefined when it can.
  */
 function certificateMethodProblem(m: Record<string, unknown>, options: Pick<ClientRuleOptions, 'clientCertificates'>): string | undefined {
+  if (options.clientCertificates) return undefined;
   const method = m.token_endpoint_auth_method;
-  if (options.clientCertificates || typeof method !== 'string' || !CERTIFICATE_METHODS.has(method)) return undefined;
-  return `token_endpoint_auth_method ${method} needs a client certificate, and none can reach this server: the mTLS listener is off (GATEHOUSE_MTLS_ENABLED=false) and no proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER)`;
+  const why = 'and none can reach this server: the mTLS listener is off (GATEHOUSE_MTLS_ENABLED=false) and no proxy forwards certificates (GATEHOUSE_CLIENT_CERT_HEADER)';
+  if (typeof method === 'string' && CERTIFICATE_METHODS.has(method)) return `token_endpoint_auth_method ${method} needs a client certificate, ${why}`;
+  // RFC 8705 §3: binding a token needs the certificate too; dropping the request silently would hand out bearer tokens.
+  if (m.tls_client_certificate_bound_access_tokens === true) return `tls_client_certificate_bound_access_tokens needs a client certificate, ${why}`;
+  return undefined;
 }
 
 function checkAuthentication(m: Record<string, unknown>, options: ClientRuleOptions): void {

@@ -13,7 +13,7 @@ import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';
 import { healthRoutes, type Readiness } from './health.ts';
 import { issuerOrigin } from './issuer_origin.ts';
-import { mtlsEndpointAliases } from './mtls_aliases.ts';
+import { mtlsEndpointAliases, withoutCertificateBinding } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
 import { canonicalRoutePaths } from './route_paths.ts';
@@ -80,6 +80,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     clientSecretHashing(),
     clientCertificates({ header: settings.clientCertHeader, trustedProxies: settings.trustedProxies, logger }),
     ...(mtlsOrigin ? [mtlsEndpointAliases(mtlsOrigin)] : []),
+    ...(!settings.mtlsEnabled && settings.clientCertHeader === undefined ? [withoutCertificateBinding()] : []),
     securityHeaders({ https: new URL(settings.issuer).protocol === 'https:' }),
     healthRoutes(options.store, options.readiness),
     staticFiles(),

@@ -45,3 +45,20 @@ export function mtlsEndpointAliases(mtlsOrigin: string) {
     body.mtls_endpoint_aliases = out;
   };
 }
+
+/**
+ * Takes `tls_client_certificate_bound_access_tokens` out of both discovery documents when no
+ * client certificate can reach the server (no mTLS listener, no forwarding proxy): oidc-provider
+ * keeps the feature on there so that tokens bound earlier are refused, not honoured as bearer
+ * tokens, but the server cannot bind new ones (parts/mtls.ts).
+ * @see RFC 8705 §3.3
+ */
+export function withoutCertificateBinding() {
+  const paths = new Set([DISCOVERY, '/.well-known/oauth-authorization-server']);
+  return async function unadvertised(ctx: Context, next: Next): Promise<void> {
+    if (!paths.has(ctx.path)) return next();
+    await next();
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (ctx.status === 200 && body && typeof body === 'object') delete body.tls_client_certificate_bound_access_tokens;
+  };
+}

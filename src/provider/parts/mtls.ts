@@ -56,7 +56,11 @@ export function mtlsPart({ config, trust }: ProviderContext): Configuration {
         properties: [CA_PIN_PROPERTY],
         validator: (_ctx, key, value, metadata) => validateCaPin(key, value, metadata as Record<string, unknown>),
       },
-      features: { mTLS: { enabled: false } },
+      // Certificate-bound tokens stay on, so oidc-provider keeps `tls_client_certificate_bound_access_tokens`
+      // in a client's metadata (the client rules refuse it) and a token bound earlier finds no
+      // certificate and is refused (invalid_token / invalid_grant) instead of passing as a bearer
+      // token. Discovery does not offer it (http/mtls_aliases.ts).
+      features: { mTLS: { enabled: true, certificateBoundAccessTokens: true, tlsClientAuth: false, selfSignedTlsClientAuth: false, getCertificate: () => undefined } },
     };
   }
   return {

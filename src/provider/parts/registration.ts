@@ -34,8 +34,9 @@ export function registrationPart({ config }: ProviderContext): Configuration {
           // GATEHOUSE_MTLS_ENABLED went off, say: the request's client is refused (RFC 6749 §5.2
           // invalid_client), there is no metadata in the request to blame. The clients file and
           // `gatehouse clients` (no request at all) keep invalid_client_metadata.
+          // The caller may be anyone who knows the client_id: the reason (which names settings) goes to the log only.
           if (!ctx && requestContext.getStore() && err instanceof errors.InvalidClientMetadata) {
-            throw new errors.InvalidClient(`the client's stored metadata is not accepted by this server: ${err.error_description}`);
+            throw new errors.InvalidClient('this client cannot be used on this server as registered; an operator can see why in the log', `the client's stored metadata is not accepted by this server: ${err.error_description}`);
           }
           throw err;
         }

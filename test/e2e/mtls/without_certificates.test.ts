@@ -47,6 +47,13 @@ describe('client certificate methods when no certificate can arrive; stored clie
         assert.equal(res.body.error, 'invalid_client_metadata');
         assert.match(String(res.body.error_description), new RegExp(`token_endpoint_auth_method ${method} needs a client certificate.*GATEHOUSE_MTLS_ENABLED=false.*GATEHOUSE_CLIENT_CERT_HEADER`));
       }
+      // Certificate-bound tokens need the certificate too: refused, never silently issued as bearer tokens.
+      const bound = await register(gh, { token_endpoint_auth_method: 'client_secret_basic', tls_client_certificate_bound_access_tokens: true, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
+      assert.equal(bound.status, 400, JSON.stringify(bound.body));
+      assert.equal(bound.body.error, 'invalid_client_metadata');
+      assert.match(String(bound.body.error_description), /^tls_client_certificate_bound_access_tokens needs a client certificate/);
+      const oauthMetadata = (await (await fetch(`${gh.publicUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      assert.equal(oauthMetadata.tls_client_certificate_bound_access_tokens, undefined);
       // The methods that need no certificate still register and get tokens.
       const ok = await register(gh, { token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] });
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
@@ -79,7 +86,11 @@ describe('client certificate methods when no certificate can arrive; stored clie
       // RFC 6749 §5.2: invalid_client, 400 as the client sent no Authorization header.
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(body.error, 'invalid_client');
-      assert.match(String(body.error_description), /^the client's stored metadata is not accepted by this server: token_endpoint_auth_method tls_client_auth needs a client certificate/);
+      // Anyone may send a client_id: the reason, which names settings, is in the log, not the answer.
+      assert.equal(body.error_description, 'this client cannot be used on this server as registered; an operator can see why in the log');
+      assert.ok(!JSON.stringify(body).includes('GATEHOUSE_'), JSON.stringify(body));
+      const logged = second.logs.find((l) => l.event === 'grant.error' && typeof l.error_detail === 'string');
+      assert.match(String(logged?.error_detail), /^the client's stored metadata is not accepted by this server: token_endpoint_auth_method tls_client_auth needs a client certificate/);
       assert.ok(!second.logText().includes('"level":50'), 'an error was logged');
     } finally {
       await second.stop();
@@ -107,7 +118,8 @@ describe('client certificate methods when no certificate can arrive; stored clie
       const body = (await res.json()) as Record<string, unknown>;
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(body.error, 'invalid_client');
-      assert.match(String(body.error_description), /^the client's stored metadata is not accepted by this server: jwks_uri/);
+      assert.equal(body.error_description, 'this client cannot be used on this server as registered; an operator can see why in the log');
+      assert.match(String(second.logs.find((l) => l.event === 'grant.error' && typeof l.error_detail === 'string')?.error_detail), /^the client's stored metadata is not accepted by this server: jwks_uri/);
     } finally {
       await second.stop();
     }
