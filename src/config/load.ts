@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PKI_FILES } from '../pki/files.ts';
@@ -105,10 +106,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return config;
 }
 
-/** `localhost` (and its subdomains) or a loopback address. */
+/** Loopback and unspecified addresses; IPv4-mapped IPv6 (`::ffff:127.0.0.1`) matches the IPv4 rules. */
+const THIS_MACHINE = new BlockList();
+THIS_MACHINE.addSubnet('127.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addSubnet('0.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addAddress('::1', 'ipv6');
+THIS_MACHINE.addAddress('::', 'ipv6');
+
+/**
+ * Whether a URL's hostname (as `new URL()` gives it: lower case, IPv4 normalised, IPv6 in brackets)
+ * names this machine: `localhost` or a subdomain of it (RFC 6761 §6.3), with or without the root's
+ * trailing dot, or a loopback or unspecified address.
+ */
 function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
+  const host = hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  return family !== 0 && THIS_MACHINE.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** Production refuses what development only warns about. */

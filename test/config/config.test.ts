@@ -136,9 +136,11 @@ describe('configuration', () => {
       const p = problems({ ...prod, GATEHOUSE_JWKS_FILE: '' });
       assert.ok(p.includes('GATEHOUSE_JWKS_FILE: no signing keys supplied, so they would be generated into the data directory (not allowed in production mode)'), p.join('\n'));
     });
-    it('with the mTLS listener, an https origin other than this machine is accepted', () => {
-      const p = problems({ ...prod, GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'https://mtls.example.com' });
-      assert.ok(!p.some((l) => l.startsWith('GATEHOUSE_MTLS_ORIGIN')), p.join('\n'));
+    it('with the mTLS listener, an https origin other than this machine is accepted (an internal address too)', () => {
+      for (const origin of ['https://mtls.example.com', 'https://10.0.0.5:3443', 'https://localhost-proxy.example.com']) {
+        const p = problems({ ...prod, GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: origin });
+        assert.ok(!p.some((l) => l.startsWith('GATEHOUSE_MTLS_ORIGIN')), `${origin}: ${p.join('\n')}`);
+      }
     });
     for (const [env, override] of [
       ['GATEHOUSE_JWKS_FILE', { GATEHOUSE_JWKS_FILE: '' }],
@@ -152,6 +154,10 @@ describe('configuration', () => {
       ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true' }],
       ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'https://127.0.0.1:3443' }],
       ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: 'http://mtls.example.com' }],
+      // Other spellings of this machine.
+      ...['https://localhost.:3443', 'https://LOCALHOST', 'https://api.localhost', 'https://[::ffff:127.0.0.1]:3443', 'https://[::1]', 'https://0.0.0.0', 'https://[::]', 'https://0x7f.1', 'https://127.1.2.3'].map(
+        (origin) => ['GATEHOUSE_MTLS_ORIGIN', { GATEHOUSE_MTLS_ENABLED: 'true', GATEHOUSE_MTLS_ORIGIN: origin }] as const,
+      ),
     ] as const) {
       it(`refuses a missing or insecure ${env}`, () => {
         const p = problems({ ...prod, ...override });
