@@ -60,6 +60,14 @@ function postOnlyPaths(provider: Provider): string[] {
   return paths;
 }
 
+function registrationPath(provider: Provider): string | undefined {
+  try {
+    return provider.pathFor('registration', { mountPath: '' });
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Puts our middleware in front of oidc-provider's router (Provider is a koa app and `use`
  * inserts before its own routes), so one app serves both listeners.
@@ -74,7 +82,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     issuerOrigin(settings.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
-    errorBoundary(logger, { postOnly: postOnlyPaths(provider) }),
+    errorBoundary(logger, { postOnly: postOnlyPaths(provider), preflighted: postOnlyPaths(provider).filter((path) => path !== registrationPath(provider)) }),
     documentCache(documentPaths(provider)),
     auditRevocations(options.audit, provider.pathFor('revocation', { mountPath: '' })),
     clientSecretHashing(),

@@ -34,15 +34,28 @@ function oauthError(status: number): string {
   return status === 404 ? 'not_found' : 'invalid_request';
 }
 
+/** What the error boundary needs besides the logger. */
+export interface ErrorBoundaryOptions {
+  /**
+   * Canonical paths of the endpoints that take POST only (and CORS preflights, which oidc-provider
+   * answers for all but registration): another method there is 405 with `Allow`, not 404.
+   */
+  postOnly?: readonly string[];
+  /** Of those, the ones oidc-provider answers OPTIONS on (CORS, listed in `Allow`). */
+  preflighted?: readonly string[];
+}
+
 /**
  * The outermost guard for routes that are not oidc-provider's (which handles its own): a thrown
  * error becomes an OAuth-style JSON body or the error page, never a stack trace. Unknown paths get
  * a JSON 404, and another method on a `postOnly` endpoint (canonical paths: route_paths.ts folded
- * every spelling) a 405 with `Allow: POST`; bodies over BODY_LIMIT a 413 (announced by Content-Length: before anything reads
- * them; chunked: as the form or JSON reader reaches the limit).
+ * every spelling) a 405 with `Allow`; bodies over BODY_LIMIT a 413 (announced by Content-Length:
+ * before anything reads them; chunked: as the form or JSON reader reaches the limit).
+ * @see RFC 9110 §15.5.6 (405 and Allow), §15.5.14 (413)
  */
-export function errorBoundary(logger: Logger, options: { postOnly?: readonly string[] } = {}) {
+export function errorBoundary(logger: Logger, options: ErrorBoundaryOptions = {}) {
   const postOnly = new Set(options.postOnly);
+  const preflighted = new Set(options.preflighted);
   return async function boundary(ctx: Context, next: Next): Promise<void> {
     const length = Number(ctx.get('content-length') || 0);
     if (length > BODY_LIMIT) {
@@ -54,7 +67,7 @@ export function errorBoundary(logger: Logger, options: { postOnly?: readonly str
       if (isJsonWrite(ctx)) await readBodyText(ctx);
       await next();
       if (ctx.status === 404 && ctx.body === undefined && postOnly.has(ctx.path)) {
-        ctx.set('Allow', 'POST');
+        ctx.set('Allow', preflighted.has(ctx.path) ? 'POST, OPTIONS' : 'POST');
         await respond(ctx, 405, 'invalid_request', `method ${ctx.method} not allowed here; use POST`);
       } else if (ctx.status === 404 && ctx.body === undefined) {
         await respond(ctx, 404, 'not_found', 'no such endpoint');

@@ -9,6 +9,7 @@ import type { JWK } from 'jose';
 
 /** The asymmetric JWS algorithms Gatehouse signs with. @see RFC 7518 §3.1, RFC 8037 §3.1 */
 export const SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'] as const;
+/** One of {@link SIGNING_ALGS}: a JWS `alg` value Gatehouse can sign with. */
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 const RSA_ALGS: readonly SigningAlg[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];

@@ -38,13 +38,14 @@ export function registerKeys(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((opts: { file?: string; json?: boolean }) => {
       const stored = readKeyFile(keysFile(opts.file));
-      const rows = stored.map((k) => ({ kid: k.kid, alg: k.alg ?? [k.kty, (k as { crv?: string }).crv].filter(Boolean).join(' '), state: keyState(k), activates: iso(k.gh_activate_at), retires: iso(k.gh_retire_at) }));
+      // `alg` stays the RFC 7518 name, or null for a key without one, which signs whatever its type allows.
+      const rows = stored.map((k) => ({ kid: k.kid, alg: k.alg ?? null, kty: k.kty, crv: (k as { crv?: string }).crv ?? null, state: keyState(k), activates: iso(k.gh_activate_at), retires: iso(k.gh_retire_at) }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
-      // A key without `alg` signs whatever its type allows: shown as its type (and curve).
-      for (const r of rows) process.stdout.write(`${r.kid}  ${String(r.alg).padEnd(5)}  ${r.state.padEnd(7)}  activates ${r.activates}  retires ${r.retires}\n`);
+      // A key without `alg` is shown as its type (and curve).
+      for (const r of rows) process.stdout.write(`${r.kid}  ${(r.alg ?? [r.kty, r.crv].filter(Boolean).join(' ')).padEnd(5)}  ${r.state.padEnd(7)}  activates ${r.activates}  retires ${r.retires}\n`);
     });
 
   keys
