@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { errors } from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../storage/adapter.ts';
@@ -80,6 +81,36 @@ function withOwnJwks(record: Record<string, unknown> | undefined): Record<string
 }
 
 /**
+ * The stored client as oidc-provider gets it, one per record the client cache holds: the record's
+ * fields (with its own `jwks`, see withOwnJwks) and a non-enumerable `toJSON` that answers a
+ * SHA-256 of the record computed once. oidc-provider keys the clients it has built by
+ * `sha256(JSON.stringify(properties))` on every `Client.find` (lib/models/client.js); without
+ * this that is a serialisation and a hash of the whole metadata per request (~8 µs of a token
+ * request, bench/README.md). A changed record is a new object in the cache (clients/client_cache.ts
+ * replaces, never edits), so it gets a new view and digest, and oidc-provider builds a new client.
+ */
+const clientViews = new WeakMap<object, Record<string, unknown>>();
+/** Every view handed out, so a view that comes back to be written is stored as its fields. */
+const isView = new WeakSet<object>();
+
+function clientView(record: Record<string, unknown>): Record<string, unknown> {
+  const known = clientViews.get(record);
+  if (known) return known;
+  const digest = hash('sha256', JSON.stringify(record), 'base64url');
+  const own = withOwnJwks(record)!;
+  const view = own === record ? { ...record } : own;
+  Object.defineProperty(view, 'toJSON', { value: () => digest, enumerable: false });
+  clientViews.set(record, view);
+  isView.add(view);
+  return view;
+}
+
+/** The fields of a client view (no `toJSON`), anything else as it is. */
+function plainPayload(payload: AdapterPayload): AdapterPayload {
+  return isView.has(payload) ? { ...payload } : payload;
+}
+
+/**
  * The adapter class oidc-provider instantiates per model, backed by one Store.
  * `consume` turns the store's conditional write into `invalid_grant` for the loser of a race,
  * revoking the winner's tokens (`revokeRedeemedGrant`).
@@ -93,7 +124,7 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const keep = this.name === 'DeviceCode' && typeof expiresIn === 'number' ? expiresIn + EXPIRED_DEVICE_CODE_GRACE : expiresIn;
       // Client secrets are stored hashed (client_secret.ts); registration hands us the raw one.
-      const stored = this.name === 'Client' ? withHashedSecret(payload) : payload;
+      const stored = this.name === 'Client' ? withHashedSecret(plainPayload(payload)) : payload;
       await guard(() => store.upsert(this.name, id, stored as Record<string, unknown>, keep));
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -101,7 +132,7 @@ export function adapterClass(store: Store): new (name: string) => Adapter {
       if (this.name === 'DeviceCode') return withoutConsumed(found) as AdapterPayload | undefined;
       if (this.name !== 'Client') return found as AdapterPayload | undefined;
       const record = await guard(() => migratedClientRecord(store, this.name, id, found));
-      return withOwnJwks(record) as AdapterPayload | undefined;
+      return (record ? clientView(record) : undefined) as AdapterPayload | undefined;
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
       return guard(() => store.findByUserCode(this.name, userCode)) as Promise<AdapterPayload | undefined>;
