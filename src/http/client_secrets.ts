@@ -12,8 +12,13 @@ import { readBodyText, readFormBody, readFormParams, replaceBodyText, replaceFor
 
 /** RFC 6749 §2.3.1: Basic credentials are application/x-www-form-urlencoded before base64. */
 function formDecode(value: string): string {
+  // Most ids and secrets have nothing to decode: skip the two passes over them.
+  if (!value.includes('%') && !value.includes('+')) return value;
   return decodeURIComponent(value.replace(/\+/g, '%20'));
 }
+
+/** Characters encodeURIComponent leaves as they are (RFC 3986 §2.3 unreserved, plus its own few). */
+const UNESCAPED = /^[A-Za-z0-9_.!~*'()-]*$/;
 
 /** `Basic` credentials with the secret replaced by its hash; undefined when they do not parse. */
 function hashedBasic(credentials: string): string | undefined {
@@ -22,10 +27,12 @@ function hashedBasic(credentials: string): string | undefined {
   const colon = decoded.indexOf(':');
   if (colon === -1) return undefined;
   try {
-    const id = formDecode(decoded.slice(0, colon));
+    const rawId = decoded.slice(0, colon);
+    // An id of plain characters decodes and re-encodes to itself (the usual case).
+    const id = UNESCAPED.test(rawId) ? rawId : encodeURIComponent(formDecode(rawId));
     const secret = formDecode(decoded.slice(colon + 1));
     if (!secret) return undefined;
-    return Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(hashClientSecret(secret))}`).toString('base64');
+    return Buffer.from(`${id}:${encodeURIComponent(hashClientSecret(secret))}`).toString('base64');
   } catch {
     return undefined;
   }
