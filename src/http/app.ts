@@ -1,4 +1,5 @@
 import type Provider from 'oidc-provider';
+import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -12,7 +13,7 @@ import { errorBoundary } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { auditRevocations } from './observability.ts';
 import { healthRoutes, type Readiness } from './health.ts';
-import { issuerOrigin } from './issuer_origin.ts';
+import { pinIssuerOrigin } from './issuer_origin.ts';
 import { mtlsEndpointAliases, withoutCertificateBinding } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
@@ -79,7 +80,6 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     canonicalRoutePaths(provider),
     canonicalAuthorization(),
     forwardedHeaderPolicy({ trustProxy: settings.trustProxy, trustedProxies: settings.trustedProxies, logger }),
-    issuerOrigin(settings.issuer),
     requestLogging(logger),
     options.metrics.middleware(),
     errorBoundary(logger, { postOnly: postOnlyPaths(provider), preflighted: postOnlyPaths(provider).filter((path) => path !== registrationPath(provider)) }),
@@ -94,6 +94,7 @@ export function buildApp(settings: AppSettings, options: AppOptions): Provider {
     staticFiles(),
     ...(options.routes ?? []),
   ];
+  pinIssuerOrigin(provider as unknown as Pick<Koa, 'request'>, settings.issuer);
   for (const m of mw) provider.use(m);
   (provider as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err: { type: err.name, message: err.message } }, 'koa error'));
   return provider;

@@ -37,6 +37,24 @@ describe('public listener', () => {
     assert.ok(!text.includes('evil.example'), text);
   });
 
+  it('an absolute-form request target or a forged Host changes no URL either, on an answer built per request', async () => {
+    // A query string keeps the answer out of the document cache: oidc-provider builds it from ctx.href.
+    const { request } = await import('node:http');
+    const port = new URL(gh.publicUrl).port;
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: 'http://evil.example/.well-known/openid-configuration?x=1', headers: { Host: 'evil.example' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.ok(!body.includes('evil.example'), body);
+    assert.equal((JSON.parse(body) as { token_endpoint: string }).token_endpoint, `${gh.config.issuer}/token`);
+  });
+
   it('serves the public halves of an RS256 and an ES256 key at /jwks', async () => {
     const { keys } = (await (await fetch(url('/jwks'))).json()) as { keys: Array<Record<string, unknown>> };
     assert.deepEqual(keys.map((k) => k.alg).sort(), ['ES256', 'RS256']);
