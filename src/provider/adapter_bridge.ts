@@ -82,7 +82,8 @@ function withOwnJwks(record: Record<string, unknown> | undefined): Record<string
 
 /**
  * The stored client as oidc-provider gets it, one per record the client cache holds: the record's
- * fields (with its own `jwks`, see withOwnJwks) and a non-enumerable `toJSON` that answers a
+ * fields (with a `jwks` of the view's own, see withOwnJwks; a client rebuilt from the same view
+ * writes the same `x5t#S256` into it again) and a non-enumerable `toJSON` that answers a
  * SHA-256 of the record computed once. oidc-provider keys the clients it has built by
  * `sha256(JSON.stringify(properties))` on every `Client.find` (lib/models/client.js); without
  * this that is a serialisation and a hash of the whole metadata per request (~8 µs of a token
