@@ -69,22 +69,22 @@ function withoutConsumed(record: Record<string, unknown> | undefined): Record<st
 }
 
 /**
- * A stored client as oidc-provider may use it: the client cache shares one deep-frozen record
- * with every reader (clients/client_cache.ts), and building a client writes into the keys of an
- * inline `jwks` (oidc-provider's client keystore adds `x5t#S256` to a key with `x5c`, for
- * self_signed_tls_client_auth), so those keys are its own copy. Nothing else is copied: the rest
- * of the record is only read, or copied by oidc-provider itself.
+ * A copy of a stored client record that oidc-provider may use: the client cache shares one
+ * deep-frozen record with every reader (clients/client_cache.ts), and building a client writes
+ * into the keys of an inline `jwks` (oidc-provider's client keystore adds `x5t#S256` to a key with
+ * `x5c`, for self_signed_tls_client_auth), so those keys are copied too. Nothing else is deep-copied:
+ * the rest of the record is only read, or copied by oidc-provider itself.
  */
-function withOwnJwks(record: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!record || record.jwks === undefined || record.jwks === null || typeof record.jwks !== 'object') return record;
-  return { ...record, jwks: structuredClone(record.jwks) };
+function writableCopy(record: Record<string, unknown>): Record<string, unknown> {
+  const copy = { ...record };
+  if (record.jwks !== null && typeof record.jwks === 'object') copy.jwks = structuredClone(record.jwks);
+  return copy;
 }
 
 /**
  * The stored client as oidc-provider gets it, one per record the client cache holds: the record's
- * fields (with a `jwks` of the view's own, see withOwnJwks; a client rebuilt from the same view
- * writes the same `x5t#S256` into it again) and a non-enumerable `toJSON` that answers a
- * SHA-256 of the record computed once. oidc-provider keys the clients it has built by
+ * fields (a writableCopy: a client rebuilt from the same view writes the same `x5t#S256` into its
+ * `jwks` again) and a non-enumerable `toJSON` that answers a SHA-256 of the record computed once. oidc-provider keys the clients it has built by
  * `sha256(JSON.stringify(properties))` on every `Client.find` (lib/models/client.js); without
  * this that is a serialisation and a hash of the whole metadata per request (~8 µs of a token
  * request, bench/README.md). A changed record is a new object in the cache (clients/client_cache.ts
@@ -98,8 +98,7 @@ function clientView(record: Record<string, unknown>): Record<string, unknown> {
   const known = clientViews.get(record);
   if (known) return known;
   const digest = hash('sha256', JSON.stringify(record), 'base64url');
-  const own = withOwnJwks(record)!;
-  const view = own === record ? { ...record } : own;
+  const view = writableCopy(record);
   Object.defineProperty(view, 'toJSON', { value: () => digest, enumerable: false });
   clientViews.set(record, view);
   isView.add(view);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
@@ -39,7 +40,6 @@ describe('public listener', () => {
 
   it('an absolute-form request target or a forged Host changes no URL either, on an answer built per request', async () => {
     // A query string keeps the answer out of the document cache: oidc-provider builds it from ctx.href.
-    const { request } = await import('node:http');
     const port = new URL(gh.publicUrl).port;
     const body = await new Promise<string>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port, path: 'http://evil.example/.well-known/openid-configuration?x=1', headers: { Host: 'evil.example' } }, (res) => {
