@@ -36,6 +36,11 @@ export interface Feature {
    * Only the server calls this; the `clients` command serves no requests.
    */
   routes?(provider: Provider): Middleware[];
+  /**
+   * Called once on shutdown, after the listeners have drained and before the store closes: writes
+   * what the feature keeps in memory for other replicas (e.g. device-code paces) to the store.
+   */
+  close?(): Promise<void>;
 }
 
 /**

@@ -128,6 +128,7 @@ async function serveProvider(config: Config, services: Services, run: StartOptio
   const { keys, store, audit, metrics, clientTrust, staticClients, resourceServers } = services;
   const { lifecycle, logger } = run;
   const features = gatehouseFeatures(config, { store, audit, metrics, now: run.now });
+  for (const feature of features) if (feature.close) lifecycle.defer(() => feature.close!());
   const sources = signInSources(config, { store, logger, audit, cookieKeys: keys.cookieKeys });
   const rateLimits = endpointRateLimits(config, { store, logger, metrics });
   lifecycle.defer(rateLimits.close);

@@ -2,40 +2,20 @@ import { hash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Store } from '../../storage/adapter.ts';
 import { DEVICE_CODE_GRANT } from '../../shared/grant_types.ts';
+import type { PollPaces } from './poll_paces.ts';
 
-/** Per device code: the interval it must respect and when it last polled. Model `DevicePoll`. */
-interface PollState {
-  clientId: string;
-  interval: number;
-  /** Epoch ms when the device code expires; the record goes with it. */
-  expiresAt: number;
-  /** Epoch ms of the last poll while pending (null after a foreign client's poll was undone). */
-  lastPoll?: number | null;
-  [key: string]: unknown;
-}
-
-const MODEL = 'DevicePoll';
 /** Longer device codes are not ours; oidc-provider answers them with invalid_grant. */
 const MAX_DEVICE_CODE = 512;
 // Device codes are bearer secrets; the poll record is keyed by their hash, not the code itself.
 const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
-/**
- * How much sooner than its interval a poll may arrive and still count as on time (ms): 2% of the
- * interval (100 ms at 5 s), at most 250 ms. A client that waits exactly `interval` seconds after
- * an answer still arrives a few ms early now and then (a timer started on a cached loop clock), and
- * a fixed-rate poller sees the server's queueing jitter; slow_down is for clients polling faster,
- * not for those.
- */
-const pollTolerance = (intervalSeconds: number) => Math.min(250, intervalSeconds * 20);
-
 export interface DevicePollingOptions {
-  store: Store;
+  /** Every code's pace, in this replica's memory and shared through the store. */
+  paces: PollPaces;
   /** Seconds announced as `interval` for a new device code. */
   interval: number;
-  /** Device code lifetime in seconds; poll records live as long. */
+  /** Device code lifetime in seconds; pace records live as long. */
   deviceCodeTtl: number;
   /** Current time in epoch milliseconds; tests inject a clock. Default `Date.now`. */
   now?: () => number;
@@ -60,8 +40,8 @@ export function announceInterval(options: DevicePollingOptions, path = '/device/
     if (ctx.oidc?.route !== 'device_authorization' || ctx.status !== 200) return;
     const body = ctx.body as { device_code?: unknown; interval?: number } | undefined;
     if (!body || typeof body.device_code !== 'string') return;
-    const state: PollState = { clientId: ctx.oidc.client?.clientId ?? '', interval: options.interval, expiresAt: now() + options.deviceCodeTtl * 1000 };
-    await options.store.upsert(MODEL, keyOf(body.device_code), state, options.deviceCodeTtl);
+    const pace = { clientId: ctx.oidc.client?.clientId ?? '', interval: options.interval, expiresAt: now() + options.deviceCodeTtl * 1000 };
+    await options.paces.start(keyOf(body.device_code), pace, options.deviceCodeTtl);
     body.interval = options.interval;
   }
 }
@@ -97,20 +77,11 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
     if (ctx.status !== 400 || (ctx.body as { error?: unknown } | undefined)?.error !== 'authorization_pending') return;
     const deviceCode = oidc.params.device_code;
     if (typeof deviceCode !== 'string' || deviceCode.length > MAX_DEVICE_CODE) return;
-    const key = keyOf(deviceCode);
-    // One store call per poll: this poll's time goes in and the previous one comes back, atomically,
-    // so of two polls racing on two replicas the later one sees the earlier.
-    const state = (await options.store.exchange(MODEL, key, { lastPoll: at })) as PollState | undefined;
-    if (!state || state.clientId !== oidc.client?.clientId) {
-      // Another client's poll must not move the owner's pace: put its previous poll back.
-      if (state) await options.store.exchange(MODEL, key, { lastPoll: state.lastPoll ?? null });
-      return;
-    }
-    const tooSoon = typeof state.lastPoll === 'number' && at - state.lastPoll < state.interval * 1000 - pollTolerance(state.interval);
-    if (!tooSoon) return;
-    const paced: PollState = { ...state, interval: state.interval + 5 };
-    await options.store.exchange(MODEL, key, { interval: paced.interval });
-    const err = new errors.SlowDown(`polling faster than every ${state.interval} s; poll every ${paced.interval} s`);
+    // No store round trip for a code this replica knows (PollPaces: the pace is kept in memory and
+    // shared with the other replicas through the store off the request path).
+    const pace = await options.paces.poll(keyOf(deviceCode), oidc.client?.clientId ?? '', at);
+    if (!pace?.tooSoon) return;
+    const err = new errors.SlowDown(`polling faster than every ${pace.interval} s; poll every ${pace.interval + 5} s`);
     ctx.status = err.statusCode;
     ctx.body = { error: err.error, error_description: err.error_description };
     oidc.provider.emit('grant.error', ctx, err);
