@@ -26,7 +26,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      return new SqliteStore(options.sqliteFile);
+      // Device codes are read on every poll (RFC 8628 §3.4) and change only on approval, denial and
+      // redemption: kept in memory, exact for this process's writes (SqliteStore: cachedModels).
+      return new SqliteStore(options.sqliteFile, { cachedModels: ['DeviceCode'] });
     case 'mongodb': {
       if (!options.mongodbUri) throw new ConfigError(['MONGODB_URI: required when GATEHOUSE_STORE is mongodb']);
       const { MongoStore } = await import('./mongodb/mongodb_store.ts');

@@ -13,8 +13,55 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runConformance('sqlite', { open: async () => new SqliteStore(join(dir, `store-${n++}.db`)), capabilities: CAPABILITIES });
+// The same contract with every model's reads kept in memory (the server keeps DeviceCode's).
+runConformance('sqlite, every model read-cached', {
+  open: async () => new SqliteStore(join(dir, `store-${n++}.db`), { cachedModels: ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken', 'DevicePoll', 'Interaction'] }),
+  capabilities: CAPABILITIES,
+});
 
 describe('sqlite specifics', () => {
+  it('a read-cached model: this process sees its own writes at once, another process\'s within 50 ms, and never an expired row', async () => {
+    const file = join(dir, 'read-cache.db');
+    const a = new SqliteStore(file, { cachedModels: ['DeviceCode'] });
+    const other = new SqliteStore(file);
+    try {
+      await a.upsert('DeviceCode', 'd', { grantId: 'g1', userCode: 'U1' }, 60);
+      assert.deepEqual(await a.find('DeviceCode', 'd'), { grantId: 'g1', userCode: 'U1' });
+      await a.upsert('DeviceCode', 'd', { grantId: 'g1', userCode: 'U1', accountId: 'alice' }, 60);
+      assert.equal((await a.find('DeviceCode', 'd'))?.accountId, 'alice', 'own upsert');
+      assert.equal(await a.consume('DeviceCode', 'd'), true);
+      assert.equal(typeof (await a.find('DeviceCode', 'd'))?.consumed, 'number', 'own consume');
+      await a.revokeByGrantId('g1');
+      assert.equal(await a.find('DeviceCode', 'd'), undefined, 'own revokeByGrantId');
+
+      await a.upsert('DeviceCode', 'e', { grantId: 'g2' }, 60);
+      assert.deepEqual(await a.find('DeviceCode', 'e'), { grantId: 'g2' });
+      await a.destroy('DeviceCode', 'e');
+      assert.equal(await a.find('DeviceCode', 'e'), undefined, 'own destroy');
+
+      await a.upsert('DeviceCode', 'f', { grantId: 'g3' }, 60);
+      assert.deepEqual(await a.find('DeviceCode', 'f'), { grantId: 'g3' });
+      await other.upsert('DeviceCode', 'f', { grantId: 'g3', accountId: 'bob' }, 60);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal((await a.find('DeviceCode', 'f'))?.accountId, 'bob', "another process's write, 50 ms on");
+      assert.equal(await other.consume('DeviceCode', 'f'), true);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(typeof (await a.find('DeviceCode', 'f'))?.consumed, 'number', "another process's consume, 50 ms on");
+      assert.equal(await a.consume('DeviceCode', 'f'), false, 'consumed once between the two');
+
+      await a.upsert('DeviceCode', 'short', { grantId: 'g4' }, 0.2);
+      assert.deepEqual(await a.find('DeviceCode', 'short'), { grantId: 'g4' });
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(await a.find('DeviceCode', 'short'), undefined, 'expired');
+      // What a caller does to a returned payload does not reach the kept row.
+      await a.upsert('DeviceCode', 'm', { grantId: 'g5' }, 60);
+      (await a.find('DeviceCode', 'm'))!.accountId = 'mallory';
+      assert.equal((await a.find('DeviceCode', 'm'))?.accountId, undefined);
+    } finally {
+      await a.close();
+      await other.close();
+    }
+  });
   it('keeps data across reopening the same file', async () => {
     const file = join(dir, 'reopen.db');
     const a = new SqliteStore(file);

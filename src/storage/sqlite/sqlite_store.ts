@@ -35,6 +35,18 @@ interface Row {
   consumed: number | null;
 }
 
+/** A row `find` returned, kept for `cachedModels` (see the constructor). */
+interface CachedRow {
+  row: Row;
+  /** Epoch ms, or null for no expiry. */
+  expiresAt: number | null;
+}
+
+/** How stale the read cache's view of other processes' commits may be (ms). */
+const CACHE_VERSION_CHECK_MS = 50;
+/** Rows kept in the read cache at most; the oldest goes first. */
+const CACHE_MAX_ROWS = 10_000;
+
 /** One queued write: the statement's work, and the caller's promise to settle after the commit. */
 interface QueuedWrite {
   work: () => unknown;
@@ -78,6 +90,10 @@ export class SqliteStore implements Store {
   #timer: NodeJS.Timeout;
   #s: Record<string, StatementSync>;
   #queue: QueuedWrite[] = [];
+  #cachedModels: ReadonlySet<string>;
+  #cache = new Map<string, CachedRow>();
+  #cacheVersion = -1;
+  #cacheCheckedAt = 0;
 
   /**
    * @param file the database file (created with its directory, mode 0700), or `:memory:`. The file
@@ -85,8 +101,14 @@ export class SqliteStore implements Store {
    *   values — opaque tokens, device codes, sessions are stored under their own value as the id.
    * @param options.busyTimeoutMs how long a write waits for another process's lock on the file
    *   before it fails with StoreUnavailableError (SQLite `busy_timeout`, default 5000 ms)
+   * @param options.cachedModels models whose `find` results are kept in memory (e.g. `DeviceCode`,
+   *   read on every poll): a kept row is dropped by any write of this process to that record
+   *   (and all of them by `revokeByGrantId`), is never returned past its expiry, and all are
+   *   dropped when another process has committed to the file (`data_version`, asked at most every
+   *   50 ms). So this process reads its own writes at once and another process's within 50 ms.
    */
-  constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
+  constructor(file: string, options: { busyTimeoutMs?: number; cachedModels?: readonly string[] } = {}) {
+    this.#cachedModels = new Set(options.cachedModels ?? []);
     if (file !== ':memory:') {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       closeSync(openSync(file, 'a', 0o600));
@@ -107,7 +129,7 @@ export class SqliteStore implements Store {
                  ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
                    user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL
                  WHERE NOT (records.expires_at IS NULL OR records.expires_at > ?)`),
-      find: p(`SELECT payload, consumed FROM records WHERE model = ? AND id = ? AND ${LIVE}`),
+      find: p(`SELECT payload, consumed, expires_at FROM records WHERE model = ? AND id = ? AND ${LIVE}`),
       byUserCode: p(`SELECT payload, consumed FROM records WHERE model = ? AND user_code = ? AND ${LIVE} LIMIT 1`),
       byUid: p(`SELECT payload, consumed FROM records WHERE model = ? AND uid = ? AND ${LIVE} LIMIT 1`),
       exchange: p('UPDATE records SET payload = ? WHERE model = ? AND id = ?'),
@@ -212,19 +234,57 @@ export class SqliteStore implements Store {
     return [model, id, JSON.stringify(payload), grantId ?? null, userCode ?? null, uid ?? null, expiresAt(expiresIn) ?? null] as const;
   }
 
+  /** Drops a kept row before a write to it is queued (a read after that goes to the file). */
+  #forget(model: string, id: string): void {
+    if (this.#cachedModels.has(model)) this.#cache.delete(`${model}\u0000${id}`);
+  }
+
+  /** The kept row of a cached model, if still good: not expired, and no other process has committed since. */
+  #cached(key: string, now: number): Row | undefined {
+    if (now - this.#cacheCheckedAt >= CACHE_VERSION_CHECK_MS || now < this.#cacheCheckedAt) {
+      this.#cacheCheckedAt = now;
+      const version = Number((this.#run(() => this.#s.dataVersion!.get()) as { data_version: number }).data_version);
+      if (version !== this.#cacheVersion) {
+        this.#cache.clear();
+        this.#cacheVersion = version;
+      }
+    }
+    const kept = this.#cache.get(key);
+    if (!kept) return undefined;
+    if (kept.expiresAt !== null && kept.expiresAt <= now) {
+      this.#cache.delete(key);
+      return undefined;
+    }
+    return kept.row;
+  }
+
+  #keep(key: string, row: Row & { expires_at: number | null }): void {
+    if (this.#cache.size >= CACHE_MAX_ROWS) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, { row: { payload: row.payload, consumed: row.consumed }, expiresAt: row.expires_at });
+  }
+
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
+    this.#forget(model, id);
     const args = this.#args(model, id, payload, expiresIn);
     await this.#write(() => this.#s.upsert!.run(...args));
   }
 
   async insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean> {
+    this.#forget(model, id);
     const args = this.#args(model, id, payload, expiresIn);
     const result = await this.#write(() => this.#s.insert!.run(...args, Date.now()));
     return Number(result.changes) === 1;
   }
 
   async find(model: string, id: string): Promise<Payload | undefined> {
-    return SqliteStore.#out(this.#read(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
+    if (!this.#cachedModels.has(model)) return SqliteStore.#out(this.#read(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
+    const key = `${model}\u0000${id}`;
+    const now = Date.now();
+    const kept = this.#cached(key, now);
+    if (kept) return SqliteStore.#out(kept);
+    const row = this.#read(() => this.#s.find!.get(model, id, now) as (Row & { expires_at: number | null }) | undefined);
+    if (row) this.#keep(key, row);
+    return SqliteStore.#out(row);
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Payload | undefined> {
@@ -237,6 +297,7 @@ export class SqliteStore implements Store {
 
   async exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined> {
     exchangeableFields(fields);
+    this.#forget(model, id);
     const row = await this.#write(() => {
       const before = this.#s.find!.get(model, id, Date.now()) as Row | undefined;
       if (before) this.#s.exchange!.run(JSON.stringify({ ...(JSON.parse(before.payload) as Payload), ...fields }), model, id);
@@ -246,6 +307,7 @@ export class SqliteStore implements Store {
   }
 
   async consume(model: string, id: string): Promise<boolean> {
+    this.#forget(model, id);
     const result = await this.#write(() => {
       const now = Date.now();
       return this.#s.consume!.run(Math.floor(now / 1000), model, id, now);
@@ -254,10 +316,12 @@ export class SqliteStore implements Store {
   }
 
   async destroy(model: string, id: string): Promise<void> {
+    this.#forget(model, id);
     await this.#write(() => this.#s.destroy!.run(model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    this.#cache.clear();
     await this.#write(() => this.#s.revoke!.run(grantId));
   }
 
@@ -274,9 +338,13 @@ export class SqliteStore implements Store {
     return { count: row.count, resetAt: row.reset_at };
   }
 
-  /** SQLite's `data_version`: changes when another connection (process) commits to the file. */
+  /**
+   * SQLite's `data_version`: changes when another connection (process) commits to the file. It
+   * does not commit this process's queued writes first (they never change it), so asking on the
+   * request path does not break up a group commit.
+   */
   externalVersion(): number {
-    return Number((this.#read(() => this.#s.dataVersion!.get()) as { data_version: number }).data_version);
+    return Number((this.#run(() => this.#s.dataVersion!.get()) as { data_version: number }).data_version);
   }
 
   async ping(): Promise<void> {
@@ -294,6 +362,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#cache.clear();
     if (!this.#db.isOpen) return;
     this.#commitQueued();
     this.#db.close();
