@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import type { Context, Next } from 'koa';
-import { PACE_MODEL, PollPaces } from '../../src/features/device_flow/poll_paces.ts';
+import { PACE_MODEL, paceKey, PollPaces } from '../../src/features/device_flow/poll_paces.ts';
 import { announceInterval, pacePolls } from '../../src/features/device_flow/polling.ts';
 import { DEVICE_CODE_GRANT } from '../../src/shared/grant_types.ts';
 import type { Store } from '../../src/storage/adapter.ts';
@@ -127,7 +126,7 @@ describe('device poll pacing', () => {
     assert.deepEqual(onPath, [], 'nine polls, no store read or write');
     await r.paces.flush();
     assert.equal((calls.exchange ?? 0) - (before.exchange ?? 0), 3, 'one exchange per polled code');
-    const stored = await sqlite.find(PACE_MODEL, hash('sha256', 'b', 'base64url'));
+    const stored = await sqlite.find(PACE_MODEL, paceKey('b'));
     assert.equal(stored?.lastPoll, clock.now - 5000);
   });
 
@@ -184,7 +183,7 @@ describe('device poll pacing', () => {
     const a = replica(store, clock);
     await a.start();
     assert.equal(await a.poll(), 'authorization_pending');
-    const key = hash('sha256', DEVICE_CODE, 'base64url');
+    const key = paceKey(DEVICE_CODE);
     // Another replica wrote a longer interval and a later poll before A's flush.
     await store.exchange(PACE_MODEL, key, { interval: 10, lastPoll: clock.now + 1000 });
     await a.paces.flush();
@@ -201,7 +200,7 @@ describe('device poll pacing', () => {
     // So is a code polled here whose record goes before the flush.
     await a.start('third-code');
     assert.equal(await a.poll({ deviceCode: 'third-code' }), 'authorization_pending');
-    await store.destroy(PACE_MODEL, hash('sha256', 'third-code', 'base64url'));
+    await store.destroy(PACE_MODEL, paceKey('third-code'));
     await a.paces.flush();
     assert.equal(a.paces.size, 0, 'the flush forgets a code whose record is gone');
   });
@@ -227,7 +226,7 @@ describe('device poll pacing', () => {
     await r.paces.flush();
     down = false;
     await r.paces.flush();
-    const key = hash('sha256', DEVICE_CODE, 'base64url');
+    const key = paceKey(DEVICE_CODE);
     assert.equal((await memory.find(PACE_MODEL, key))?.interval, 10);
   });
 });

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Store } from '../../storage/adapter.ts';
 
 /** The `DevicePoll` record of one device code, as stored (keyed by a hash of the code). */
@@ -14,6 +15,8 @@ export interface StoredPace {
 
 /** One device code's pace as this replica knows it. */
 interface Pace {
+  /** The code's record id in the store. */
+  key: string;
   clientId: string;
   interval: number;
   expiresAt: number;
@@ -35,6 +38,12 @@ export interface PollPace {
 }
 
 export const PACE_MODEL = 'DevicePoll';
+
+/**
+ * The `DevicePoll` record id of a device code: its SHA-256 (base64url). Device codes are bearer
+ * secrets; the store never holds one as a pace key (memory does, as it does the code itself).
+ */
+export const paceKey = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
 /** How stale this replica's reading of the store's `externalVersion` may be (ms): another process's commit shows within it. */
 const VERSION_CHECK_MS = 50;
@@ -102,14 +111,15 @@ export class PollPaces {
   /**
    * Records a new device code's pace: `interval` seconds, no poll yet, until `expiresAt` (epoch
    * ms). Written to the store at once (the code may be polled on another replica next).
-   * @param key the code's record id (a hash of the device code, never the code itself)
+   * @param deviceCode the device code (kept in memory; the store's record is keyed by `paceKey`)
    * @param ttlSeconds the device code's lifetime; the record expires with it
    * @throws StoreUnavailableError when the store cannot take it
    */
-  async start(key: string, pace: { clientId: string; interval: number; expiresAt: number }, ttlSeconds: number): Promise<void> {
+  async start(deviceCode: string, pace: { clientId: string; interval: number; expiresAt: number }, ttlSeconds: number): Promise<void> {
+    const key = paceKey(deviceCode);
     const version = this.#externalVersion(this.#now());
     await this.#store.upsert(PACE_MODEL, key, { ...pace } satisfies StoredPace, ttlSeconds);
-    this.#remember(key, { ...pace, lastPoll: null, readAt: this.#now(), version, dirty: false });
+    this.#remember(deviceCode, { key, ...pace, lastPoll: null, readAt: this.#now(), version, dirty: false });
   }
 
   /**
@@ -120,12 +130,12 @@ export class PollPaces {
    * @throws StoreUnavailableError when this replica has no copy of the code's pace and the store
    *   cannot answer (with a copy, the copy is used)
    */
-  async poll(key: string, clientId: string, at: number): Promise<PollPace | undefined> {
-    let pace = this.#paces.get(key);
-    if (!pace) pace = await this.#read(key, at);
+  async poll(deviceCode: string, clientId: string, at: number): Promise<PollPace | undefined> {
+    let pace = this.#paces.get(deviceCode);
+    if (!pace) pace = await this.#read(deviceCode, at);
     else if (!this.#current(pace, at)) {
       // The store down: pace on this replica's copy rather than fail the poll.
-      pace = await this.#read(key, at).catch(() => pace);
+      pace = await this.#read(deviceCode, at).catch(() => pace);
     }
     if (!pace || pace.clientId !== clientId) return undefined;
     const interval = pace.interval;
@@ -172,48 +182,49 @@ export class PollPaces {
     return this.#version;
   }
 
-  async #read(key: string, at: number): Promise<Pace | undefined> {
+  async #read(deviceCode: string, at: number): Promise<Pace | undefined> {
+    const key = this.#paces.get(deviceCode)?.key ?? paceKey(deviceCode);
     // The version before the read: a commit by another process after it shows at the next poll.
     const version = this.#externalVersion(at);
     const stored = (await this.#store.find(PACE_MODEL, key)) as StoredPace | undefined;
-    const mine = this.#paces.get(key); // a concurrent poll may have added or moved it meanwhile
+    const mine = this.#paces.get(deviceCode); // a concurrent poll may have added or moved it meanwhile
     if (!stored) {
-      if (mine) this.#paces.delete(key);
+      if (mine) this.#paces.delete(deviceCode);
       return undefined;
     }
-    if (!mine) return this.#remember(key, { clientId: stored.clientId, interval: stored.interval, expiresAt: stored.expiresAt, lastPoll: stored.lastPoll ?? null, readAt: at, version, dirty: false });
+    if (!mine) return this.#remember(deviceCode, { key, clientId: stored.clientId, interval: stored.interval, expiresAt: stored.expiresAt, lastPoll: stored.lastPoll ?? null, readAt: at, version, dirty: false });
     merge(mine, stored);
     mine.readAt = at;
     mine.version = version;
     return mine;
   }
 
-  #remember(key: string, pace: Pace): Pace {
-    if (!this.#paces.has(key) && this.#paces.size >= this.#maxCodes) {
+  #remember(deviceCode: string, pace: Pace): Pace {
+    if (!this.#paces.has(deviceCode) && this.#paces.size >= this.#maxCodes) {
       // The oldest code goes (Map order is insertion order); if it polls again it is read back.
       this.#paces.delete(this.#paces.keys().next().value!);
     }
-    this.#paces.set(key, pace);
+    this.#paces.set(deviceCode, pace);
     return pace;
   }
 
   async #flush(): Promise<void> {
     const now = this.#now();
     const writes: Array<Promise<void>> = [];
-    for (const [key, pace] of this.#paces) {
+    for (const [deviceCode, pace] of this.#paces) {
       if (pace.expiresAt <= now) {
-        this.#paces.delete(key);
+        this.#paces.delete(deviceCode);
         continue;
       }
       if (!pace.dirty) continue;
       pace.dirty = false;
       const sent = { lastPoll: pace.lastPoll, interval: pace.interval };
       writes.push(
-        this.#store.exchange(PACE_MODEL, key, sent).then(
+        this.#store.exchange(PACE_MODEL, pace.key, sent).then(
           (before) => {
             if (!before) {
               // Expired or removed in the store (the code is gone): nothing left to pace.
-              if (this.#paces.get(key) === pace) this.#paces.delete(key);
+              if (this.#paces.get(deviceCode) === pace) this.#paces.delete(deviceCode);
               return;
             }
             // Another replica wrote a later poll or a longer interval since this one's read: keep the

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errors } from 'oidc-provider';
@@ -7,8 +6,6 @@ import type { PollPaces } from './poll_paces.ts';
 
 /** Longer device codes are not ours; oidc-provider answers them with invalid_grant. */
 const MAX_DEVICE_CODE = 512;
-// Device codes are bearer secrets; the poll record is keyed by their hash, not the code itself.
-const keyOf = (deviceCode: string) => hash('sha256', deviceCode, 'base64url');
 
 export interface DevicePollingOptions {
   /** Every code's pace, in this replica's memory and shared through the store. */
@@ -41,7 +38,7 @@ export function announceInterval(options: DevicePollingOptions, path = '/device/
     const body = ctx.body as { device_code?: unknown; interval?: number } | undefined;
     if (!body || typeof body.device_code !== 'string') return;
     const pace = { clientId: ctx.oidc.client?.clientId ?? '', interval: options.interval, expiresAt: now() + options.deviceCodeTtl * 1000 };
-    await options.paces.start(keyOf(body.device_code), pace, options.deviceCodeTtl);
+    await options.paces.start(body.device_code, pace, options.deviceCodeTtl);
     body.interval = options.interval;
   }
 }
@@ -79,7 +76,7 @@ export function pacePolls(options: DevicePollingOptions, path = '/token') {
     if (typeof deviceCode !== 'string' || deviceCode.length > MAX_DEVICE_CODE) return;
     // No store round trip for a code this replica knows (PollPaces: the pace is kept in memory and
     // shared with the other replicas through the store off the request path).
-    const pace = await options.paces.poll(keyOf(deviceCode), oidc.client?.clientId ?? '', at);
+    const pace = await options.paces.poll(deviceCode, oidc.client?.clientId ?? '', at);
     if (!pace?.tooSoon) return;
     const err = new errors.SlowDown(`polling faster than every ${pace.interval} s; poll every ${pace.interval + 5} s`);
     ctx.status = err.statusCode;
