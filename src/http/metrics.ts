@@ -105,12 +105,13 @@ function routeOf(ctx: Context): string {
   return ctx.status === 404 ? 'not_found' : 'other';
 }
 
-const OPERATIONS = ['upsert', 'insert', 'find', 'findByUserCode', 'findByUid', 'exchange', 'consume', 'destroy', 'revokeByGrantId', 'list', 'increment', 'ping', 'purgeExpired'] as const;
+const OPERATIONS = ['upsert', 'insert', 'find', 'findInModels', 'findByUserCode', 'findByUid', 'exchange', 'consume', 'destroy', 'revokeByGrantId', 'list', 'increment', 'ping', 'purgeExpired'] as const;
 
 /** The same store, timing every operation into `gatehouse_store_operation_duration_seconds`. */
 export function instrumentStore(store: Store, metrics: Metrics): Store {
   const timed: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
   if (store.externalVersion) timed.externalVersion = store.externalVersion.bind(store);
+  if (store.coalesceReads) timed.coalesceReads = true;
   for (const op of OPERATIONS) {
     const original = (store[op] as (...args: unknown[]) => Promise<unknown>).bind(store);
     const ok = metrics.storeOps.labels({ operation: op, outcome: 'ok' });

@@ -14,6 +14,12 @@ import type { Payload } from '../shared/types.ts';
 export interface Store {
   /** Backend name for logs and health output. */
   readonly kind: string;
+  /**
+   * True when every query is a network round trip, so one `findInModels` beats several `find`s:
+   * oidc-provider's same-tick token lookups are then coalesced (provider/adapter_bridge.ts). On
+   * SQLite, measured, the coalescing cost more than the statement it saved (bench/README.md).
+   */
+  readonly coalesceReads?: boolean;
 
   /** Inserts or replaces. `expiresIn` in seconds; omitted means no expiry. */
   upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void>;
@@ -21,6 +27,13 @@ export interface Store {
   insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean>;
   /** The live record, with `consumed` (epoch seconds) set when it was consumed. */
   find(model: string, id: string): Promise<Payload | undefined>;
+  /**
+   * The live records of one `id` under each of `models` (as `find` gives them), in one query: a
+   * presented token is looked up as an `AccessToken` and a `ClientCredentials` token at once by
+   * introspection and revocation (RFC 7662 §2.1, RFC 7009 §2.1). Models with no live record are
+   * absent from the map.
+   */
+  findInModels(models: readonly string[], id: string): Promise<Map<string, Payload>>;
   /** @see RFC 8628 §3.3: device codes are looked up by the user code a person types. */
   findByUserCode(model: string, userCode: string): Promise<Payload | undefined>;
   /** Sessions are looked up by their cookie uid. */

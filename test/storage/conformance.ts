@@ -49,6 +49,22 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         assert.deepEqual(await s.find('AccessToken', 'a1'), { jti: 'a1', grantId: 'g1', kind: 'AccessToken', nested: { x: [1, 2] } });
         assert.equal(await s.find('AccessToken', 'missing'), undefined);
       });
+      t('findInModels returns the live record of one id under each model that has one', async (s) => {
+        await s.upsert('AccessToken', 'same', { v: 1 }, 60);
+        await s.upsert('ClientCredentials', 'same', { v: 2 }, 60);
+        await s.upsert('RefreshToken', 'same', { v: 3 }, 0.05);
+        await s.upsert('AccessToken', 'other', { v: 4 }, 60);
+        assert.equal(await s.consume('ClientCredentials', 'same'), true);
+        await sleep(80);
+        const found = await s.findInModels(['AccessToken', 'ClientCredentials', 'RefreshToken', 'Grant'], 'same');
+        assert.deepEqual([...found.keys()].sort(), ['AccessToken', 'ClientCredentials'], 'the expired refresh token and the absent grant are left out');
+        assert.deepEqual(found.get('AccessToken'), { v: 1 });
+        assert.equal(found.get('ClientCredentials')!.v, 2);
+        assert.equal(typeof found.get('ClientCredentials')!.consumed, 'number', 'consumption as find gives it');
+        assert.deepEqual(await s.findInModels(['ClientCredentials'], 'other'), new Map());
+        assert.deepEqual(await s.findInModels(['AccessToken', 'ClientCredentials'], 'missing'), new Map());
+        assert.deepEqual(await s.findInModels(['AccessToken', "it's \"odd\""], 'other'), new Map([['AccessToken', { v: 4 }]]));
+      });
       t('models are separate namespaces', async (s) => {
         await s.upsert('AccessToken', 'same', { v: 1 });
         await s.upsert('RefreshToken', 'same', { v: 2 });

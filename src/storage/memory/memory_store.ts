@@ -61,6 +61,15 @@ export class MemoryStore implements Store {
     return row ? MemoryStore.#out(row) : undefined;
   }
 
+  async findInModels(models: readonly string[], id: string): Promise<Map<string, Payload>> {
+    const found = new Map<string, Payload>();
+    for (const model of models) {
+      const row = this.#live(model, id);
+      if (row) found.set(model, MemoryStore.#out(row));
+    }
+    return found;
+  }
+
   #findBy(model: string, field: 'userCode' | 'uid', value: string): Payload | undefined {
     for (const id of this.#models.get(model)?.keys() ?? []) {
       const row = this.#live(model, id);

@@ -51,6 +51,7 @@ const key = (model: string, id: string) => `${model}:${id}`;
  * MongoDB and on FerretDB (whose conditional updates are read-then-write and race).
  */
 export class MongoStore implements Store {
+  readonly coalesceReads = true;
   readonly kind = 'mongodb';
   #uri: string;
   #options: MongoClientOptions;
@@ -348,6 +349,13 @@ export class MongoStore implements Store {
 
   async find(model: string, id: string): Promise<Payload | undefined> {
     return this.#run(async () => MongoStore.#out(await this.#c.records.findOne({ _id: key(model, id), ...live(Date.now()) })));
+  }
+
+  async findInModels(models: readonly string[], id: string): Promise<Map<string, Payload>> {
+    return this.#run(async () => {
+      const docs = await this.#c.records.find({ _id: { $in: models.map((m) => key(m, id)) }, ...live(Date.now()) }).toArray();
+      return new Map(docs.map((d) => [d.model, MongoStore.#out(d)!]));
+    });
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Payload | undefined> {

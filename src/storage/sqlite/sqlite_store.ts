@@ -130,6 +130,7 @@ export class SqliteStore implements Store {
                    user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL
                  WHERE NOT (records.expires_at IS NULL OR records.expires_at > ?)`),
       find: p(`SELECT payload, consumed, expires_at FROM records WHERE model = ? AND id = ? AND ${LIVE}`),
+      inModels: p(`SELECT model, payload, consumed FROM records WHERE model IN (SELECT value FROM json_each(?)) AND id = ? AND ${LIVE}`),
       byUserCode: p(`SELECT payload, consumed FROM records WHERE model = ? AND user_code = ? AND ${LIVE} LIMIT 1`),
       byUid: p(`SELECT payload, consumed FROM records WHERE model = ? AND uid = ? AND ${LIVE} LIMIT 1`),
       exchange: p('UPDATE records SET payload = ? WHERE model = ? AND id = ?'),
@@ -285,6 +286,11 @@ export class SqliteStore implements Store {
     const row = this.#read(() => this.#s.find!.get(model, id, now) as (Row & { expires_at: number | null }) | undefined);
     if (row) this.#keep(key, row);
     return SqliteStore.#out(row);
+  }
+
+  async findInModels(models: readonly string[], id: string): Promise<Map<string, Payload>> {
+    const rows = this.#read(() => this.#s.inModels!.all(JSON.stringify(models), id, Date.now()) as unknown as Array<Row & { model: string }>);
+    return new Map(rows.map((r) => [r.model, SqliteStore.#out(r)!]));
   }
 
   async findByUserCode(model: string, userCode: string): Promise<Payload | undefined> {

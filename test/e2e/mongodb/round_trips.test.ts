@@ -107,3 +107,28 @@ describe('store round trips per token request on MongoDB (counted on the wire)',
     assert.ok(flush.length < N, `${flush.length} rate-limit commands for ${N} requests`);
   });
 });
+
+describe('store round trips per introspection on MongoDB (counted on the wire)', () => {
+  it('an opaque client_credentials token, hint access_token: one (its AccessToken and ClientCredentials lookups in one find)', async () => {
+    const issued = await token(registered.client_id, registered.client_secret);
+    const introspect = async (value: string) => {
+      const res = await fetch(`${gh.publicUrl}/token/introspection`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${encodeURIComponent(value)}&token_type_hint=access_token`,
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()) as { active: boolean; client_id?: string };
+    };
+    assert.equal((await introspect(String(issued.access_token))).active, true);
+    const { request } = await commandsDuring(async () => {
+      for (let i = 0; i < N; i++) assert.equal((await introspect(String(issued.access_token))).active, true);
+    });
+    assert.equal(request.length, N, JSON.stringify(request));
+    assert.ok(request.every((c) => c.command === 'find' && c.collection === 'records'), JSON.stringify(request));
+    // An unknown token is inactive after two: the same pair, then oidc-provider's RefreshToken lookup
+    // (token_find.js asks for it only once the pair found nothing). Three before the pair was one.
+    const unknown = await commandsDuring(async () => assert.equal((await introspect('no-such-token-0123456789')).active, false));
+    assert.equal(unknown.request.length, 2, JSON.stringify(unknown.request));
+  });
+});
