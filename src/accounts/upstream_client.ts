@@ -1,13 +1,17 @@
 import { readFile } from 'node:fs/promises';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { type ConnectorConfig, parsePrivateKey } from '../config/connectors.ts';
 import { GatehouseError } from '../shared/errors.ts';
+import { lazyModule } from '../shared/lazy_module.ts';
 import type { Logger } from '../shared/logger.ts';
 import { Secret } from '../shared/secret.ts';
 import type { Store } from '../storage/adapter.ts';
 import type { Account } from './account.ts';
 import { reviewFederatedAccount } from './federated.ts';
 import type { AccountSource, RecheckResult, SourceState } from './source_recheck.ts';
+
+/** openid-client, loaded when the first upstream connector is used (shared/lazy_module.ts). */
+const openidClient = lazyModule<typeof oidc>('openid-client');
 
 /**
  * Why an upstream step failed, as the person is told:
@@ -46,13 +50,13 @@ function classify(err: unknown, during: 'discovery' | 'callback'): UpstreamError
   const e = err as Error & { code?: string; error?: string; status?: number; cause?: unknown };
   // A 401 from the token endpoint (with or without a WWW-Authenticate challenge) is about our
   // client credentials, not about the person's answer.
-  const challenge = err instanceof oidc.WWWAuthenticateChallengeError ? err.cause.map((c) => c.parameters.error).find(Boolean) : undefined;
+  const challenge = err instanceof openidClient().WWWAuthenticateChallengeError ? err.cause.map((c) => c.parameters.error).find(Boolean) : undefined;
   if (challenge === 'invalid_token') return new UpstreamError('upstream_error', 'upstream refused the access token (invalid_token)', { cause: err, oauthError: 'invalid_token' });
-  if ((err instanceof oidc.WWWAuthenticateChallengeError && err.status === 401) || (err instanceof oidc.ResponseBodyError && (err.error === 'invalid_client' || err.status === 401))) {
+  if ((err instanceof openidClient().WWWAuthenticateChallengeError && err.status === 401) || (err instanceof openidClient().ResponseBodyError && (err.error === 'invalid_client' || err.status === 401))) {
     return new UpstreamError('misconfigured', `${challenge ?? e.error ?? 'invalid_client'} at the upstream token endpoint (HTTP 401): the upstream did not accept the connector's client credentials; check clientId and the client secret or key`, { cause: err, oauthError: 'invalid_client' });
   }
-  if (err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError) {
-    if (err instanceof oidc.ResponseBodyError && err.status >= 500) return new UpstreamError('unavailable', `upstream answered ${err.status}`, { cause: err });
+  if (err instanceof openidClient().AuthorizationResponseError || err instanceof openidClient().ResponseBodyError) {
+    if (err instanceof openidClient().ResponseBodyError && err.status >= 500) return new UpstreamError('unavailable', `upstream answered ${err.status}`, { cause: err });
     return new UpstreamError('upstream_error', `upstream answered ${e.error}`, { cause: err, oauthError: e.error });
   }
   if (err instanceof TypeError || e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT' || e.name === 'TimeoutError') {
@@ -71,8 +75,8 @@ function clientAuth(config: ConnectorConfig, current: Secret): { auth: oidc.Clie
   if (config.clientSecret) {
     const secret = current.reveal();
     return config.clientSecretMethod === 'client_secret_post'
-      ? { auth: oidc.ClientSecretPost(secret), method: 'client_secret_post' }
-      : { auth: oidc.ClientSecretBasic(secret), method: 'client_secret_basic' };
+      ? { auth: openidClient().ClientSecretPost(secret), method: 'client_secret_post' }
+      : { auth: openidClient().ClientSecretBasic(secret), method: 'client_secret_basic' };
   }
   const pk = config.privateKeyJwt!;
   const keyObject = parsePrivateKey(current.reveal());
@@ -83,7 +87,7 @@ function clientAuth(config: ConnectorConfig, current: Secret): { auth: oidc.Clie
         ? { name: 'Ed25519' }
         : { name: 'ECDSA', namedCurve: keyObject.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'P-384' : keyObject.asymmetricKeyDetails?.namedCurve === 'secp521r1' ? 'P-521' : 'P-256' };
   const key = keyObject.toCryptoKey(algorithm, false, ['sign']);
-  return { auth: oidc.PrivateKeyJwt(pk.kid ? { key, kid: pk.kid } : key), method: 'private_key_jwt' };
+  return { auth: openidClient().PrivateKeyJwt(pk.kid ? { key, kid: pk.kid } : key), method: 'private_key_jwt' };
 }
 
 /** What a successful callback yields: the person's claims, and what later re-checks need. */
@@ -148,8 +152,8 @@ export class UpstreamClient implements AccountSource {
   #configuration(): Promise<oidc.Configuration> {
     this.#discovered ??= (async () => {
       const insecure = new URL(this.config.issuer).protocol === 'http:';
-      const configuration = await oidc.discovery(new URL(this.config.issuer), this.config.clientId, undefined, undefined, {
-        execute: insecure ? [oidc.allowInsecureRequests] : [],
+      const configuration = await openidClient().discovery(new URL(this.config.issuer), this.config.clientId, undefined, undefined, {
+        execute: insecure ? [openidClient().allowInsecureRequests] : [],
         timeout: TIMEOUT_MS / 1000,
       });
       configuration.timeout = TIMEOUT_MS / 1000;
@@ -190,8 +194,8 @@ export class UpstreamClient implements AccountSource {
     } catch (err) {
       throw err instanceof UpstreamError ? err : new UpstreamError('misconfigured', `the connector's private key is unusable (${(err as Error).message})`, { cause: err });
     }
-    const configuration = new oidc.Configuration(discovered.serverMetadata(), this.config.clientId, { redirect_uris: [this.redirectUri], token_endpoint_auth_method: auth.method }, auth.auth);
-    if (new URL(this.config.issuer).protocol === 'http:') oidc.allowInsecureRequests(configuration);
+    const configuration = new (openidClient().Configuration)(discovered.serverMetadata(), this.config.clientId, { redirect_uris: [this.redirectUri], token_endpoint_auth_method: auth.method }, auth.auth);
+    if (new URL(this.config.issuer).protocol === 'http:') openidClient().allowInsecureRequests(configuration);
     configuration.timeout = TIMEOUT_MS / 1000;
     return configuration;
   }
@@ -222,16 +226,16 @@ export class UpstreamClient implements AccountSource {
     const configuration = await this.#configuration();
     const endpoint = configuration.serverMetadata().authorization_endpoint;
     if (endpoint && !(await this.#reachable(endpoint))) throw new UpstreamError('unavailable', `authorization endpoint ${endpoint} not reachable`);
-    const codeVerifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(configuration, {
+    const codeVerifier = openidClient().randomPKCECodeVerifier();
+    const state = openidClient().randomState();
+    const nonce = openidClient().randomNonce();
+    const url = openidClient().buildAuthorizationUrl(configuration, {
       redirect_uri: this.redirectUri,
       scope: this.config.scopes.join(' '),
       response_type: 'code',
       state,
       nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge: await openidClient().calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
       ...(this.config.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
     });
@@ -249,7 +253,7 @@ export class UpstreamClient implements AccountSource {
       const configuration = await this.#tokenConfiguration();
       const current = new URL(this.redirectUri);
       current.search = callbackQuery.toString();
-      const tokens = await oidc.authorizationCodeGrant(configuration, current, {
+      const tokens = await openidClient().authorizationCodeGrant(configuration, current, {
         pkceCodeVerifier: expected.codeVerifier,
         expectedState: expected.state,
         expectedNonce: expected.nonce,
@@ -265,7 +269,7 @@ export class UpstreamClient implements AccountSource {
 
   async #withUserInfo(configuration: oidc.Configuration, accessToken: string | undefined, idClaims: oidc.IDToken): Promise<Record<string, unknown>> {
     let info: Record<string, unknown> = {};
-    if (configuration.serverMetadata().userinfo_endpoint && accessToken) info = await oidc.fetchUserInfo(configuration, accessToken, idClaims.sub);
+    if (configuration.serverMetadata().userinfo_endpoint && accessToken) info = await openidClient().fetchUserInfo(configuration, accessToken, idClaims.sub);
     // The ID token's identity claims win: userinfo only adds attributes.
     return { ...info, ...idClaims };
   }
@@ -288,12 +292,12 @@ export class UpstreamClient implements AccountSource {
       let claims: Record<string, unknown>;
       let next: SourceState | undefined;
       if (refreshToken) {
-        const tokens = await oidc.refreshTokenGrant(configuration, refreshToken);
+        const tokens = await openidClient().refreshTokenGrant(configuration, refreshToken);
         const idClaims = tokens.claims();
-        claims = idClaims ? await this.#withUserInfo(configuration, tokens.access_token, idClaims) : await oidc.fetchUserInfo(configuration, tokens.access_token, account.upstream!.subject);
+        claims = idClaims ? await this.#withUserInfo(configuration, tokens.access_token, idClaims) : await openidClient().fetchUserInfo(configuration, tokens.access_token, account.upstream!.subject);
         next = tokenState(tokens, state);
       } else {
-        claims = await oidc.fetchUserInfo(configuration, accessToken!, account.upstream!.subject);
+        claims = await openidClient().fetchUserInfo(configuration, accessToken!, account.upstream!.subject);
       }
       const refusal = await reviewFederatedAccount(this.#store, this.config, account, { sub: account.upstream!.subject, ...claims });
       return refusal ? { verdict: 'refused', reason: `upstream_${refusal}` } : { verdict: 'active', state: next };

@@ -1,10 +1,14 @@
-import { FilterParser } from 'ldapts';
+import type * as Ldapts from 'ldapts';
 import { z } from 'zod';
+import { lazyModule } from '../shared/lazy_module.ts';
 import { secretRef } from './secret_ref.ts';
 import type { Secret } from '../shared/secret.ts';
 
 /** An LDAP attribute description (RFC 4512 §2.5): a name or an OID, no options. */
 const attribute = z.string().regex(/^([A-Za-z][A-Za-z0-9-]{0,63}|\d+(\.\d+)+)$/, 'must be an LDAP attribute name');
+/** ldapts, loaded only when an LDAP connector is configured (shared/lazy_module.ts). */
+const ldapts = lazyModule<typeof Ldapts>('ldapts');
+
 /** A filter the operator writes: one parenthesised RFC 4515 filter that ldapts can parse. */
 const filter = z.string().min(3).max(1024).refine((v) => {
   if (!/^\(.*\)$/s.test(v)) return false;
@@ -16,7 +20,7 @@ const filter = z.string().min(3).max(1024).refine((v) => {
   }
   if (depth !== 0) return false;
   try {
-    FilterParser.parseString(v);
+    ldapts().FilterParser.parseString(v);
     return true;
   } catch {
     return false;

@@ -1,8 +1,13 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, Filter, InvalidCredentialsError, type Entry } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
+import type * as Ldapts from 'ldapts';
 import type { LdapConnectorConfig } from '../../config/ldap_connector.ts';
 import { GatehouseError } from '../../shared/errors.ts';
+import { lazyModule } from '../../shared/lazy_module.ts';
+
+/** ldapts, loaded when the first directory is asked (shared/lazy_module.ts). */
+const ldapts = lazyModule<typeof Ldapts>('ldapts');
 
 /**
  * The directory could not be asked: no server answered (network, TLS, timeout), the service bind
@@ -70,7 +75,7 @@ function stableId(entry: Entry, attribute: string): string | undefined {
 
 /** The filter value that finds an entry by the id `stableId` produced (RFC 4515 escaped). */
 function idFilterValue(id: string): string {
-  return id.startsWith('hex:') ? Filter.escape(Buffer.from(id.slice(4), 'hex')) : Filter.escape(id);
+  return id.startsWith('hex:') ? ldapts().Filter.escape(Buffer.from(id.slice(4), 'hex')) : ldapts().Filter.escape(id);
 }
 
 function posixId(v: string | undefined): number | undefined {
@@ -128,7 +133,7 @@ export class LdapDirectory {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       const tls: ConnectionOptions = { minVersion: 'TLSv1.2', ...(c.ca ? { ca: c.ca } : {}), ...(isIP(host) ? {} : { servername: host }) };
       // tlsOptions on an ldap:// client makes ldapts speak TLS before StartTLS: only for ldaps://.
-      const client = new Client({ url, timeout: c.timeoutSeconds * 1000, connectTimeout: c.timeoutSeconds * 1000, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tls } : {}) });
+      const client = new (ldapts().Client)({ url, timeout: c.timeoutSeconds * 1000, connectTimeout: c.timeoutSeconds * 1000, strictDN: false, ...(url.startsWith('ldaps:') ? { tlsOptions: tls } : {}) });
       try {
         if (c.startTls && url.startsWith('ldap:')) await client.startTLS({ ...tls, host });
         if (serviceBind) await client.bind(c.bindDn ?? '', c.bindPassword?.reveal() ?? '');
@@ -139,7 +144,7 @@ export class LdapDirectory {
       }
     }
     const e = last as Error | undefined;
-    throw new DirectoryUnavailableError(`no directory server answered (${e instanceof InvalidCredentialsError ? 'service bind refused' : (e?.message ?? 'unknown error')})`, last);
+    throw new DirectoryUnavailableError(`no directory server answered (${e instanceof ldapts().InvalidCredentialsError ? 'service bind refused' : (e?.message ?? 'unknown error')})`, last);
   }
 
   #attributes(): string[] {
@@ -171,7 +176,7 @@ export class LdapDirectory {
     } else {
       const member = g.memberAttribute ?? (g.style === 'member' ? 'member' : 'memberUid');
       const value = g.style === 'member' ? entry.dn : username;
-      const filter = `(&${g.filter}(${member}=${Filter.escape(value)}))`;
+      const filter = `(&${g.filter}(${member}=${ldapts().Filter.escape(value)}))`;
       const { searchEntries } = await client.search(g.baseDn!, { scope: 'sub', filter, attributes: [g.nameAttribute], sizeLimit: 1000 });
       names = searchEntries.flatMap((e) => values(e, g.nameAttribute).slice(0, 1));
     }
@@ -211,7 +216,7 @@ export class LdapDirectory {
     if (!password || password.length > MAX_PASSWORD) return undefined;
     const { client, url } = await this.#open();
     try {
-      const entry = await this.#ask(() => this.#findOne(client, `(${this.config.userSearch.usernameAttribute}=${Filter.escape(username)})`));
+      const entry = await this.#ask(() => this.#findOne(client, `(${this.config.userSearch.usernameAttribute}=${ldapts().Filter.escape(username)})`));
       if (!entry) {
         await this.#sameWorkAsABind(url);
         return undefined;
@@ -273,7 +278,7 @@ export class LdapDirectory {
     } catch (err) {
       // invalidCredentials (49, also ppolicy-locked and AD-disabled accounts), inappropriateAuthentication
       // (48), unwillingToPerform (53): a "no" about this person, not an outage.
-      if (err instanceof InvalidCredentialsError || REFUSED_BIND.has((err as { code?: unknown }).code as number)) return false;
+      if (err instanceof ldapts().InvalidCredentialsError || REFUSED_BIND.has((err as { code?: unknown }).code as number)) return false;
       throw new DirectoryUnavailableError(`user bind failed (${(err as Error).message})`, err);
     } finally {
       await client.unbind().catch(() => undefined);
