@@ -20,6 +20,48 @@ runConformance('sqlite, every model read-cached', {
 });
 
 describe('sqlite specifics', () => {
+  it('a file from before, whose records table is WITHOUT ROWID, is rebuilt as a rowid table with every record, index and consumption kept', async () => {
+    const file = join(dir, 'without-rowid.db');
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE records (model TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL, grant_id TEXT, user_code TEXT, uid TEXT,
+                expires_at INTEGER, consumed INTEGER, PRIMARY KEY (model, id)) WITHOUT ROWID;
+              CREATE INDEX records_grant ON records (grant_id) WHERE grant_id IS NOT NULL;
+              CREATE INDEX records_user_code ON records (model, user_code) WHERE user_code IS NOT NULL;
+              CREATE INDEX records_uid ON records (model, uid) WHERE uid IS NOT NULL;
+              CREATE INDEX records_expiry ON records (expires_at) WHERE expires_at IS NOT NULL;
+              CREATE TABLE counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, reset_at INTEGER NOT NULL) WITHOUT ROWID;`);
+    const later = Date.now() + 600_000;
+    old.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('DeviceCode', 'd1', JSON.stringify({ grantId: 'g1', userCode: 'BCDF' }), 'g1', 'BCDF', null, later, null);
+    old.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('AuthorizationCode', 'c1', JSON.stringify({ grantId: 'g1' }), 'g1', null, null, later, 1700000000);
+    old.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('Session', 's1', JSON.stringify({ uid: 'u1' }), null, null, 'u1', null, null);
+    old.close();
+
+    for (let open = 0; open < 2; open += 1) {
+      const store = new SqliteStore(file);
+      try {
+        assert.deepEqual(await store.findByUserCode('DeviceCode', 'BCDF'), { grantId: 'g1', userCode: 'BCDF' });
+        assert.equal((await store.find('AuthorizationCode', 'c1'))?.consumed, 1700000000);
+        assert.deepEqual(await store.findByUid('Session', 'u1'), { uid: 'u1' });
+        assert.equal(await store.insert('Session', 's1', { uid: 'u1' }), false, 'the key is still unique');
+        if (open === 1) {
+          // The second opening found the rebuilt table and changed nothing; the grant index works.
+          await store.revokeByGrantId('g1');
+          assert.equal(await store.find('DeviceCode', 'd1'), undefined);
+          assert.equal(await store.find('AuthorizationCode', 'c1'), undefined);
+        }
+      } finally {
+        await store.close();
+      }
+    }
+    const check = new DatabaseSync(file);
+    const sql = (check.prepare("SELECT sql FROM sqlite_master WHERE name = 'records'").get() as { sql: string }).sql;
+    const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+    const leftovers = check.prepare("SELECT name FROM sqlite_master WHERE name = 'records_without_rowid'").all();
+    check.close();
+    assert.doesNotMatch(sql, /WITHOUT ROWID/i);
+    assert.deepEqual(indexes, ['records_expiry', 'records_grant', 'records_uid', 'records_user_code']);
+    assert.deepEqual(leftovers, []);
+  });
   it('a read-cached model: this process sees its own writes at once, another process\'s within 50 ms, and never an expired row', async () => {
     const file = join(dir, 'read-cache.db');
     const a = new SqliteStore(file, { cachedModels: ['DeviceCode'] });
