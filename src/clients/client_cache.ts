@@ -1,5 +1,5 @@
 import type { Payload } from '../shared/types.ts';
-import type { Store } from '../storage/adapter.ts';
+import { externalVersionReader, type Store } from '../storage/adapter.ts';
 import { CLIENT_MODEL } from './client_admin.ts';
 
 export interface ClientCacheOptions {
@@ -57,19 +57,15 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
     inFlight.delete(id);
     generation += 1;
   };
-  let seenVersion = store.externalVersion?.();
-  let versionCheckedAt = now();
+  const externalVersion = externalVersionReader(store, EXTERNAL_CHECK_MS, now);
+  let seenVersion = externalVersion();
   const read = (id: string): Promise<Payload | undefined> => {
-    // Asking SQLite costs ~25 µs: at most once per EXTERNAL_CHECK_MS, not per lookup.
-    if (seenVersion !== undefined && now() - versionCheckedAt >= EXTERNAL_CHECK_MS) {
-      versionCheckedAt = now();
-      const version = store.externalVersion!();
-      if (version !== seenVersion) {
-        seenVersion = version;
-        entries.clear();
-        inFlight.clear();
-        generation += 1;
-      }
+    const version = externalVersion();
+    if (version !== seenVersion) {
+      seenVersion = version;
+      entries.clear();
+      inFlight.clear();
+      generation += 1;
     }
     const hit = entries.get(id);
     if (hit && hit.expires > now()) return Promise.resolve(hit.value);

@@ -98,3 +98,26 @@ export function expiresAt(expiresIn: number | undefined, now = Date.now()): numb
 
 /** How often backends purge expired rows on their own. */
 export const PURGE_INTERVAL_MS = 60_000;
+
+/**
+ * `store.externalVersion`, asked at most every `maxAgeMs` (ms) by the clock `now` (epoch ms): on
+ * SQLite a `PRAGMA data_version` costs 10–25 µs on a cold CPU cache, too much per request, so
+ * callers on the request path (the client cache, device-code paces, the SQLite read cache) read it
+ * through this and see another process's commit within `maxAgeMs`. A clock that went back asks
+ * again. The first call always asks.
+ * @returns a reader answering the version, or undefined when the store cannot tell
+ */
+export function externalVersionReader(store: Pick<Store, 'externalVersion'>, maxAgeMs: number, now: () => number = Date.now): () => number | undefined {
+  if (!store.externalVersion) return () => undefined;
+  const ask = store.externalVersion.bind(store);
+  let version: number | undefined;
+  let askedAt = 0;
+  return () => {
+    const at = now();
+    if (version === undefined || at - askedAt >= maxAgeMs || at < askedAt) {
+      version = ask();
+      askedAt = at;
+    }
+    return version;
+  };
+}

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Store } from '../../storage/adapter.ts';
+import { externalVersionReader, type Store } from '../../storage/adapter.ts';
 
 /** The `DevicePoll` record of one device code, as stored (keyed by a hash of the code). */
 export interface StoredPace {
@@ -97,14 +97,15 @@ export class PollPaces {
   #now: () => number;
   #timer: NodeJS.Timeout;
   #flushing: Promise<void> | undefined;
-  #version: number | undefined;
-  #versionAt = 0;
+  /** The store's `externalVersion`, asked at most every `VERSION_CHECK_MS`. */
+  #externalVersion: () => number | undefined;
 
   constructor(store: Store, options: PollPacesOptions = {}) {
     this.#store = store;
     this.#syncMs = options.syncMs ?? 1000;
     this.#maxCodes = options.maxCodes ?? 100_000;
     this.#now = options.now ?? Date.now;
+    this.#externalVersion = externalVersionReader(store, VERSION_CHECK_MS, this.#now);
     this.#timer = setInterval(() => void this.flush(), this.#syncMs).unref();
   }
 
@@ -117,7 +118,7 @@ export class PollPaces {
    */
   async start(deviceCode: string, pace: { clientId: string; interval: number; expiresAt: number }, ttlSeconds: number): Promise<void> {
     const key = paceKey(deviceCode);
-    const version = this.#externalVersion(this.#now());
+    const version = this.#externalVersion();
     await this.#store.upsert(PACE_MODEL, key, { ...pace } satisfies StoredPace, ttlSeconds);
     this.#remember(deviceCode, { key, ...pace, lastPoll: null, readAt: this.#now(), version, dirty: false });
   }
@@ -168,24 +169,14 @@ export class PollPaces {
   }
 
   #current(pace: Pace, at: number): boolean {
-    if (pace.version !== undefined) return this.#externalVersion(at) === pace.version;
+    if (pace.version !== undefined) return this.#externalVersion() === pace.version;
     return at - pace.readAt < this.#syncMs;
-  }
-
-  /** The store's `externalVersion`, asked at most every `VERSION_CHECK_MS` (a PRAGMA costs ~10 µs on a cold CPU cache). */
-  #externalVersion(at: number): number | undefined {
-    if (!this.#store.externalVersion) return undefined;
-    if (this.#version === undefined || at - this.#versionAt >= VERSION_CHECK_MS || at < this.#versionAt) {
-      this.#version = this.#store.externalVersion();
-      this.#versionAt = at;
-    }
-    return this.#version;
   }
 
   async #read(deviceCode: string, at: number): Promise<Pace | undefined> {
     const key = this.#paces.get(deviceCode)?.key ?? paceKey(deviceCode);
     // The version before the read: a commit by another process after it shows at the next poll.
-    const version = this.#externalVersion(at);
+    const version = this.#externalVersion();
     const stored = (await this.#store.find(PACE_MODEL, key)) as StoredPace | undefined;
     const mine = this.#paces.get(deviceCode); // a concurrent poll may have added or moved it meanwhile
     if (!stored) {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Payload } from '../../shared/types.ts';
-import { exchangeableFields, expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
+import { exchangeableFields, expiresAt, externalVersionReader, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
 
 // A rowid table, not WITHOUT ROWID: rows of 300–600 bytes (token payloads) inserted under random ids
 // cost ~10 µs less per token this way (bench/README.md, ninth session); the key is its unique index.
@@ -125,8 +125,9 @@ export class SqliteStore implements Store {
   #queue: QueuedWrite[] = [];
   #cachedModels: ReadonlySet<string>;
   #cache = new Map<string, CachedRow>();
-  #cacheVersion = -1;
-  #cacheCheckedAt = 0;
+  #cacheVersion: number | undefined;
+  /** `data_version` as of at most CACHE_VERSION_CHECK_MS ago. */
+  #cacheVersionNow = externalVersionReader(this, CACHE_VERSION_CHECK_MS);
 
   /**
    * @param file the database file (created with its directory, mode 0700), or `:memory:`. The file
@@ -276,13 +277,10 @@ export class SqliteStore implements Store {
 
   /** The kept row of a cached model, if still good: not expired, and no other process has committed since. */
   #cached(key: string, now: number): Row | undefined {
-    if (now - this.#cacheCheckedAt >= CACHE_VERSION_CHECK_MS || now < this.#cacheCheckedAt) {
-      this.#cacheCheckedAt = now;
-      const version = Number((this.#run(() => this.#s.dataVersion!.get()) as { data_version: number }).data_version);
-      if (version !== this.#cacheVersion) {
-        this.#cache.clear();
-        this.#cacheVersion = version;
-      }
+    const version = this.#cacheVersionNow();
+    if (version !== this.#cacheVersion) {
+      this.#cache.clear();
+      this.#cacheVersion = version;
     }
     const kept = this.#cache.get(key);
     if (!kept) return undefined;
