@@ -54,6 +54,22 @@ function replica(store: Store, clock: { now: number }) {
   };
 }
 
+/**
+ * A client polling every 3 s against a 5 s interval, its polls alternating between replicas A and
+ * B (each flushed before the next poll): B reads A's poll and answers slow_down, then A reads B's
+ * poll and the 10 s interval B set and answers slow_down too.
+ */
+async function alternatingFastPolls(a: ReturnType<typeof replica>, b: ReturnType<typeof replica>, clock: { now: number }): Promise<void> {
+  await a.start();
+  assert.equal(await a.poll(), 'authorization_pending');
+  await a.paces.flush();
+  clock.now += 3000;
+  assert.equal(await b.poll(), 'slow_down', "B read A's poll 3 s ago");
+  await b.paces.flush();
+  clock.now += 3000;
+  assert.equal(await a.poll(), 'slow_down', "A read B's poll and the 10 s interval");
+}
+
 /** Counts the store calls a replica makes, by method. */
 function counted(store: Store): { store: Store; calls: Record<string, number> } {
   const calls: Record<string, number> = {};
@@ -136,18 +152,9 @@ describe('device poll pacing', () => {
     const [one, two] = [new SqliteStore(file), new SqliteStore(file)];
     open.push({ close: async () => { await one.close(); await two.close(); rmSync(dir, { recursive: true, force: true }); } });
     const clock = { now: Date.now() };
-    const a = replica(one, clock);
-    const b = replica(two, clock);
-    await a.start();
-    assert.equal(await a.poll(), 'authorization_pending');
-    await a.paces.flush();
-    // B (another process on the same file) reads the record on its first poll: 2 s after A's poll is too soon.
-    clock.now += 2000;
-    assert.equal(await b.poll(), 'slow_down');
-    await b.paces.flush();
-    // A's copy is stale (B committed to the file): it reads B's poll and the longer interval.
-    clock.now += 6000;
-    assert.equal(await a.poll(), 'slow_down', '6 s after B\'s poll, against the 10 s interval B set');
+    // B (another process on the same file) reads the record on its first poll; A's copy is stale
+    // once B has committed to the file (data_version), so A reads B's poll and the longer interval.
+    await alternatingFastPolls(replica(one, clock), replica(two, clock), clock);
   });
 
   test('replicas on one store see each other\'s polls within the flush interval, and slow_down never comes for a client on time', async () => {
@@ -155,15 +162,9 @@ describe('device poll pacing', () => {
     const clock = { now: 1_000_000 };
     const a = replica(store, clock);
     const b = replica(store, clock);
-    await a.start();
-    // A client polling every 3 s against a 5 s interval, its polls alternating between A and B.
-    assert.equal(await a.poll(), 'authorization_pending');
-    await a.paces.flush();
-    clock.now += 3000;
-    assert.equal(await b.poll(), 'slow_down', "B read A's poll 3 s ago (its copy was older than the flush interval)");
-    await b.paces.flush();
-    clock.now += 3000;
-    assert.equal(await a.poll(), 'slow_down', "A read B's poll and the 10 s interval");
+    // Here A's copy is stale because it is older than the flush interval (a store that cannot say
+    // whether another process wrote).
+    await alternatingFastPolls(a, b, clock);
     await a.paces.flush();
 
     // A client keeping to its interval across both replicas is never slowed down.
@@ -203,6 +204,18 @@ describe('device poll pacing', () => {
     await store.destroy(PACE_MODEL, paceKey('third-code'));
     await a.paces.flush();
     assert.equal(a.paces.size, 0, 'the flush forgets a code whose record is gone');
+  });
+
+  test('close writes the paces polled since the last flush (the server calls it on shutdown, before the store closes)', async () => {
+    const store = new MemoryStore();
+    const clock = { now: 1_000_000 };
+    const r = replica(store, clock);
+    await r.start();
+    clock.now += 5000;
+    assert.equal(await r.poll(), 'authorization_pending');
+    assert.equal((await store.find(PACE_MODEL, paceKey(DEVICE_CODE)))?.lastPoll, undefined, 'not written on the request path');
+    await r.paces.close();
+    assert.equal((await store.find(PACE_MODEL, paceKey(DEVICE_CODE)))?.lastPoll, clock.now);
   });
 
   test('the store down: polls of known codes are paced on, and the flush catches up when it answers', async () => {
