@@ -26,9 +26,13 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      // Device codes are read on every poll (RFC 8628 §3.4) and change only on approval, denial and
-      // redemption: kept in memory, exact for this process's writes (SqliteStore: cachedModels).
-      return new SqliteStore(options.sqliteFile, { cachedModels: ['DeviceCode'] });
+      // Kept in memory, exact for this process's writes and within 50 ms for other processes'
+      // (SqliteStore: cachedModels): device codes, read on every poll (RFC 8628 §3.4) and changed
+      // only on approval, denial and redemption, from their creation on; access tokens, read by
+      // every introspection and userinfo request (RFC 7662 §2.2) of the same token, from their
+      // first read on (a `token_type_hint=access_token` lookup of a client-credentials token
+      // misses AccessToken first: that miss is kept too).
+      return new SqliteStore(options.sqliteFile, { cachedModels: ['DeviceCode', 'AccessToken', 'ClientCredentials'], keptOnWrite: ['DeviceCode'] });
     case 'mongodb': {
       if (!options.mongodbUri) throw new ConfigError(['MONGODB_URI: required when GATEHOUSE_STORE is mongodb']);
       const { MongoStore } = await import('./mongodb/mongodb_store.ts');

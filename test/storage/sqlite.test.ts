@@ -13,9 +13,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 runConformance('sqlite', { open: async () => new SqliteStore(join(dir, `store-${n++}.db`)), capabilities: CAPABILITIES });
-// The same contract with every model's reads kept in memory (the server keeps DeviceCode's).
+// The same contract with every model's reads kept in memory (the server keeps device codes' and
+// access tokens'), and again with every model's upserts kept too (the server keeps device codes').
+const EVERY_MODEL = ['AccessToken', 'ClientCredentials', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken', 'DevicePoll', 'Interaction'];
 runConformance('sqlite, every model read-cached', {
-  open: async () => new SqliteStore(join(dir, `store-${n++}.db`), { cachedModels: ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'Session', 'Grant', 'Client', 'Account', 'RegistrationToken', 'DevicePoll', 'Interaction'] }),
+  open: async () => new SqliteStore(join(dir, `store-${n++}.db`), { cachedModels: EVERY_MODEL }),
+  capabilities: CAPABILITIES,
+});
+runConformance('sqlite, every model read-cached and kept on upsert', {
+  open: async () => new SqliteStore(join(dir, `store-${n++}.db`), { cachedModels: EVERY_MODEL, keptOnWrite: EVERY_MODEL }),
   capabilities: CAPABILITIES,
 });
 
@@ -102,6 +108,63 @@ describe('sqlite specifics', () => {
     } finally {
       await a.close();
       await other.close();
+    }
+  });
+  it('a read-cached model keeps "not found" too: its own upsert or insert is seen at once, another process\'s within 50 ms', async () => {
+    const file = join(dir, 'read-cache-absent.db');
+    const a = new SqliteStore(file, { cachedModels: ['AccessToken'] });
+    const other = new SqliteStore(file);
+    try {
+      assert.equal(await a.find('AccessToken', 't1'), undefined);
+      assert.equal(await a.find('AccessToken', 't1'), undefined, 'kept as absent');
+      await a.upsert('AccessToken', 't1', { jti: 't1' }, 60);
+      assert.deepEqual(await a.find('AccessToken', 't1'), { jti: 't1' }, 'own upsert after a miss');
+      assert.equal(await a.find('AccessToken', 't2'), undefined);
+      assert.equal(await a.insert('AccessToken', 't2', { jti: 't2' }, 60), true);
+      assert.deepEqual(await a.find('AccessToken', 't2'), { jti: 't2' }, 'own insert after a miss');
+      assert.equal(await a.find('AccessToken', 't3'), undefined);
+      await other.upsert('AccessToken', 't3', { jti: 't3' }, 60);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual(await a.find('AccessToken', 't3'), { jti: 't3' }, "another process's upsert after a miss, 50 ms on");
+      // Revoked elsewhere: gone here within the same bound.
+      assert.deepEqual(await a.find('AccessToken', 't1'), { jti: 't1' });
+      await other.destroy('AccessToken', 't1');
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(await a.find('AccessToken', 't1'), undefined, "another process's destroy, 50 ms on");
+    } finally {
+      await a.close();
+      await other.close();
+    }
+  });
+  it('kept on upsert: the committed row is read back, a write queued after it wins, and an upsert whose commit fails leaves nothing behind', async () => {
+    const file = join(dir, 'kept-on-write.db');
+    const a = new SqliteStore(file, { cachedModels: ['DeviceCode'], keptOnWrite: ['DeviceCode'], busyTimeoutMs: 0 });
+    try {
+      await a.upsert('DeviceCode', 'd', { grantId: 'g1' }, 60);
+      assert.deepEqual(await a.find('DeviceCode', 'd'), { grantId: 'g1' });
+      // Queued in the same turn: the upsert, then a consume of the same record.
+      const upserted = a.upsert('DeviceCode', 'q', { grantId: 'g2' }, 60);
+      const consumed = a.consume('DeviceCode', 'q');
+      await upserted;
+      assert.equal(await consumed, true);
+      assert.equal(typeof (await a.find('DeviceCode', 'q'))?.consumed, 'number', 'the consume queued after the upsert');
+      // Two upserts in one turn: the second is what is kept.
+      await Promise.all([a.upsert('DeviceCode', 'r', { grantId: 'g3', n: 1 }, 60), a.upsert('DeviceCode', 'r', { grantId: 'g3', n: 2 }, 60)]);
+      assert.equal((await a.find('DeviceCode', 'r'))?.n, 2);
+
+      // Another connection holds the write lock: the upsert's commit fails at once (busy_timeout 0).
+      const holder = new DatabaseSync(file);
+      holder.exec('BEGIN IMMEDIATE');
+      try {
+        await assert.rejects(a.upsert('DeviceCode', 'lost', { grantId: 'g4' }, 60), { name: 'StoreUnavailableError' });
+        assert.equal(await a.find('DeviceCode', 'lost'), undefined, 'nothing kept of a write that was not committed');
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+      assert.equal(await a.find('DeviceCode', 'lost'), undefined);
+    } finally {
+      await a.close();
     }
   });
   it('keeps data across reopening the same file', async () => {

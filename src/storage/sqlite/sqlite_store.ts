@@ -68,11 +68,22 @@ interface Row {
   consumed: number | null;
 }
 
-/** A row `find` returned, kept for `cachedModels` (see the constructor). */
+/**
+ * What the read cache knows of one record of a `cachedModels` model (see the constructor): the row
+ * `find` read or this process wrote, or `row: null` when `find` found no live record.
+ */
 interface CachedRow {
-  row: Row;
-  /** Epoch ms, or null for no expiry. */
+  row: Row | null;
+  /** Epoch ms, or null for no expiry (always null for an absent record). */
   expiresAt: number | null;
+}
+
+/**
+ * An `upsert` of a cached model queued and not yet committed: its row is kept once the commit
+ * succeeds, unless something else replaced this marker meanwhile (a later write, a read, a clear).
+ */
+interface PendingWrite {
+  pending: true;
 }
 
 /** How stale the read cache's view of other processes' commits may be (ms). */
@@ -124,7 +135,8 @@ export class SqliteStore implements Store {
   #s: Record<string, StatementSync>;
   #queue: QueuedWrite[] = [];
   #cachedModels: ReadonlySet<string>;
-  #cache = new Map<string, CachedRow>();
+  #keptOnWrite: ReadonlySet<string>;
+  #cache = new Map<string, CachedRow | PendingWrite>();
   #cacheVersion: number | undefined;
   /** `data_version` as of at most CACHE_VERSION_CHECK_MS ago. */
   #cacheVersionNow = externalVersionReader(this, CACHE_VERSION_CHECK_MS);
@@ -135,14 +147,19 @@ export class SqliteStore implements Store {
    *   values — opaque tokens, device codes, sessions are stored under their own value as the id.
    * @param options.busyTimeoutMs how long a write waits for another process's lock on the file
    *   before it fails with StoreUnavailableError (SQLite `busy_timeout`, default 5000 ms)
-   * @param options.cachedModels models whose `find` results are kept in memory (e.g. `DeviceCode`,
-   *   read on every poll): a kept row is dropped by any write of this process to that record
-   *   (and all of them by `revokeByGrantId`), is never returned past its expiry, and all are
-   *   dropped when another process has committed to the file (`data_version`, asked at most every
-   *   50 ms). So this process reads its own writes at once and another process's within 50 ms.
+   * @param options.cachedModels models whose records are kept in memory once read here (e.g.
+   *   `DeviceCode`, read on every poll; access tokens, read by every introspection): the row `find`
+   *   read, or that it found no live record. Any write of this process to the record drops it (and
+   *   `revokeByGrantId` all of them), a row is never returned past its expiry, and all are dropped
+   *   when another process has committed to the file (`data_version`, asked at most every 50 ms).
+   *   So this process reads its own writes at once and another process's within 50 ms.
+   * @param options.keptOnWrite those of `cachedModels` whose rows are also kept when this process
+   *   `upsert`s them (once committed), for records read soon after they are written (a device
+   *   code's first poll); not for tokens, which most often are never read again.
    */
-  constructor(file: string, options: { busyTimeoutMs?: number; cachedModels?: readonly string[] } = {}) {
+  constructor(file: string, options: { busyTimeoutMs?: number; cachedModels?: readonly string[]; keptOnWrite?: readonly string[] } = {}) {
     this.#cachedModels = new Set(options.cachedModels ?? []);
+    this.#keptOnWrite = new Set((options.keptOnWrite ?? []).filter((model) => this.#cachedModels.has(model)));
     if (file !== ':memory:') {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       closeSync(openSync(file, 'a', 0o600));
@@ -275,31 +292,68 @@ export class SqliteStore implements Store {
     if (this.#cachedModels.has(model)) this.#cache.delete(`${model}\u0000${id}`);
   }
 
-  /** The kept row of a cached model, if still good: not expired, and no other process has committed since. */
-  #cached(key: string, now: number): Row | undefined {
+  /**
+   * Marks a `keptOnWrite` model's record as written by a queued `upsert` (a read meanwhile goes
+   * to the file): `#settled` keeps the written row once it is committed. For other models it
+   * only forgets (undefined).
+   */
+  #pending(model: string, id: string): PendingWrite | undefined {
+    if (!this.#keptOnWrite.has(model)) {
+      this.#forget(model, id);
+      return undefined;
+    }
+    const marker: PendingWrite = { pending: true };
+    this.#cache.delete(`${model}\u0000${id}`); // re-inserted: the marker is the newest entry
+    this.#setCached(`${model}\u0000${id}`, marker);
+    return marker;
+  }
+
+  /** After the write `marker` stands for: keeps `row` (committed) or nothing (failed), if the marker is still there. */
+  #settled(model: string, id: string, marker: PendingWrite | undefined, row: CachedRow | undefined): void {
+    if (!marker) return;
+    const key = `${model}\u0000${id}`;
+    if (this.#cache.get(key) !== marker) return;
+    if (row) this.#cache.set(key, row);
+    else this.#cache.delete(key);
+  }
+
+  /** What is kept of a cached model's record, if still good: not expired, and no other process has committed since. */
+  #cached(key: string, now: number): CachedRow | undefined {
     const version = this.#cacheVersionNow();
     if (version !== this.#cacheVersion) {
       this.#cache.clear();
       this.#cacheVersion = version;
     }
     const kept = this.#cache.get(key);
-    if (!kept) return undefined;
+    if (!kept || 'pending' in kept) return undefined;
     if (kept.expiresAt !== null && kept.expiresAt <= now) {
       this.#cache.delete(key);
       return undefined;
     }
-    return kept.row;
+    return kept;
   }
 
-  #keep(key: string, row: Row & { expires_at: number | null }): void {
-    if (this.#cache.size >= CACHE_MAX_ROWS) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(key, { row: { payload: row.payload, consumed: row.consumed }, expiresAt: row.expires_at });
+  /** Keeps what `find` read from the file: the row, or that there is no live record. */
+  #keep(key: string, row: (Row & { expires_at: number | null }) | undefined): void {
+    this.#setCached(key, row ? { row: { payload: row.payload, consumed: row.consumed }, expiresAt: row.expires_at } : { row: null, expiresAt: null });
+  }
+
+  #setCached(key: string, entry: CachedRow | PendingWrite): void {
+    if (this.#cache.size >= CACHE_MAX_ROWS && !this.#cache.has(key)) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, entry);
   }
 
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    this.#forget(model, id);
+    const marker = this.#pending(model, id);
     const args = this.#args(model, id, payload, expiresIn);
-    await this.#write(() => this.#s.upsert!.run(...args));
+    try {
+      await this.#write(() => this.#s.upsert!.run(...args));
+    } catch (err) {
+      this.#settled(model, id, marker, undefined);
+      throw err;
+    }
+    // The statement sets every column: the record is now exactly this row.
+    this.#settled(model, id, marker, { row: { payload: args[2], consumed: null }, expiresAt: args[6] });
   }
 
   async insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean> {
@@ -314,9 +368,9 @@ export class SqliteStore implements Store {
     const key = `${model}\u0000${id}`;
     const now = Date.now();
     const kept = this.#cached(key, now);
-    if (kept) return SqliteStore.#out(kept);
+    if (kept) return kept.row ? SqliteStore.#out(kept.row) : undefined;
     const row = this.#read(() => this.#s.find!.get(model, id, now) as (Row & { expires_at: number | null }) | undefined);
-    if (row) this.#keep(key, row);
+    this.#keep(key, row);
     return SqliteStore.#out(row);
   }
 
