@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { PACE_MODEL, paceKey } from '../../../src/features/device_flow/poll_paces.ts';
+import { SqliteStore } from '../../../src/storage/sqlite/sqlite_store.ts';
 import { startServe } from '../../helpers/cli.ts';
 import { freePort } from '../../helpers/server.ts';
 
@@ -144,5 +146,42 @@ describe('graceful shutdown', () => {
     assert.equal(lastLine.event, 'token.issued', 'the request line carries its audit event');
     assert.equal(events.at(-1), 'stopped');
     await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz/live`), 'no longer accepting connections');
+  });
+
+  it('SIGTERM right after a device poll: the poll\'s pace, kept in memory and flushed once a second, is in the store when the process has exited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-drain-paces-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const clients = join(dir, 'clients.json');
+    const grant = 'urn:ietf:params:oauth:grant-type:device_code';
+    writeFileSync(clients, JSON.stringify([{ client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: [grant], response_types: [], redirect_uris: [] }]));
+    const proc = startServe({
+      GATEHOUSE_DATA_DIR: join(dir, 'data'),
+      GATEHOUSE_PORT: String(port),
+      GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
+      GATEHOUSE_CLIENTS_FILE: clients,
+      GATEHOUSE_SHUTDOWN_DRAIN_DELAY: '0s',
+    });
+    await proc.waitForLog((l) => l.event === 'listening');
+    const issued = await fetch(`http://127.0.0.1:${port}/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: 'cli' }) });
+    assert.equal(issued.status, 200);
+    const { device_code: deviceCode } = (await issued.json()) as { device_code: string };
+    const polled = await fetch(`http://127.0.0.1:${port}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: grant, device_code: deviceCode, client_id: 'cli' }) });
+    assert.equal(((await polled.json()) as { error?: string }).error, 'authorization_pending');
+    const polledAt = Date.now();
+    // At once: the shutdown takes far less than the flush period, so without the shutdown's own
+    // flush (the feature's close, run before the store closes) the poll would almost always be lost.
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0, proc.stderr());
+
+    const store = new SqliteStore(join(dir, 'data', 'gatehouse.db'));
+    try {
+      const pace = (await store.find(PACE_MODEL, paceKey(deviceCode))) as { lastPoll?: number; clientId?: string } | undefined;
+      assert.equal(pace?.clientId, 'cli');
+      assert.equal(typeof pace?.lastPoll, 'number', `the poll was not written before exit: ${JSON.stringify(pace)}`);
+      assert.ok(pace!.lastPoll! <= polledAt && pace!.lastPoll! > polledAt - 10_000);
+    } finally {
+      await store.close();
+    }
   });
 });
