@@ -12,18 +12,19 @@ export interface Replica {
 const listening = (l: Record<string, unknown>) => l.event === 'listening';
 
 /**
- * Starts one `gatehouse serve` per port on one MongoDB database, as replicas behind a load
- * balancer: the same issuer, signing keys (GATEHOUSE_JWKS_FILE), cookie keys and clients file,
- * separate data directories under `dir`. Resolves once every replica listens.
+ * Starts one `gatehouse serve` per port on one MongoDB database (`mongodbUri`) or one SQLite file
+ * (`sqliteFile`: processes on one host sharing it), as replicas behind a load balancer: the same
+ * issuer, signing keys (GATEHOUSE_JWKS_FILE), cookie keys and clients file, separate data
+ * directories under `dir`. Resolves once every replica listens.
  */
-export async function startReplicas(options: { dir: string; mongodbUri: string; issuer: string; ports: number[]; clients: unknown[]; env?: Record<string, string> }): Promise<Replica[]> {
+export async function startReplicas(options: { dir: string; issuer: string; ports: number[]; clients: unknown[]; env?: Record<string, string> } & ({ mongodbUri: string } | { sqliteFile: string })): Promise<Replica[]> {
   const { dir } = options;
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [await generateSigningKey('RS256'), await generateSigningKey('ES256')] }), { mode: 0o600 });
   const clientsFile = join(dir, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify(options.clients));
   const shared = {
-    MONGODB_URI: options.mongodbUri,
+    ...('mongodbUri' in options ? { MONGODB_URI: options.mongodbUri } : { GATEHOUSE_STORE: 'sqlite', GATEHOUSE_SQLITE_FILE: options.sqliteFile }),
     GATEHOUSE_ISSUER: options.issuer,
     GATEHOUSE_JWKS_FILE: jwksFile,
     GATEHOUSE_COOKIE_KEYS: `${randomBytes(32).toString('base64url')},${randomBytes(32).toString('base64url')}`,
