@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { MAX_WRITES_PER_COMMIT, SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 import { CAPABILITIES, runConformance } from './conformance.ts';
 
@@ -165,6 +166,32 @@ describe('sqlite specifics', () => {
       assert.equal(await a.find('DeviceCode', 'lost'), undefined);
     } finally {
       await a.close();
+    }
+  });
+  it('servers opening the same new file at the same moment all start (busy_timeout before the switch to WAL)', async () => {
+    const store = new URL('../../src/storage/sqlite/sqlite_store.ts', import.meta.url).href;
+    for (let round = 0; round < 3; round += 1) {
+      const file = join(dir, `opened-together-${round}.db`);
+      const script = `import { SqliteStore } from ${JSON.stringify(store)}; const s = new SqliteStore(${JSON.stringify(file)}); await s.upsert('Client', String(process.pid), {}); await s.close();`;
+      // Each child waits for the same moment before it opens the file.
+      const at = Date.now() + 1500;
+      const children = Array.from({ length: 4 }, () =>
+        spawn(process.execPath, ['--input-type=module', '-e', `await new Promise((r) => setTimeout(r, ${at} - Date.now())); ${script}`], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      );
+      const results = await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<{ code: number | null; stderr: string }>((resolve) => {
+              let stderr = '';
+              child.stderr!.on('data', (d) => (stderr += d));
+              child.on('close', (code) => resolve({ code, stderr }));
+            }),
+        ),
+      );
+      for (const r of results) assert.equal(r.code, 0, r.stderr);
+      const check = new SqliteStore(file);
+      assert.equal((await check.list('Client')).length, 4);
+      await check.close();
     }
   });
   it('keeps data across reopening the same file', async () => {

@@ -167,7 +167,9 @@ export class SqliteStore implements Store {
     }
     this.#db = new DatabaseSync(file);
     const busyTimeout = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busyTimeout};`);
+    // busy_timeout first: switching a new file to WAL takes a lock another process opening the
+    // same new file at the same moment may hold (two servers started together).
+    this.#db.exec(`PRAGMA busy_timeout = ${busyTimeout}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`);
     rebuildWithoutRowidRecords(this.#db);
     this.#db.exec(SCHEMA);
     const p = (sql: string) => this.#db.prepare(sql);
