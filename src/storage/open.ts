@@ -29,9 +29,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       // Kept in memory, exact for this process's writes and within 50 ms for other processes'
       // (SqliteStore: cachedModels): device codes, read on every poll (RFC 8628 §3.4) and changed
       // only on approval, denial and redemption, from their creation on; access tokens, read by
-      // every introspection and userinfo request (RFC 7662 §2.2) of the same token, from their
-      // first read on (a `token_type_hint=access_token` lookup of a client-credentials token
-      // misses AccessToken first: that miss is kept too).
+      // every introspection (RFC 7662 §2.1) and userinfo request with the same token, from their
+      // first lookup on (oidc-provider looks a presented token up as both models: the miss is
+      // kept too).
       return new SqliteStore(options.sqliteFile, { cachedModels: ['DeviceCode', 'AccessToken', 'ClientCredentials'], keptOnWrite: ['DeviceCode'] });
     case 'mongodb': {
       if (!options.mongodbUri) throw new ConfigError(['MONGODB_URI: required when GATEHOUSE_STORE is mongodb']);

@@ -117,7 +117,7 @@ describe('sqlite specifics', () => {
     const other = new SqliteStore(file);
     try {
       assert.equal(await a.find('AccessToken', 't1'), undefined);
-      assert.equal(await a.find('AccessToken', 't1'), undefined, 'kept as absent');
+      assert.equal(await a.find('AccessToken', 't1'), undefined, 'asked again');
       await a.upsert('AccessToken', 't1', { jti: 't1' }, 60);
       assert.deepEqual(await a.find('AccessToken', 't1'), { jti: 't1' }, 'own upsert after a miss');
       assert.equal(await a.find('AccessToken', 't2'), undefined);
@@ -165,6 +165,44 @@ describe('sqlite specifics', () => {
       }
       assert.equal(await a.find('DeviceCode', 'lost'), undefined);
     } finally {
+      await a.close();
+    }
+  });
+  it('what is served from memory (the data_version clock stopped): rows read, "not found", rows upserted with keptOnWrite; a long unknown id is not kept; the clock moving on shows the file', async () => {
+    const file = join(dir, 'served-from-memory.db');
+    let clock = Date.now();
+    const a = new SqliteStore(file, { cachedModels: ['AccessToken', 'DeviceCode'], keptOnWrite: ['DeviceCode'], now: () => clock });
+    // Another process writing behind the store's back: its commits change data_version, which the
+    // store asks only when its clock has moved 50 ms on.
+    const raw = new DatabaseSync(file);
+    const rewrite = (model: string, id: string, payload: Record<string, unknown>) =>
+      raw.prepare('INSERT INTO records (model, id, payload, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload').run(model, id, JSON.stringify(payload), Date.now() + 60_000);
+    try {
+      await a.upsert('AccessToken', 'read', { v: 1 }, 60);
+      assert.deepEqual(await a.find('AccessToken', 'read'), { v: 1 });
+      assert.equal(await a.find('AccessToken', 'absent'), undefined);
+      const long = 'x'.repeat(129);
+      assert.equal(await a.find('AccessToken', long), undefined);
+      await a.upsert('DeviceCode', 'written', { v: 1 }, 60);
+      await a.upsert('AccessToken', 'not-kept-on-write', { v: 1 }, 60);
+
+      rewrite('AccessToken', 'read', { v: 2 });
+      rewrite('AccessToken', 'absent', { v: 2 });
+      rewrite('AccessToken', long, { v: 2 });
+      rewrite('DeviceCode', 'written', { v: 2 });
+      rewrite('AccessToken', 'not-kept-on-write', { v: 2 });
+      assert.deepEqual(await a.find('AccessToken', 'read'), { v: 1 }, 'a row read is served from memory');
+      assert.equal(await a.find('AccessToken', 'absent'), undefined, '"not found" is served from memory');
+      assert.deepEqual(await a.find('AccessToken', long), { v: 2 }, 'a miss for an id over 128 characters is not kept');
+      assert.deepEqual(await a.find('DeviceCode', 'written'), { v: 1 }, 'a keptOnWrite upsert is served from memory');
+      assert.deepEqual(await a.find('AccessToken', 'not-kept-on-write'), { v: 2 }, 'other models are not kept on upsert');
+
+      clock += 50;
+      assert.deepEqual(await a.find('AccessToken', 'read'), { v: 2 }, 'the clock moved on: another process\'s commit drops every copy');
+      assert.deepEqual(await a.find('AccessToken', 'absent'), { v: 2 });
+      assert.deepEqual(await a.find('DeviceCode', 'written'), { v: 2 });
+    } finally {
+      raw.close();
       await a.close();
     }
   });

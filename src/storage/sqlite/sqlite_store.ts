@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Payload } from '../../shared/types.ts';
 import { exchangeableFields, expiresAt, externalVersionReader, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
+import { ReadCache } from './read_cache.ts';
 
 // A rowid table, not WITHOUT ROWID: rows of 300–600 bytes (token payloads) inserted under random ids
 // cost ~10 µs less per token this way (bench/README.md, ninth session); the key is its unique index.
@@ -68,28 +69,8 @@ interface Row {
   consumed: number | null;
 }
 
-/**
- * What the read cache knows of one record of a `cachedModels` model (see the constructor): the row
- * `find` read or this process wrote, or `row: null` when `find` found no live record.
- */
-interface CachedRow {
-  row: Row | null;
-  /** Epoch ms, or null for no expiry (always null for an absent record). */
-  expiresAt: number | null;
-}
-
-/**
- * An `upsert` of a cached model queued and not yet committed: its row is kept once the commit
- * succeeds, unless something else replaced this marker meanwhile (a later write, a read, a clear).
- */
-interface PendingWrite {
-  pending: true;
-}
-
 /** How stale the read cache's view of other processes' commits may be (ms). */
 const CACHE_VERSION_CHECK_MS = 50;
-/** Rows kept in the read cache at most; the oldest goes first. */
-const CACHE_MAX_ROWS = 10_000;
 
 /** One queued write: the statement's work, and the caller's promise to settle after the commit. */
 interface QueuedWrite {
@@ -134,12 +115,7 @@ export class SqliteStore implements Store {
   #timer: NodeJS.Timeout;
   #s: Record<string, StatementSync>;
   #queue: QueuedWrite[] = [];
-  #cachedModels: ReadonlySet<string>;
-  #keptOnWrite: ReadonlySet<string>;
-  #cache = new Map<string, CachedRow | PendingWrite>();
-  #cacheVersion: number | undefined;
-  /** `data_version` as of at most CACHE_VERSION_CHECK_MS ago. */
-  #cacheVersionNow = externalVersionReader(this, CACHE_VERSION_CHECK_MS);
+  #cache: ReadCache;
 
   /**
    * @param file the database file (created with its directory, mode 0700), or `:memory:`. The file
@@ -149,17 +125,24 @@ export class SqliteStore implements Store {
    *   before it fails with StoreUnavailableError (SQLite `busy_timeout`, default 5000 ms)
    * @param options.cachedModels models whose records are kept in memory once read here (e.g.
    *   `DeviceCode`, read on every poll; access tokens, read by every introspection): the row `find`
-   *   read, or that it found no live record. Any write of this process to the record drops it (and
-   *   `revokeByGrantId` all of them), a row is never returned past its expiry, and all are dropped
-   *   when another process has committed to the file (`data_version`, asked at most every 50 ms).
-   *   So this process reads its own writes at once and another process's within 50 ms.
+   *   read, or that it found no live record (read_cache.ts). Any write of this process to the
+   *   record drops it (and `revokeByGrantId` all of them), a row is never returned past its
+   *   expiry, and all are dropped when another process has committed to the file (`data_version`,
+   *   asked at most every 50 ms). So this process reads its own writes at once and another
+   *   process's within 50 ms.
    * @param options.keptOnWrite those of `cachedModels` whose rows are also kept when this process
    *   `upsert`s them (once committed), for records read soon after they are written (a device
    *   code's first poll); not for tokens, which most often are never read again.
+   * @param options.now the clock (epoch ms) that paces the `data_version` check; tests stop it to
+   *   see what is served from memory. Default `Date.now`.
    */
-  constructor(file: string, options: { busyTimeoutMs?: number; cachedModels?: readonly string[]; keptOnWrite?: readonly string[] } = {}) {
-    this.#cachedModels = new Set(options.cachedModels ?? []);
-    this.#keptOnWrite = new Set((options.keptOnWrite ?? []).filter((model) => this.#cachedModels.has(model)));
+  constructor(file: string, options: { busyTimeoutMs?: number; cachedModels?: readonly string[]; keptOnWrite?: readonly string[]; now?: () => number } = {}) {
+    this.#cache = new ReadCache({
+      models: options.cachedModels ?? [],
+      keptOnWrite: options.keptOnWrite,
+      // `data_version` as of at most CACHE_VERSION_CHECK_MS ago.
+      version: externalVersionReader(this, CACHE_VERSION_CHECK_MS, options.now),
+    });
     if (file !== ':memory:') {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       closeSync(openSync(file, 'a', 0o600));
@@ -289,90 +272,33 @@ export class SqliteStore implements Store {
     return [model, id, JSON.stringify(payload), grantId ?? null, userCode ?? null, uid ?? null, expiresAt(expiresIn) ?? null] as const;
   }
 
-  /** Drops a kept row before a write to it is queued (a read after that goes to the file). */
-  #forget(model: string, id: string): void {
-    if (this.#cachedModels.has(model)) this.#cache.delete(`${model}\u0000${id}`);
-  }
-
-  /**
-   * Marks a `keptOnWrite` model's record as written by a queued `upsert` (a read meanwhile goes
-   * to the file): `#settled` keeps the written row once it is committed. For other models it
-   * only forgets (undefined).
-   */
-  #pending(model: string, id: string): PendingWrite | undefined {
-    if (!this.#keptOnWrite.has(model)) {
-      this.#forget(model, id);
-      return undefined;
-    }
-    const marker: PendingWrite = { pending: true };
-    this.#cache.delete(`${model}\u0000${id}`); // re-inserted: the marker is the newest entry
-    this.#setCached(`${model}\u0000${id}`, marker);
-    return marker;
-  }
-
-  /** After the write `marker` stands for: keeps `row` (committed) or nothing (failed), if the marker is still there. */
-  #settled(model: string, id: string, marker: PendingWrite | undefined, row: CachedRow | undefined): void {
-    if (!marker) return;
-    const key = `${model}\u0000${id}`;
-    if (this.#cache.get(key) !== marker) return;
-    if (row) this.#cache.set(key, row);
-    else this.#cache.delete(key);
-  }
-
-  /** What is kept of a cached model's record, if still good: not expired, and no other process has committed since. */
-  #cached(key: string, now: number): CachedRow | undefined {
-    const version = this.#cacheVersionNow();
-    if (version !== this.#cacheVersion) {
-      this.#cache.clear();
-      this.#cacheVersion = version;
-    }
-    const kept = this.#cache.get(key);
-    if (!kept || 'pending' in kept) return undefined;
-    if (kept.expiresAt !== null && kept.expiresAt <= now) {
-      this.#cache.delete(key);
-      return undefined;
-    }
-    return kept;
-  }
-
-  /** Keeps what `find` read from the file: the row, or that there is no live record. */
-  #keep(key: string, row: (Row & { expires_at: number | null }) | undefined): void {
-    this.#setCached(key, row ? { row: { payload: row.payload, consumed: row.consumed }, expiresAt: row.expires_at } : { row: null, expiresAt: null });
-  }
-
-  #setCached(key: string, entry: CachedRow | PendingWrite): void {
-    if (this.#cache.size >= CACHE_MAX_ROWS && !this.#cache.has(key)) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(key, entry);
-  }
-
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
-    const marker = this.#pending(model, id);
+    const marker = this.#cache.pending(model, id);
     const args = this.#args(model, id, payload, expiresIn);
     try {
       await this.#write(() => this.#s.upsert!.run(...args));
     } catch (err) {
-      this.#settled(model, id, marker, undefined);
+      this.#cache.settled(model, id, marker, undefined);
       throw err;
     }
     // The statement sets every column: the record is now exactly this row.
-    this.#settled(model, id, marker, { row: { payload: args[2], consumed: null }, expiresAt: args[6] });
+    this.#cache.settled(model, id, marker, { row: { payload: args[2], consumed: null }, expiresAt: args[6] });
   }
 
   async insert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<boolean> {
-    this.#forget(model, id);
+    this.#cache.forget(model, id);
     const args = this.#args(model, id, payload, expiresIn);
     const result = await this.#write(() => this.#s.insert!.run(...args, Date.now()));
     return Number(result.changes) === 1;
   }
 
   async find(model: string, id: string): Promise<Payload | undefined> {
-    if (!this.#cachedModels.has(model)) return SqliteStore.#out(this.#read(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
-    const key = `${model}\u0000${id}`;
+    if (!this.#cache.covers(model)) return SqliteStore.#out(this.#read(() => this.#s.find!.get(model, id, Date.now()) as Row | undefined));
     const now = Date.now();
-    const kept = this.#cached(key, now);
+    const kept = this.#cache.get(model, id, now);
     if (kept) return kept.row ? SqliteStore.#out(kept.row) : undefined;
     const row = this.#read(() => this.#s.find!.get(model, id, now) as (Row & { expires_at: number | null }) | undefined);
-    this.#keep(key, row);
+    this.#cache.keepRead(model, id, row);
     return SqliteStore.#out(row);
   }
 
@@ -391,7 +317,7 @@ export class SqliteStore implements Store {
 
   async exchange(model: string, id: string, fields: Payload): Promise<Payload | undefined> {
     exchangeableFields(fields);
-    this.#forget(model, id);
+    this.#cache.forget(model, id);
     const row = await this.#write(() => {
       const before = this.#s.find!.get(model, id, Date.now()) as Row | undefined;
       if (before) this.#s.exchange!.run(JSON.stringify({ ...(JSON.parse(before.payload) as Payload), ...fields }), model, id);
@@ -401,7 +327,7 @@ export class SqliteStore implements Store {
   }
 
   async consume(model: string, id: string): Promise<boolean> {
-    this.#forget(model, id);
+    this.#cache.forget(model, id);
     const result = await this.#write(() => {
       const now = Date.now();
       return this.#s.consume!.run(Math.floor(now / 1000), model, id, now);
@@ -410,7 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    this.#forget(model, id);
+    this.#cache.forget(model, id);
     await this.#write(() => this.#s.destroy!.run(model, id));
   }
 
