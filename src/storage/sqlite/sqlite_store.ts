@@ -4,7 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../../shared/errors.ts';
 import type { Payload } from '../../shared/types.ts';
 import { exchangeableFields, expiresAt, externalVersionReader, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
-import { ReadCache } from './read_cache.ts';
+import { ReadCache, type CachedRow } from './read_cache.ts';
 
 // A rowid table, not WITHOUT ROWID: rows of 300–600 bytes (token payloads) inserted under random ids
 // cost ~10 µs less per token this way (bench/README.md, ninth session); the key is its unique index.
@@ -64,10 +64,8 @@ function rebuildWithoutRowidRecords(db: DatabaseSync): void {
   }
 }
 
-interface Row {
-  payload: string;
-  consumed: number | null;
-}
+/** A row as the read statements return it (the read cache keeps the same shape). */
+type Row = CachedRow;
 
 /** How stale the read cache's view of other processes' commits may be (ms). */
 const CACHE_VERSION_CHECK_MS = 50;
