@@ -213,7 +213,7 @@ describe('sqlite specifics', () => {
       const script = `import { SqliteStore } from ${JSON.stringify(store)}; const s = new SqliteStore(${JSON.stringify(file)}); await s.upsert('Client', String(process.pid), {}); await s.close();`;
       // Each child waits for the same moment before it opens the file.
       const at = Date.now() + 1500;
-      const children = Array.from({ length: 4 }, () =>
+      const children = Array.from({ length: 6 }, () =>
         spawn(process.execPath, ['--input-type=module', '-e', `await new Promise((r) => setTimeout(r, ${at} - Date.now())); ${script}`], { stdio: ['ignore', 'ignore', 'pipe'] }),
       );
       const results = await Promise.all(
@@ -228,7 +228,7 @@ describe('sqlite specifics', () => {
       );
       for (const r of results) assert.equal(r.code, 0, r.stderr);
       const check = new SqliteStore(file);
-      assert.equal((await check.list('Client')).length, 4);
+      assert.equal((await check.list('Client')).length, 6);
       await check.close();
     }
   });

@@ -64,6 +64,30 @@ function rebuildWithoutRowidRecords(db: DatabaseSync): void {
   }
 }
 
+/** For a synchronous pause: nothing ever notifies it. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `setup` (idempotent) again while SQLite answers SQLITE_BUSY, for up to `timeoutMs`. SQLite
+ * answers it at once, without waiting through busy_timeout, where waiting could deadlock: two
+ * connections switching one new file to WAL, or a schema write on a snapshot another process has
+ * just moved past. Start-up only: it pauses the thread 10–30 ms between tries.
+ */
+function retryWhileBusy(timeoutMs: number, setup: () => void): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      setup();
+      return;
+    } catch (err) {
+      const code = (err as { errcode?: unknown }).errcode;
+      if (typeof code !== 'number' || (code & 0xff) !== SQLITE_BUSY || Date.now() >= until) throw err;
+      Atomics.wait(PAUSE, 0, 0, 10 + Math.random() * 20);
+    }
+  }
+}
+const SQLITE_BUSY = 5;
+
 /** A row as the read statements return it (the read cache keeps the same shape). */
 type Row = CachedRow;
 
@@ -148,11 +172,13 @@ export class SqliteStore implements Store {
     }
     this.#db = new DatabaseSync(file);
     const busyTimeout = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
-    // busy_timeout first: switching a new file to WAL takes a lock another process opening the
-    // same new file at the same moment may hold (two servers started together).
-    this.#db.exec(`PRAGMA busy_timeout = ${busyTimeout}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`);
-    rebuildWithoutRowidRecords(this.#db);
-    this.#db.exec(SCHEMA);
+    this.#db.exec(`PRAGMA busy_timeout = ${busyTimeout};`);
+    // Several processes may open one new file at the same moment (servers started together).
+    retryWhileBusy(busyTimeout, () => {
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      rebuildWithoutRowidRecords(this.#db);
+      this.#db.exec(SCHEMA);
+    });
     const p = (sql: string) => this.#db.prepare(sql);
     this.#s = {
       upsert: p(`INSERT INTO records (model, id, payload, grant_id, user_code, uid, expires_at, consumed)
