@@ -62,24 +62,32 @@ function tokenRequest(port: number, agent: Agent | false, holdBody?: Promise<voi
   });
 }
 
+/** `gatehouse serve` on a free port with its own data directory and these static clients, once it listens. */
+async function serveWith(prefix: string, clients: unknown[], env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  const port = await freePort();
+  const clientsFile = join(dir, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify(clients));
+  const proc = startServe({
+    GATEHOUSE_DATA_DIR: join(dir, 'data'),
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
+    GATEHOUSE_CLIENTS_FILE: clientsFile,
+    ...env,
+  });
+  await proc.waitForLog((l) => l.event === 'listening');
+  return { dir, port, proc };
+}
+
 describe('graceful shutdown', () => {
   it('SIGTERM during a stream of keep-alive token requests: readiness drops, zero failed requests, in-flight ones finish, exit 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gh-drain-'));
-    dirs.push(dir);
-    const port = await freePort();
-    const clients = join(dir, 'clients.json');
-    writeFileSync(clients, JSON.stringify([{ client_id: 'drain-svc', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }]));
-    const proc = startServe({
-      GATEHOUSE_DATA_DIR: join(dir, 'data'),
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
-      GATEHOUSE_CLIENTS_FILE: clients,
+    const { port, proc } = await serveWith('gh-drain-', [{ client_id: 'drain-svc', client_secret: SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }], {
       GATEHOUSE_SHUTDOWN_DRAIN_DELAY: '2s',
       GATEHOUSE_SHUTDOWN_TIMEOUT: '10s',
       GATEHOUSE_TOKEN_RATE_LIMIT_IP: '0',
       GATEHOUSE_TOKEN_RATE_LIMIT_CLIENT: '0',
     });
-    await proc.waitForLog((l) => l.event === 'listening');
 
     // The load balancer: probes readiness every 100 ms and takes the backend out after two 503s in a row.
     let removed = false;
@@ -149,20 +157,10 @@ describe('graceful shutdown', () => {
   });
 
   it('SIGTERM right after a device poll: the poll\'s pace, kept in memory and flushed once a second, is in the store when the process has exited', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gh-drain-paces-'));
-    dirs.push(dir);
-    const port = await freePort();
-    const clients = join(dir, 'clients.json');
     const grant = 'urn:ietf:params:oauth:grant-type:device_code';
-    writeFileSync(clients, JSON.stringify([{ client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: [grant], response_types: [], redirect_uris: [] }]));
-    const proc = startServe({
-      GATEHOUSE_DATA_DIR: join(dir, 'data'),
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
-      GATEHOUSE_CLIENTS_FILE: clients,
+    const { dir, port, proc } = await serveWith('gh-drain-paces-', [{ client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: [grant], response_types: [], redirect_uris: [] }], {
       GATEHOUSE_SHUTDOWN_DRAIN_DELAY: '0s',
     });
-    await proc.waitForLog((l) => l.event === 'listening');
     const issued = await fetch(`http://127.0.0.1:${port}/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: 'cli' }) });
     assert.equal(issued.status, 200);
     const { device_code: deviceCode } = (await issued.json()) as { device_code: string };
