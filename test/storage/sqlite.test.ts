@@ -206,6 +206,22 @@ describe('sqlite specifics', () => {
       await a.close();
     }
   });
+  it('rows kept before the first lookup are served (a fresh store whose first operation is a keptOnWrite upsert)', async () => {
+    const file = join(dir, 'kept-from-start.db');
+    let clock = Date.now();
+    const a = new SqliteStore(file, { cachedModels: ['DeviceCode'], keptOnWrite: ['DeviceCode'], now: () => clock });
+    const raw = new DatabaseSync(file);
+    try {
+      await a.upsert('DeviceCode', 'first', { v: 1 }, 60);
+      raw.prepare("UPDATE records SET payload = ? WHERE model = 'DeviceCode' AND id = 'first'").run(JSON.stringify({ v: 2 }));
+      assert.deepEqual(await a.find('DeviceCode', 'first'), { v: 1 }, 'the upserted row is served from memory on the first lookup');
+      clock += 50;
+      assert.deepEqual(await a.find('DeviceCode', 'first'), { v: 2 }, "another process's commit shows once the clock moves on");
+    } finally {
+      raw.close();
+      await a.close();
+    }
+  });
   it('servers opening the same new file at the same moment all start (busy_timeout before the switch to WAL)', async () => {
     const store = new URL('../../src/storage/sqlite/sqlite_store.ts', import.meta.url).href;
     for (let round = 0; round < 3; round += 1) {

@@ -137,6 +137,9 @@ export class ReadCache {
   }
 
   #set(key: string, entry: Entry | PendingWrite): void {
+    // The first record kept: what it is kept against (else the first `get` would see a "change"
+    // from nothing and drop what was kept before it, e.g. every device code upserted since start).
+    if (this.#entries.size === 0) this.#seenVersion = this.#version();
     if (this.#entries.size >= this.#maxRecords && !this.#entries.has(key)) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, entry);
   }
