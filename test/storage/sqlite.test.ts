@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
-import { MAX_WRITES_PER_COMMIT, SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
+import { MAX_WRITES_PER_COMMIT } from '../../src/storage/sqlite/group_commit.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 import { CAPABILITIES, runConformance } from './conformance.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
