@@ -1,12 +1,8 @@
-import type { Filter, WriteConcernSettings } from 'mongodb';
 import type { Payload } from '../../shared/types.ts';
 import { isDuplicateKey } from './mongodb_errors.ts';
-import type { Collections, RecordDoc } from './mongodb_indexes.ts';
+import { live, MAJORITY, type Collections, type RecordDoc } from './mongodb_indexes.ts';
 
-const MAJORITY: { writeConcern: WriteConcernSettings } = { writeConcern: { w: 'majority' } };
 const MAX_ATTEMPTS = 40;
-
-const live = (now: number): Filter<RecordDoc> => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] });
 
 /** `$set` of the exchanged fields into the record's `fields` subdocument. */
 function setOf(fields: Payload): Record<string, unknown> {

@@ -1,5 +1,11 @@
-import type { Collection, CreateIndexesOptions, Db, Document, IndexSpecification } from 'mongodb';
+import type { Collection, CreateIndexesOptions, Db, Document, Filter, IndexSpecification, WriteConcernSettings } from 'mongodb';
 import { isNotImplemented } from './mongodb_errors.ts';
+
+/** Consumes, rotations and token writes must survive a primary failover. */
+export const MAJORITY: { writeConcern: WriteConcernSettings } = { writeConcern: { w: 'majority' } };
+
+/** Records not expired at `now` (epoch ms): no `expiresAt`, or a later one. */
+export const live = (now: number): Filter<RecordDoc> => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] });
 
 /** The collections the store uses. Records of every model share one collection. */
 export interface Collections {

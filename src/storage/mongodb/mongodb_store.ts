@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Filter, type MongoClientOptions, type WriteConcernSettings } from 'mongodb';
+import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { AlreadyExistsError, GatehouseError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Payload } from '../../shared/types.ts';
 import { exchangeableFields, expiresAt, indexFields, PURGE_INTERVAL_MS, type Store } from '../adapter.ts';
 import { classify, explain, isDuplicateKey, unavailable } from './mongodb_errors.ts';
-import { collections, ensureIndexes, type Collections, type IndexSupport, type RecordDoc } from './mongodb_indexes.ts';
+import { collections, ensureIndexes, live, MAJORITY, type Collections, type IndexSupport, type RecordDoc } from './mongodb_indexes.ts';
+import { RecordWrites } from './mongodb_record_writes.ts';
 import { increment } from './mongodb_counters.ts';
 import { exchangeAtomic, exchangeByClaims } from './mongodb_exchange.ts';
 
@@ -16,30 +17,12 @@ export interface MongoStoreOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-/** Consumes and rotations must survive a primary failover. */
-const MAJORITY: { writeConcern: WriteConcernSettings } = { writeConcern: { w: 'majority' } };
-
 /** The database named in the URI path, or `gatehouse` when the URI names none. */
 export function databaseName(uri: string): string {
   const m = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/.exec(uri);
   return m?.[1] ? decodeURIComponent(m[1]) : 'gatehouse';
 }
 
-/** A record write waiting for this turn's bulk write, and its caller's promise. */
-interface QueuedRecordWrite {
-  doc: RecordDoc;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/**
- * oidc-provider models whose records are written once, when they are created (tokens and codes:
- * a later change is a consume, a separate operation), so their upsert is tried as an insert first.
- * A write of one of them that finds its id taken still replaces it, only one round trip later.
- */
-const CREATED_ONCE = new Set(['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'RefreshToken', 'PushedAuthorizationRequest', 'ReplayDetection', 'RegistrationAccessToken']);
-
-const live = (now: number): Filter<RecordDoc> => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] });
 const key = (model: string, id: string) => `${model}:${id}`;
 
 /**
@@ -66,9 +49,8 @@ export class MongoStore implements Store {
   #atomicUpdates = true;
   #closed = false;
   #timeoutMs: number;
-  /** Record writes waiting for this turn's bulk write (`#writeBatched`). */
-  #recordWrites: QueuedRecordWrite[] = [];
-  #recordWritesInFlight = new Set<Promise<void>>();
+  /** Token and code writes, sent in one bulk write per event-loop turn. */
+  #recordWrites = new RecordWrites(() => this.#c);
   /** Operations started and not yet settled (each bounded by the timeout). */
   #operations = new Set<Promise<void>>();
 
@@ -228,97 +210,12 @@ export class MongoStore implements Store {
     if (doc.uid !== undefined) await this.#c.records.deleteMany({ model: doc.model, uid: doc.uid, ...expired });
   }
 
-  /**
-   * Queues one record write (an insert of a new token or code, or a replacing upsert) for a bulk
-   * write at the end of this event-loop turn:
-   * under load the token writes of every request in flight share one round trip (an unordered
-   * `insertMany` of new tokens, `bulkWrite` of `replaceOne` upserts for the rest, majority write
-   * concern) instead of one each. Settles when
-   * the server has acknowledged this document; a document the server refuses (duplicate key)
-   * rejects only its own caller. Two writes of one `_id` go in successive bulk writes, in order.
-   */
-  #writeBatched(doc: RecordDoc): Promise<void> {
-    if (this.#recordWrites.length === 0) setImmediate(() => this.#flushRecordWrites());
-    return new Promise((resolve, reject) => this.#recordWrites.push({ doc, resolve, reject }));
-  }
-
-  #flushRecordWrites(): void {
-    const queued = this.#recordWrites;
-    this.#recordWrites = [];
-    // A second write of an _id starts the next batch, which waits for this one: it lands last.
-    let chain = Promise.resolve();
-    while (queued.length > 0) {
-      const seen = new Set<string>();
-      let end = 0;
-      while (end < queued.length && !seen.has(queued[end]!.doc._id)) seen.add(queued[end++]!.doc._id);
-      const batch = queued.splice(0, end);
-      chain = chain.then(() => this.#bulkRecordWrite(batch));
-    }
-    const done = chain;
-    this.#recordWritesInFlight.add(done);
-    void done.finally(() => this.#recordWritesInFlight.delete(done));
-  }
-
-  async #bulkRecordWrite(batch: QueuedRecordWrite[]): Promise<void> {
-    const created = batch.filter((w) => CREATED_ONCE.has(w.doc.model));
-    const others = created.length === 0 ? batch : batch.filter((w) => !CREATED_ONCE.has(w.doc.model));
-    await Promise.all([created.length > 0 && this.#insertFirst(created), others.length > 0 && this.#replaceAll(others)]);
-  }
-
-  /**
-   * Records of CREATED_ONCE models are new on their first write: one insert of them all (an insert
-   * is several times cheaper than an upsert on FerretDB). Any refusal (an id already there, a
-   * unique user code) sends each of them again as a replacement, which settles it: replacing a
-   * document just inserted with itself changes nothing. A record deleted between the two (a grant
-   * revoked in that moment) comes back, but its caller is still waiting for this write: the
-   * outcome is that of a write which landed after the revocation, as any slow write can.
-   */
-  #insertFirst(batch: QueuedRecordWrite[]): Promise<void> {
-    return this.#settle(
-      batch,
-      () => (batch.length === 1 ? this.#c.records.insertOne(batch[0]!.doc, MAJORITY) : this.#c.records.insertMany(batch.map((w) => w.doc), { ordered: false, ...MAJORITY })),
-      (err) => isDuplicateKey(err) || (err instanceof MongoBulkWriteError && !err.writeConcernError),
-    );
-  }
-
-  #replaceAll(batch: QueuedRecordWrite[]): Promise<void> {
-    if (batch.length === 1) return this.#replaceEach(batch);
-    const ops: AnyBulkWriteOperation<RecordDoc>[] = batch.map(({ doc }) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
-    return this.#settle(
-      batch,
-      () => this.#c.records.bulkWrite(ops, { ordered: false, ...MAJORITY }),
-      (err) => err instanceof MongoBulkWriteError && !err.writeConcernError,
-    );
-  }
-
-  /**
-   * Runs one write for the whole batch and settles every caller: all resolve when it succeeds; when
-   * the server `refused` some documents (a unique user code or uid, an id already there), each
-   * write is sent again alone and settles with its own outcome — which ones were refused is not
-   * taken from the error, as FerretDB 1.24 reports the wrong index; any other failure (network,
-   * timeout, write concern) leaves every write in doubt and rejects them all.
-   */
-  async #settle(batch: QueuedRecordWrite[], write: () => Promise<unknown>, refused: (err: unknown) => boolean): Promise<void> {
-    try {
-      await write();
-    } catch (err) {
-      if (refused(err)) await this.#replaceEach(batch);
-      else for (const w of batch) w.reject(err);
-      return;
-    }
-    for (const w of batch) w.resolve();
-  }
-
-  async #replaceEach(batch: QueuedRecordWrite[]): Promise<void> {
-    await Promise.all(batch.map(({ doc, resolve, reject }) => this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY }).then(() => resolve(), reject)));
-  }
-
   async upsert(model: string, id: string, payload: Payload, expiresIn?: number): Promise<void> {
     const doc = this.#doc(model, id, payload, expiresIn);
     await this.#run(async () => {
       for (let attempt = 0; ; attempt += 1) {
         try {
-          if (attempt === 0) await this.#writeBatched(doc);
+          if (attempt === 0) await this.#recordWrites.write(doc);
           else await this.#c.records.replaceOne({ _id: doc._id }, doc, { upsert: true, ...MAJORITY });
           return;
         } catch (err) {
@@ -455,9 +352,9 @@ export class MongoStore implements Store {
     clearInterval(this.#sweeper);
     // Operations already started (and their queued writes) finish first, each within the timeout.
     await Promise.allSettled([...this.#operations]);
-    this.#flushRecordWrites();
+    this.#recordWrites.flush();
     // Writes still in flight get one more timeout at most: a stalled server does not hold close().
-    await this.#bounded(Promise.allSettled([...this.#recordWritesInFlight])).catch(() => {});
+    await this.#bounded(this.#recordWrites.settled()).catch(() => {});
     await this.#client.close();
   }
 }
