@@ -223,6 +223,33 @@ describe('sqlite specifics', () => {
       await a.close();
     }
   });
+  it("a row read just before another process's commit is not kept past that commit (the version is asked before the read)", async () => {
+    const file = join(dir, 'kept-read-version.db');
+    let clock = 0;
+    // What the store's clock answers next, in order, before it answers `clock` again.
+    const script: Array<() => number> = [];
+    const a = new SqliteStore(file, { cachedModels: ['AccessToken'], now: () => (script.length > 0 ? script.shift()!() : clock) });
+    const raw = new DatabaseSync(file);
+    const otherProcessCommits = () => {
+      raw.prepare("UPDATE records SET payload = ? WHERE model = 'AccessToken' AND id = 'x'").run(JSON.stringify({ v: 2 }));
+      return 50;
+    };
+    try {
+      await a.upsert('AccessToken', 'x', { v: 1 }, 60);
+      // An id too long to be kept: the cache stays empty, its version asked at 0.
+      assert.equal(await a.find('AccessToken', 'y'.repeat(129)), undefined);
+      // At 49 ms the version is not asked again; the row is read. Should the store ask its clock
+      // again before keeping the row, another process commits at that moment and the clock moves on.
+      script.push(() => 49, otherProcessCommits);
+      assert.deepEqual(await a.find('AccessToken', 'x'), { v: 1 });
+      if (script.length > 0) script.shift()!(); // the commit, right after the read
+      clock = 1000;
+      assert.deepEqual(await a.find('AccessToken', 'x'), { v: 2 }, 'the row read before the commit is dropped once the clock moves on');
+    } finally {
+      raw.close();
+      await a.close();
+    }
+  });
   it('servers opening the same new file at the same moment all start (busy_timeout before the switch to WAL)', async () => {
     const store = new URL('../../src/storage/sqlite/sqlite_store.ts', import.meta.url).href;
     for (let round = 0; round < 3; round += 1) {

@@ -112,6 +112,11 @@ export class ReadCache {
       this.forget(model, id);
       return undefined;
     }
+    // Nothing kept yet (or all dropped): the version the row will be kept against, asked before this
+    // process's write — else the first `get` would see a "change" from nothing and drop every row
+    // upserted since start. Not in `keepRead`: there `get` asked it before the row was read, and
+    // asking after could take another process's later commit for one the row already shows.
+    if (this.#entries.size === 0) this.#seenVersion = this.#version();
     const key = `${model}\u0000${id}`;
     const marker: PendingWrite = { pending: true };
     this.#entries.delete(key); // re-inserted: the marker is the newest entry
@@ -137,9 +142,6 @@ export class ReadCache {
   }
 
   #set(key: string, entry: Entry | PendingWrite): void {
-    // The first record kept: what it is kept against (else the first `get` would see a "change"
-    // from nothing and drop what was kept before it, e.g. every device code upserted since start).
-    if (this.#entries.size === 0) this.#seenVersion = this.#version();
     if (this.#entries.size >= this.#maxRecords && !this.#entries.has(key)) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, entry);
   }
