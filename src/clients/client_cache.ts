@@ -1,5 +1,5 @@
 import type { Payload } from '../shared/types.ts';
-import { externalVersionReader, type Store } from '../storage/adapter.ts';
+import { externalVersionReader, MAX_KEPT_ABSENT_ID, type Store } from '../storage/adapter.ts';
 import { CLIENT_MODEL } from './client_admin.ts';
 
 export interface ClientCacheOptions {
@@ -35,8 +35,8 @@ function deepFreeze<T>(value: T): T {
  * (RFC 7592 update and delete, registration) drops its entry at once, and a read that was in
  * flight during it is not kept; a change made elsewhere (another replica, `gatehouse clients`)
  * shows here within `ttlSeconds` — within EXTERNAL_CHECK_MS on a store that reports other
- * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too, so unknown client_ids do not
- * each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
+ * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too (ids of at most
+ * MAX_KEPT_ABSENT_ID characters), so unknown client_ids do not each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
  * included), deep-frozen: every reader gets that same object (no copy per lookup; oidc-provider
  * only hashes it, or builds a new client from it), and a reader that wants a changed record
  * spreads it into a new one. Concurrent misses for one client share one store read.
@@ -76,7 +76,8 @@ export function cacheClients(store: Store, options: ClientCacheOptions): Store {
       (payload) => {
         if (inFlight.get(id) === lookup) inFlight.delete(id);
         const value = deepFreeze(payload);
-        if (generation === gen) {
+        // An unknown client_id is kept only when short: any text a request sends is looked up.
+        if (generation === gen && (value !== undefined || id.length <= MAX_KEPT_ABSENT_ID)) {
           entries.delete(id);
           if (entries.size >= max) entries.delete(entries.keys().next().value!);
           entries.set(id, { value, expires: now() + ttl });

@@ -96,6 +96,14 @@ export function expiresAt(expiresIn: number | undefined, now = Date.now()): numb
   return typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + expiresIn * 1000 : undefined;
 }
 
+/**
+ * Ids of "no such record" answers a cache keeps at most this long (the SQLite read cache, the client
+ * cache): a lookup of an id nobody could have
+ * issued (any text a client sends as a token) is not worth memory, and a long one would cost a lot
+ * of it. The server's own ids (tokens, device codes) are 43 characters.
+ */
+export const MAX_KEPT_ABSENT_ID = 128;
+
 /** How often backends purge expired rows on their own. */
 export const PURGE_INTERVAL_MS = 60_000;
 

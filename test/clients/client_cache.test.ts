@@ -4,6 +4,7 @@ import { cacheClients, EXTERNAL_CHECK_MS } from '../../src/clients/client_cache.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_KEPT_ABSENT_ID } from '../../src/storage/adapter.ts';
 import { MemoryStore } from '../../src/storage/memory/memory_store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite_store.ts';
 
@@ -65,6 +66,18 @@ describe('cacheClients', () => {
     await Promise.all(Array.from({ length: 10 }, () => store.find('Client', 'nobody')));
     assert.equal(await store.find('Client', 'nobody'), undefined);
     assert.equal(reads(), 1);
+  });
+
+  it('an unknown client_id longer than MAX_KEPT_ABSENT_ID is not remembered (any text a request sends is looked up)', async () => {
+    const { store, reads } = setup();
+    const long = 'x'.repeat(MAX_KEPT_ABSENT_ID + 1);
+    assert.equal(await store.find('Client', long), undefined);
+    assert.equal(await store.find('Client', long), undefined);
+    assert.equal(reads(), 2);
+    const longest = 'y'.repeat(MAX_KEPT_ABSENT_ID);
+    await store.find('Client', longest);
+    await store.find('Client', longest);
+    assert.equal(reads(), 3);
   });
 
   it('a read in flight while the client changes here is not kept', async () => {

@@ -1,3 +1,5 @@
+import { MAX_KEPT_ABSENT_ID } from '../adapter.ts';
+
 /** A stored row as `find` reads it: the payload as stored (JSON text) and its consumption time. */
 export interface CachedRow {
   payload: string;
@@ -33,12 +35,6 @@ export interface ReadCacheOptions {
   maxRecords?: number;
 }
 
-/**
- * Ids of "no such record" answers kept at most this long: a lookup of an id nobody could have
- * issued (any text a client sends as a token) is not worth memory, and a long one would cost a lot
- * of it. The server's own ids (tokens, device codes) are 43 characters.
- */
-export const MAX_KEPT_ABSENT_ID = 128;
 
 /**
  * SqliteStore's in-memory copy of chosen models' records (its `cachedModels` option): what `find`
