@@ -24,6 +24,9 @@ interface Entry {
   storeResetAt: number;
 }
 
+/** Store increments a flush has in flight at most. */
+const FLUSH_CONCURRENCY = 256;
+
 /** Key that new keys share once `maxKeys` are held, so memory stays bounded under a key flood. */
 const OVERFLOW = '\u0000overflow';
 
@@ -92,30 +95,45 @@ export class ReplicaRateLimiter {
 
   async #flush(): Promise<void> {
     const now = Date.now();
-    let sent = false;
+    const due: Array<{ key: string; entry: Entry; delta: number }> = [];
     for (const [key, entry] of this.#entries) {
       if (entry.pending === 0) {
         if (entry.resetAt <= now && entry.storeResetAt <= now) this.#entries.delete(key);
         continue;
       }
-      const delta = entry.pending;
+      due.push({ key, entry, delta: entry.pending });
       entry.pending = 0;
-      try {
-        const { count, resetAt } = await this.#store.increment(`${this.options.name}:${key}`, this.options.windowSeconds, delta);
+    }
+    // Sent together, FLUSH_CONCURRENCY at a time (one group commit on SQLite, concurrent round
+    // trips on MongoDB): one at a time, a thousand keys would take a thousand round trips and the
+    // others' counts would be older than one flush interval.
+    for (let i = 0; i < due.length; i += FLUSH_CONCURRENCY) {
+      const chunk = due.slice(i, i + FLUSH_CONCURRENCY);
+      const results = await Promise.allSettled(chunk.map(({ key, delta }) => this.#store.increment(`${this.options.name}:${key}`, this.options.windowSeconds, delta)));
+      let failure: { err: unknown } | undefined;
+      results.forEach((result, j) => {
+        const { entry, delta } = chunk[j]!;
+        if (result.status === 'rejected') {
+          entry.pending += delta;
+          failure ??= { err: result.reason };
+          return;
+        }
+        const { count, resetAt } = result.value;
         if (resetAt !== entry.storeResetAt) {
           entry.storeResetAt = resetAt;
           entry.sent = 0;
         }
         entry.sent += delta;
         entry.others = Math.max(0, count - entry.sent);
-        sent = true;
-      } catch (err) {
-        entry.pending += delta;
-        this.#onFlushResult(err);
-        return; // the store is down: try every key again at the next tick
+      });
+      if (failure) {
+        // The store is down: the rest waits too, and every key is tried again at the next tick.
+        for (const { entry, delta } of due.slice(i + FLUSH_CONCURRENCY)) entry.pending += delta;
+        this.#onFlushResult(failure.err);
+        return;
       }
     }
-    if (sent) this.#onFlushResult(undefined);
+    if (due.length > 0) this.#onFlushResult(undefined);
   }
 
   /** Flushes what is pending and stops the timer. */

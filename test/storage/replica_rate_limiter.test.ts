@@ -79,6 +79,40 @@ describe('ReplicaRateLimiter', () => {
     await store.close();
   });
 
+  it('a flush sends every key at once; a key whose increment fails keeps its count for the next flush', async () => {
+    const store = new MemoryStore();
+    const increment = store.increment.bind(store);
+    let inFlight = 0;
+    let most = 0;
+    store.increment = async (key, ...rest) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        if (key === 't:bad') throw new StoreUnavailableError('refused');
+        return await increment(key, ...rest);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    const results: unknown[] = [];
+    const rl = new ReplicaRateLimiter(store, { name: 't', limit: 10, windowSeconds: 60, flushIntervalMs: NEVER, onFlushResult: (err) => results.push(err) });
+    for (const key of ['a', 'b', 'bad', 'c']) rl.hit(key);
+    rl.hit('a');
+    await rl.flush();
+    assert.equal(most, 4, 'the four keys were sent together');
+    assert.ok(results[0] instanceof StoreUnavailableError);
+    assert.equal((await increment('t:a', 60, 0)).count, 2, 'the keys that went through are counted');
+    assert.equal((await increment('t:c', 60, 0)).count, 1);
+    store.increment = increment;
+    await rl.flush();
+    assert.equal(results[1], undefined);
+    assert.equal((await store.increment('t:bad', 60, 0)).count, 1, 'the failed key was sent again');
+    assert.equal((await store.increment('t:a', 60, 0)).count, 2, 'and nothing twice');
+    await rl.close();
+    await store.close();
+  });
+
   it('memory stays bounded: beyond maxKeys new keys share one counter', () => {
     const rl = new ReplicaRateLimiter(new MemoryStore(), { name: 't', limit: 2, windowSeconds: 60, maxKeys: 3, flushIntervalMs: NEVER });
     for (const k of ['a', 'b', 'c']) rl.hit(k);
