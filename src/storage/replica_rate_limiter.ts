@@ -72,7 +72,8 @@ export class ReplicaRateLimiter {
     if (!entry) {
       entry = { local: 0, resetAt: now + this.options.windowSeconds * 1000, pending: 0, others: 0, sent: 0, storeResetAt: 0 };
       this.#entries.set(key, entry);
-    } else if (entry.resetAt <= now) {
+    } else if (entry.resetAt <= now || entry.resetAt - now > this.options.windowSeconds * 1000) {
+      // Over, or longer than a window can be: the clock was set back since it started.
       entry.local = 0;
       entry.resetAt = now + this.options.windowSeconds * 1000;
       if (entry.storeResetAt <= now) entry.others = 0;

@@ -106,6 +106,21 @@ describe('device poll pacing', () => {
     assert.equal(await r.poll(), 'authorization_pending');
   });
 
+  test('a clock set back does not slow down a client that keeps its interval; pacing goes on from the new time', async () => {
+    const clock = { now: 1_000_000 };
+    const r = replica(new MemoryStore(), clock);
+    await r.start();
+    assert.equal(await r.poll(), 'authorization_pending');
+    clock.now += 5000 - 60_000; // the client on time, the host's clock set back a minute meanwhile
+    assert.equal(await r.poll(), 'authorization_pending');
+    clock.now += 5000;
+    assert.equal(await r.poll(), 'authorization_pending');
+    clock.now += 1000;
+    assert.equal(await r.poll(), 'slow_down', 'polling faster is still refused');
+    clock.now -= 500;
+    assert.equal(await r.poll(), 'slow_down', 'a poll a moment out of order is not a clock set back');
+  });
+
   test('another client polling the code moves nothing: the owner keeps its pace', async () => {
     const clock = { now: 1_000_000 };
     const r = replica(new MemoryStore(), clock);

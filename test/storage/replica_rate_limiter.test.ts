@@ -35,6 +35,19 @@ describe('ReplicaRateLimiter', () => {
     void rl.close();
   });
 
+  it('a clock set back does not stretch the window: it restarts, and Retry-After stays within it', () => {
+    const rl = new ReplicaRateLimiter(new MemoryStore(), { name: 't', limit: 2, windowSeconds: 10, flushIntervalMs: NEVER });
+    const t0 = 1_000_000;
+    rl.hit('k', t0);
+    rl.hit('k', t0);
+    assert.equal(rl.hit('k', t0 + 1000).allowed, false);
+    const back = t0 + 2000 - 3_600_000; // an hour back
+    const result = rl.hit('k', back);
+    assert.equal(result.allowed, true);
+    assert.ok(result.retryAfter <= 10);
+    void rl.close();
+  });
+
   it('two replicas on one store: after a flush each counts the other, so the shared limit holds', async () => {
     const store = new MemoryStore();
     const a = new ReplicaRateLimiter(store, { name: 't', limit: 10, windowSeconds: 60, flushIntervalMs: NEVER });

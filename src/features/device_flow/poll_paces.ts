@@ -126,7 +126,9 @@ export class PollPaces {
   /**
    * Judges one poll of a pending code by `clientId`, arrived at `at` (epoch ms), and records it:
    * too soon when it came less than the code's interval (less `pollTolerance`) after the latest
-   * poll known, and then the interval grows by 5 s. Undefined when the code has no pace record
+   * poll known, and then the interval grows by 5 s. A poll more than one interval earlier than the
+   * latest poll known (this host's clock set back, or another replica's clock ahead) is not too
+   * soon: pacing goes on from its time. Undefined when the code has no pace record
    * (not started here or expired) or belongs to another client: such a poll moves nothing.
    * @throws StoreUnavailableError when this replica has no copy of the code's pace and the store
    *   cannot answer (with a copy, the copy is used)
@@ -140,8 +142,13 @@ export class PollPaces {
     }
     if (!pace || pace.clientId !== clientId) return undefined;
     const interval = pace.interval;
-    const tooSoon = pace.lastPoll !== null && at - pace.lastPoll < interval * 1000 - pollTolerance(interval);
-    pace.lastPoll = Math.max(pace.lastPoll ?? at, at);
+    const lastPoll = pace.lastPoll;
+    // Earlier than the latest poll known by more than one interval: no two polls of one client are
+    // that far out of order, so a clock went back (this host's, or another replica's runs ahead).
+    // How long the client waited cannot be told; it is not too soon, and pacing goes on from here.
+    const clockWentBack = lastPoll !== null && lastPoll - at > interval * 1000;
+    const tooSoon = lastPoll !== null && !clockWentBack && at - lastPoll < interval * 1000 - pollTolerance(interval);
+    pace.lastPoll = clockWentBack || lastPoll === null ? at : Math.max(lastPoll, at);
     if (tooSoon) pace.interval = interval + 5;
     pace.dirty = true;
     return { interval, tooSoon };
