@@ -101,7 +101,10 @@ function routeOf(ctx: Context): string {
   if (oidcRoute) return oidcRoute;
   if (ctx.path.startsWith('/interaction/')) return 'interaction';
   if (ctx.path.startsWith('/static/')) return 'static';
-  if (ctx.path.startsWith('/healthz/')) return ctx.path.slice(1).replace('/', '_');
+  // The two probes by name; any other path under /healthz/ is a 404 like any unknown path (a
+  // label per path would grow the metrics without bound).
+  if (ctx.path === '/healthz/live') return 'healthz_live';
+  if (ctx.path === '/healthz/ready') return 'healthz_ready';
   return ctx.status === 404 ? 'not_found' : 'other';
 }
 

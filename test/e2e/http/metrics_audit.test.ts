@@ -56,6 +56,15 @@ describe('metrics and audit trail', () => {
     assert.match(text, /^process_cpu_user_seconds_total /m);
   });
 
+  it('the health probes have their own route label; any other path under /healthz/ counts as not_found, not as a label of its own', async () => {
+    assert.equal((await fetch(`${gh.publicUrl}/healthz/live`)).status, 200);
+    for (const path of ['/healthz/a1', '/healthz/a2/b']) assert.equal((await fetch(`${gh.publicUrl}${path}`)).status, 404);
+    const text = await (await admin('/metrics', { authorization: `Bearer ${METRICS_TOKEN}` })).text();
+    assert.ok(sample(text, 'gatehouse_http_requests_total', { route: 'healthz_live', status: '200' }) >= 1);
+    assert.doesNotMatch(text, /route="healthz_a/);
+    assert.ok(sample(text, 'gatehouse_http_requests_total', { route: 'not_found', status: '404' }) >= 2);
+  });
+
   it('issuance and revocation are audit events with client, ip and request id', () => {
     const audit = gh.logs.filter((l) => l.audit === true);
     const issued = audit.filter((l) => l.event === 'token.issued');
