@@ -20,9 +20,23 @@ function formDecode(value: string): string {
 /** Characters encodeURIComponent leaves as they are (RFC 3986 §2.3 unreserved, plus its own few). */
 const UNESCAPED = /^[A-Za-z0-9_.!~*'()-]*$/;
 
+/**
+ * Base64 as oidc-provider accepts it in Basic credentials: the alphabet, and padding either absent
+ * (a length that is not 1 more than a multiple of 4) or exactly what the length needs. Anything
+ * else is left as it is, for oidc-provider to refuse as it would have — not decoded leniently by
+ * Buffer and sent on re-encoded, well-formed.
+ */
+function isStrictBase64(value: string): boolean {
+  const match = /^([A-Za-z0-9+/]+)(={0,2})$/.exec(value);
+  if (!match) return false;
+  const data = match[1]!.length;
+  const padding = match[2]!.length;
+  return padding === 0 ? data % 4 !== 1 : (data + padding) % 4 === 0 && padding === 4 - (data % 4);
+}
+
 /** `Basic` credentials with the secret replaced by its hash; undefined when they do not parse. */
 function hashedBasic(credentials: string): string | undefined {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return undefined;
+  if (!isStrictBase64(credentials)) return undefined;
   const decoded = Buffer.from(credentials, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1) return undefined;
@@ -77,7 +91,8 @@ async function hashFormSecret(ctx: Context): Promise<void> {
   if (body === undefined || !mayNameClientSecret(body)) return;
   const params = (await readFormParams(ctx))!;
   const secret = params.get('client_secret');
-  if (!secret) return;
+  // Sent twice: left as it is, for oidc-provider to refuse (a set() would keep one and drop the other).
+  if (!secret || params.getAll('client_secret').length > 1) return;
   // The parsed form is shared (read-only): the hashed one is a copy.
   const form = new URLSearchParams(params);
   form.set('client_secret', hashClientSecret(secret));

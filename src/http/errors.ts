@@ -84,6 +84,9 @@ export function errorBoundary(logger: Logger, options: ErrorBoundaryOptions = {}
       } else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status < 500 && (err as { expose?: boolean }).expose) {
         const e = err as { status: number; message: string };
         await respond(ctx, e.status, 'invalid_request', e.message);
+      } else if ((err as { code?: unknown }).code === 'ECONNRESET' && ctx.req.destroyed) {
+        // The client went away mid-request (form_body.ts): nobody to answer, nothing went wrong here.
+        logger.debug({ err: { message: (err as Error).message } }, 'client closed the connection before the request was read');
       } else {
         const e = err as Error;
         logger.error({ err: { type: e?.name, message: e?.message, stack: e?.stack } }, 'unhandled error');

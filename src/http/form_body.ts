@@ -21,11 +21,33 @@ function tooLarge(ctx: Context): GatehouseError {
  * the request is parsed by oidc-provider exactly as before. Every middleware of ours that looks
  * at the form goes through here, so the second one gets the same text. Undefined when the
  * request has no form body; throws a 413 GatehouseError (`ERR_BODY_TOO_LARGE`) when it is larger
- * than oidc-provider accepts.
+ * than oidc-provider accepts, a 400 (`ERR_TOO_MANY_PARAMETERS`) when it holds more than
+ * MAX_FORM_PARAMETERS parameters.
  */
 export async function readFormBody(ctx: Context): Promise<string | undefined> {
   if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
-  return readBodyText(ctx);
+  const body = await readBodyText(ctx);
+  if (body !== undefined && tooManyParameters(body)) {
+    throw new GatehouseError('ERR_TOO_MANY_PARAMETERS', `more than ${MAX_FORM_PARAMETERS} form parameters`, { status: 400 });
+  }
+  return body;
+}
+
+/**
+ * Form parameters a body may hold (`&`-separated pieces, empty ones included): oidc-provider parses
+ * forms with `querystring.parse`, which stops there and ignores the rest, while URLSearchParams
+ * (ours) reads them all — a client_id hidden past it would be counted by our rate limits and
+ * never seen by oidc-provider. No OAuth request comes near it: such a body is refused.
+ */
+export const MAX_FORM_PARAMETERS = 1000;
+
+function tooManyParameters(body: string): boolean {
+  if (body.length < MAX_FORM_PARAMETERS) return false;
+  let pieces = 1;
+  for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1)) {
+    if (++pieces > MAX_FORM_PARAMETERS) return true;
+  }
+  return false;
 }
 
 const PARSED = Symbol('parsed form body');

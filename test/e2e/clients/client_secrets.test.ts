@@ -181,6 +181,45 @@ describe('client secrets are kept only as hashes', () => {
     }
   });
 
+  it('a client_secret sent twice, or Basic credentials with wrong padding, are refused as oidc-provider refuses them, not repaired', async () => {
+    const res = await fetch(`${gh.publicUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(SERVICE) });
+    const { client_id, client_secret } = (await res.json()) as Record<string, string>;
+    const twice = await fetch(`${gh.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_id=${client_id}&client_secret=${client_secret}&client_secret=${client_secret}` });
+    assert.equal(twice.status, 400);
+    assert.equal(((await twice.json()) as { error: string }).error, 'invalid_request');
+    // One '=' too few for the length: Buffer decodes it anyway; oidc-provider does not.
+    const encoded = Buffer.from(`${client_id}:${client_secret}`).toString('base64');
+    const padded = encoded.endsWith('==') ? encoded.slice(0, -1) : `${encoded}=`;
+    const wrongPadding = await token({ authorization: `Basic ${padded}` });
+    assert.ok(wrongPadding.status === 400 || wrongPadding.status === 401, `wrong padding: ${wrongPadding.status}`);
+    assert.equal((await token({ authorization: `Basic ${encoded}` })).status, 200);
+  });
+
+  it('a form of more than 1000 parameters (where oidc-provider stops reading) is refused with 400 invalid_request', async () => {
+    const many = await fetch(`${gh.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials${'&'.repeat(1000)}client_id=hidden` });
+    assert.equal(many.status, 400);
+    const body = (await many.json()) as { error: string; error_description: string };
+    assert.equal(body.error, 'invalid_request');
+    assert.match(body.error_description, /1000 form parameters/);
+    const atTheLimit = await fetch(`${gh.publicUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials${'&'.repeat(998)}client_id=hidden` });
+    assert.notEqual(atTheLimit.status, 500);
+    assert.doesNotMatch(await atTheLimit.text(), /form parameters/);
+  });
+
+  it('a client that goes away halfway through its body is not an unhandled error in the log', async () => {
+    const url = new URL(`${gh.publicUrl}/token`);
+    await new Promise<void>((resolve) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } });
+      req.on('error', () => resolve());
+      req.write('grant_type=client_credentials&client_id=');
+      setTimeout(() => {
+        req.destroy();
+        setTimeout(resolve, 200);
+      }, 100);
+    });
+    assert.equal(gh.logs.filter((l) => l.msg === 'unhandled error').length, 0);
+  });
+
   it('malformed Basic credentials are still refused with 400, never 500', async () => {
     for (const authorization of ['Basic %%%', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from('a:%zz').toString('base64')}`]) {
       const r = await token({ authorization });
