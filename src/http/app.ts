@@ -17,7 +17,7 @@ import { pinIssuerOrigin } from './issuer_origin.ts';
 import { mtlsEndpointAliases, withoutCertificateBinding } from './mtls_aliases.ts';
 import { forwardedHeaderPolicy } from './proxy.ts';
 import { requestLogging } from './request_context.ts';
-import { canonicalRoutePaths } from './route_paths.ts';
+import { canonicalRoutePaths, DISCOVERY_PATHS } from './route_paths.ts';
 import { securityHeaders } from './security_headers.ts';
 import { staticFiles } from './static_files.ts';
 
@@ -41,11 +41,12 @@ export interface AppOptions {
 
 /**
  * The paths of the documents that are the same for every plain GET (document_cache.ts): both
- * discovery documents (OpenID Connect Discovery 1.0 §4, RFC 8414 §3; oidc-provider serves both,
- * and `pathFor('discovery')` names only the first) and the JWKS.
+ * discovery documents (route_paths.ts: `pathFor('discovery')` names only
+ * `/.well-known/oauth-authorization-server`) and the JWKS. canonicalRoutePaths folds every
+ * spelling of each to these paths.
  */
 export function documentPaths(provider: Provider): string[] {
-  return ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', provider.pathFor('jwks', { mountPath: '' })];
+  return [...DISCOVERY_PATHS, provider.pathFor('jwks', { mountPath: '' })];
 }
 
 /** The endpoints that take POST only (RFC 6749 §3.2, RFC 7662 §2, RFC 7009 §2, RFC 8628 §3.1, RFC 7591 §3), of those enabled. */

@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { DISCOVERY_PATHS } from './route_paths.ts';
 
 /** Endpoints a certificate-authenticated client calls directly; browser-facing ones stay public. */
 const ALIASED = [
@@ -12,11 +13,14 @@ const ALIASED = [
   'backchannel_authentication_endpoint',
 ] as const;
 
-const DISCOVERY = '/.well-known/openid-configuration';
+/** Both discovery documents; route_paths.ts has already folded every other spelling to one of these. */
+const DISCOVERY = new Set(DISCOVERY_PATHS);
 
 /**
- * Adds `mtls_endpoint_aliases` to discovery: the same paths on the mTLS listener's configured
- * origin. Every URL comes from configuration (issuer and `GATEHOUSE_MTLS_ORIGIN`), never the request.
+ * Adds `mtls_endpoint_aliases` to both discovery documents (it is authorization server metadata,
+ * so RFC 8414's document carries it as well as OpenID Connect's): the same paths on the mTLS
+ * listener's configured origin. Every URL comes from configuration (issuer and
+ * `GATEHOUSE_MTLS_ORIGIN`), never the request.
  * @see RFC 8705 §5
  */
 export function mtlsEndpointAliases(mtlsOrigin: string) {
@@ -32,9 +36,9 @@ export function mtlsEndpointAliases(mtlsOrigin: string) {
     return out;
   };
   return async function aliases(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== DISCOVERY) return next();
+    if (!DISCOVERY.has(ctx.path)) return next();
     await next();
-    if (ctx.path !== DISCOVERY || ctx.status !== 200) return;
+    if (!DISCOVERY.has(ctx.path) || ctx.status !== 200) return;
     const body = ctx.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== 'object') return;
     const out: Record<string, string> = {};
@@ -54,9 +58,8 @@ export function mtlsEndpointAliases(mtlsOrigin: string) {
  * @see RFC 8705 §3.3
  */
 export function withoutCertificateBinding() {
-  const paths = new Set([DISCOVERY, '/.well-known/oauth-authorization-server']);
   return async function unadvertised(ctx: Context, next: Next): Promise<void> {
-    if (!paths.has(ctx.path)) return next();
+    if (!DISCOVERY.has(ctx.path)) return next();
     await next();
     const body = ctx.body as Record<string, unknown> | undefined;
     if (ctx.status === 200 && body && typeof body === 'object') delete body.tls_client_certificate_bound_access_tokens;

@@ -7,9 +7,22 @@ import { startTestServer } from '../../helpers/server.ts';
 /**
  * oidc-provider's router folds ASCII case and ignores one trailing slash: `POST /TOKEN`, `/Reg`
  * and `/device/` reach the same endpoints as their usual spelling. Every guard we put in front of
- * an endpoint must see those spellings as that endpoint.
+ * an endpoint, and every edit we make to a discovery document, must see those spellings as that
+ * endpoint.
  */
 const SPELLINGS = (path: string) => [path.toUpperCase(), `${path}/`, path.replace(/^\/(.)/, (_, c: string) => `/${c.toUpperCase()}`)];
+
+/** Both discovery documents (OpenID Connect Discovery 1.0 §4, RFC 8414 §3), each with other spellings oidc-provider serves it under. */
+const DISCOVERY_SPELLINGS = ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'].map((path) => ({
+  path,
+  spellings: [`${path}/`, path.toUpperCase(), `${path.toUpperCase()}/`, path.replace(/-(.)/g, (_, c: string) => `-${c.toUpperCase()}`).replace('well-known', 'Well-Known')],
+}));
+
+async function document(url: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, url);
+  return (await res.json()) as Record<string, unknown>;
+}
 
 const SERVICE = { redirect_uris: [], response_types: [], grant_types: ['client_credentials'] };
 
@@ -77,6 +90,42 @@ describe('guards in front of oidc-provider see every spelling of an endpoint pat
         statuses.push(res.res.status);
       }
       assert.deepEqual(statuses, [200, 429, 429], 'the second wrong code reaches the limit; then even the right one is throttled');
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  it('without a certificate listener, both discovery documents leave out certificate-bound tokens in every spelling', async () => {
+    const gh = await startTestServer({ GATEHOUSE_MTLS_ENABLED: 'false' });
+    try {
+      for (const { path, spellings } of DISCOVERY_SPELLINGS) {
+        const canonical = await document(`${gh.publicUrl}${path}`);
+        assert.equal(canonical.tls_client_certificate_bound_access_tokens, undefined, path);
+        for (const spelling of spellings) {
+          const doc = await document(`${gh.publicUrl}${spelling}`);
+          assert.equal(doc.tls_client_certificate_bound_access_tokens, undefined, spelling);
+          assert.deepEqual(doc, canonical, spelling);
+        }
+      }
+    } finally {
+      await gh.stop();
+    }
+  });
+
+  it('with the mTLS listener on, both discovery documents list mtls_endpoint_aliases in every spelling (RFC 8705 §5)', async () => {
+    const gh = await startTestServer();
+    try {
+      assert.ok(gh.mtlsUrl, 'the mTLS listener is on');
+      for (const { path, spellings } of DISCOVERY_SPELLINGS) {
+        const canonical = await document(`${gh.publicUrl}${path}`);
+        const aliases = canonical.mtls_endpoint_aliases as Record<string, string> | undefined;
+        assert.equal(aliases?.token_endpoint, `${gh.config.mtlsOrigin}/token`, path);
+        for (const spelling of spellings) {
+          const doc = await document(`${gh.publicUrl}${spelling}`);
+          assert.deepEqual(doc.mtls_endpoint_aliases, aliases, spelling);
+          assert.deepEqual(doc, canonical, spelling);
+        }
+      }
     } finally {
       await gh.stop();
     }
