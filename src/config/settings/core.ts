@@ -64,14 +64,14 @@ export const core = {
     schema: bool(),
     default: 'false',
     type: 'boolean',
-    description: 'Honour X-Forwarded-Proto/For from the reverse proxy (never X-Forwarded-Host for URLs).',
+    description: 'Honour X-Forwarded-Proto/For from the reverse proxy (never X-Forwarded-Host for URLs); of X-Forwarded-For only the one client address the proxies appended is believed, never what the client sent (see GATEHOUSE_TRUSTED_PROXIES).',
   }),
   trustedProxies: setting({
     env: 'GATEHOUSE_TRUSTED_PROXIES',
     schema: list(),
     default: '',
     type: 'CIDR list',
-    description: 'Comma-separated proxy addresses/CIDRs whose forwarded headers are honoured; empty means any when GATEHOUSE_TRUST_PROXY is true.',
+    description: 'Comma-separated proxy addresses/CIDRs whose forwarded headers are honoured; empty means any when GATEHOUSE_TRUST_PROXY is true. The client is the rightmost X-Forwarded-For entry not in this list (with the list empty, the rightmost entry: the address the nearest proxy saw); behind a chain of proxies list all of them, or every request counts as coming from the outer proxy.',
   }),
   logLevel: setting({
     env: 'GATEHOUSE_LOG_LEVEL',
