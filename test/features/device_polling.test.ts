@@ -111,12 +111,18 @@ describe('device poll pacing', () => {
     const r = replica(new MemoryStore(), clock);
     await r.start();
     assert.equal(await r.poll(), 'authorization_pending');
+    await r.paces.flush();
     clock.now += 5000 - 60_000; // the client on time, the host's clock set back a minute meanwhile
     assert.equal(await r.poll(), 'authorization_pending');
+    // The store still held the poll from before the step: flushes (every second, more often than
+    // polls) must not bring it back.
+    for (let i = 0; i < 3; i += 1) await r.paces.flush();
     clock.now += 5000;
     assert.equal(await r.poll(), 'authorization_pending');
+    for (let i = 0; i < 3; i += 1) await r.paces.flush();
     clock.now += 1000;
     assert.equal(await r.poll(), 'slow_down', 'polling faster is still refused');
+    await r.paces.flush();
     clock.now -= 500;
     assert.equal(await r.poll(), 'slow_down', 'a poll a moment out of order is not a clock set back');
   });

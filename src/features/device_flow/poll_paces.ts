@@ -190,8 +190,8 @@ export class PollPaces {
       if (mine) this.#paces.delete(deviceCode);
       return undefined;
     }
-    if (!mine) return this.#remember(deviceCode, { key, clientId: stored.clientId, interval: stored.interval, expiresAt: stored.expiresAt, lastPoll: stored.lastPoll ?? null, readAt: at, version, dirty: false });
-    merge(mine, stored);
+    if (!mine) return this.#remember(deviceCode, { key, clientId: stored.clientId, interval: stored.interval, expiresAt: stored.expiresAt, lastPoll: plausibleLastPoll(stored, at) ?? null, readAt: at, version, dirty: false });
+    merge(mine, stored, at);
     mine.readAt = at;
     mine.version = version;
     return mine;
@@ -227,7 +227,7 @@ export class PollPaces {
             }
             // Another replica wrote a later poll or a longer interval since this one's read: keep the
             // larger values here, and write them back at the next flush.
-            if (merge(pace, before as StoredPace)) pace.dirty = true;
+            if (merge(pace, before as StoredPace, now)) pace.dirty = true;
           },
           () => {
             pace.dirty = true;
@@ -239,11 +239,25 @@ export class PollPaces {
   }
 }
 
-/** Takes the later poll and the longer interval of `stored` into `pace`; true when either was larger there. */
-function merge(pace: Pace, stored: StoredPace): boolean {
+/**
+ * The stored latest poll, unless it lies more than one interval after `now` (epoch ms): then a
+ * clock went back (this host's, or the writer's runs ahead) and it is no measure of the client's
+ * pace here — as in `poll`, pacing goes on from this replica's time.
+ */
+function plausibleLastPoll(stored: StoredPace, now: number): number | undefined {
+  if (typeof stored.lastPoll !== 'number') return undefined;
+  return stored.lastPoll - now > stored.interval * 1000 ? undefined : stored.lastPoll;
+}
+
+/**
+ * Takes the later poll (if plausible at `now`, epoch ms) and the longer interval of `stored` into
+ * `pace`; true when either was larger there.
+ */
+function merge(pace: Pace, stored: StoredPace, now: number): boolean {
   let changed = false;
-  if (typeof stored.lastPoll === 'number' && (pace.lastPoll === null || stored.lastPoll > pace.lastPoll)) {
-    pace.lastPoll = stored.lastPoll;
+  const storedPoll = plausibleLastPoll(stored, now);
+  if (storedPoll !== undefined && (pace.lastPoll === null || storedPoll > pace.lastPoll)) {
+    pace.lastPoll = storedPoll;
     changed = true;
   }
   if (typeof stored.interval === 'number' && stored.interval > pace.interval) {
