@@ -58,7 +58,8 @@ export interface Store {
   list(model: string, options?: { limit?: number }): Promise<Array<{ id: string; payload: Payload }>>;
   /**
    * Atomically counts events in a fixed window: starts at `by` (default 1) when the key is new or
-   * its window has ended, otherwise adds `by`. Used for counters shared by every replica (security
+   * its window has ended — or ends later than a window started now would (the clock was set back,
+   * or the window shortened) — otherwise adds `by`. Used for counters shared by every replica (security
    * throttles one event at a time, per-replica rate limits in flushed batches).
    */
   increment(key: string, windowSeconds: number, by?: number): Promise<{ count: number; resetAt: number }>;
@@ -97,10 +98,10 @@ export function expiresAt(expiresIn: number | undefined, now = Date.now()): numb
 }
 
 /**
- * Ids of "no such record" answers a cache keeps at most this long (the SQLite read cache, the client
- * cache): a lookup of an id nobody could have
- * issued (any text a client sends as a token) is not worth memory, and a long one would cost a lot
- * of it. The server's own ids (tokens, device codes) are 43 characters.
+ * Ids of "no such record" answers a cache keeps at most this long (the SQLite read cache, the
+ * client cache): a lookup of an id nobody could have issued (any text a client sends as a token or
+ * client_id) is not worth memory, and a long one would cost a lot of it. The server's own ids
+ * (tokens, device codes, registered client ids) are 43 characters.
  */
 export const MAX_KEPT_ABSENT_ID = 128;
 

@@ -25,7 +25,7 @@ interface Entry {
 }
 
 /** Store increments a flush has in flight at most. */
-const FLUSH_CONCURRENCY = 256;
+const FLUSH_CONCURRENCY = 32;
 
 /** Key that new keys share once `maxKeys` are held, so memory stays bounded under a key flood. */
 const OVERFLOW = '\u0000overflow';
@@ -76,7 +76,7 @@ export class ReplicaRateLimiter {
       // Over, or longer than a window can be: the clock was set back since it started.
       entry.local = 0;
       entry.resetAt = now + this.options.windowSeconds * 1000;
-      if (entry.storeResetAt <= now) entry.others = 0;
+      if (entry.storeResetAt <= now || entry.storeResetAt > entry.resetAt) entry.others = 0;
     }
     entry.local += 1;
     entry.pending += 1;
@@ -106,8 +106,9 @@ export class ReplicaRateLimiter {
       entry.pending = 0;
     }
     // Sent together, FLUSH_CONCURRENCY at a time (one group commit on SQLite, concurrent round
-    // trips on MongoDB): one at a time, a thousand keys would take a thousand round trips and the
-    // others' counts would be older than one flush interval.
+    // trips on MongoDB, well inside the driver's pool of 100 connections that token requests share):
+    // one at a time, a thousand keys would take a thousand round trips and the others' counts would
+    // be older than one flush interval.
     for (let i = 0; i < due.length; i += FLUSH_CONCURRENCY) {
       const chunk = due.slice(i, i + FLUSH_CONCURRENCY);
       const results = await Promise.allSettled(chunk.map(({ key, delta }) => this.#store.increment(`${this.options.name}:${key}`, this.options.windowSeconds, delta)));

@@ -272,6 +272,13 @@ export function runConformance(name: string, { open, capabilities }: Conformance
         await sleep(130);
         assert.equal((await s.increment('rl:ip:1', 0.1)).count, 1);
       });
+      t('a window ending later than a window started now could (clock set back, window shortened) starts again', async (s) => {
+        assert.equal((await s.increment('rl:stretched', 3600, 5)).count, 5);
+        const again = await s.increment('rl:stretched', 60);
+        assert.equal(again.count, 1);
+        assert.ok(again.resetAt <= Date.now() + 60_000);
+        assert.equal((await s.increment('rl:stretched', 60)).count, 2, 'and counts on from there');
+      });
       t('increment adds a batch (by) and reads with by 0', async (s) => {
         assert.equal((await s.increment('rl:batch', 60, 40)).count, 40);
         assert.equal((await s.increment('rl:batch', 60)).count, 41);

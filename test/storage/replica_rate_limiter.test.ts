@@ -48,6 +48,24 @@ describe('ReplicaRateLimiter', () => {
     void rl.close();
   });
 
+  it("a clock set back also drops the other replicas' counts of the stretched store window", async () => {
+    const store = new MemoryStore();
+    const a = new ReplicaRateLimiter(store, { name: 't', limit: 3, windowSeconds: 10, flushIntervalMs: NEVER });
+    const b = new ReplicaRateLimiter(store, { name: 't', limit: 3, windowSeconds: 10, flushIntervalMs: NEVER });
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i += 1) a.hit('k', t0);
+    await a.flush();
+    b.hit('k', t0);
+    await b.flush(); // b now knows a's three
+    assert.equal(b.hit('k', t0 + 1000).allowed, false);
+    // The store's window was opened by the real clock; b's clock now reads an hour earlier.
+    const back = t0 + 2000 - 3_600_000;
+    assert.equal(b.hit('k', back).allowed, true, "the others' counts belonged to a window that cannot be this one");
+    await a.close();
+    await b.close();
+    await store.close();
+  });
+
   it('two replicas on one store: after a flush each counts the other, so the shared limit holds', async () => {
     const store = new MemoryStore();
     const a = new ReplicaRateLimiter(store, { name: 't', limit: 10, windowSeconds: 60, flushIntervalMs: NEVER });

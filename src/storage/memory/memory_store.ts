@@ -128,7 +128,7 @@ export class MemoryStore implements Store {
   async increment(key: string, windowSeconds: number, by = 1): Promise<{ count: number; resetAt: number }> {
     const now = Date.now();
     const current = this.#counters.get(key);
-    const next = current && current.resetAt > now ? { count: current.count + by, resetAt: current.resetAt } : { count: by, resetAt: now + windowSeconds * 1000 };
+    const next = current && current.resetAt > now && current.resetAt <= now + windowSeconds * 1000 ? { count: current.count + by, resetAt: current.resetAt } : { count: by, resetAt: now + windowSeconds * 1000 };
     this.#counters.set(key, next);
     return { ...next };
   }

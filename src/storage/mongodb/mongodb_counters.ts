@@ -15,7 +15,8 @@ export async function increment(c: Collections, key: string, windowSeconds: numb
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
     const now = Date.now();
     let window: WindowDoc | null = await c.windows.find({ key }).sort({ gen: -1 }).limit(1).next();
-    if (!window || window.resetAt <= now) {
+    // Over, or ending later than a window started now could (a clock set back): the next one.
+    if (!window || window.resetAt <= now || window.resetAt > now + windowSeconds * 1000) {
       const gen = window ? window.gen + 1 : 0;
       const resetAt = now + windowSeconds * 1000;
       const next: WindowDoc = { _id: `${key}#${gen}`, key, gen, resetAt, expiresAt: new Date(resetAt) };

@@ -83,8 +83,8 @@ export class SqliteStore implements Store {
       list: p(`SELECT id, payload, consumed FROM records WHERE model = ? AND ${LIVE} ORDER BY id LIMIT ?`),
       increment: p(`INSERT INTO counters (key, count, reset_at) VALUES (?, ?, ?)
                     ON CONFLICT (key) DO UPDATE SET
-                      count = CASE WHEN counters.reset_at > ? THEN counters.count + excluded.count ELSE excluded.count END,
-                      reset_at = CASE WHEN counters.reset_at > ? THEN counters.reset_at ELSE excluded.reset_at END
+                      count = CASE WHEN counters.reset_at > ? AND counters.reset_at <= excluded.reset_at THEN counters.count + excluded.count ELSE excluded.count END,
+                      reset_at = CASE WHEN counters.reset_at > ? AND counters.reset_at <= excluded.reset_at THEN counters.reset_at ELSE excluded.reset_at END
                     RETURNING count, reset_at`),
       purge: p('DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= ?'),
       purgeCounters: p('DELETE FROM counters WHERE reset_at <= ?'),
