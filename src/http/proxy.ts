@@ -33,18 +33,33 @@ export function isTrusted(list: BlockList, address: string | undefined): boolean
 }
 
 /**
+ * An X-Forwarded-For entry without the port some proxies add (Azure Application Gateway):
+ * `1.2.3.4:5678` → `1.2.3.4`, `[2001:db8::1]:443` or `[2001:db8::1]` → `2001:db8::1`. A bare IPv6
+ * address (several colons), or anything after the colon that is not a port, is left as it is.
+ */
+function withoutPort(entry: string): string {
+  if (entry.startsWith('[')) {
+    const close = entry.indexOf(']');
+    return close !== -1 && (close === entry.length - 1 || PORT.test(entry.slice(close + 1))) ? entry.slice(1, close) : entry;
+  }
+  const colon = entry.indexOf(':');
+  return colon !== -1 && colon === entry.lastIndexOf(':') && PORT.test(entry.slice(colon)) ? entry.slice(0, colon) : entry;
+}
+const PORT = /^:\d{1,5}$/;
+
+/**
  * The client as the trusted proxies saw it: X-Forwarded-For walked from the right (each proxy
  * appends the address it received the request from, so only the entries it added can be believed),
  * skipping entries that are themselves trusted proxies when there is a list (`proxies`), else simply
- * the rightmost entry. Undefined when that entry is not an IP address, or the last MAX_HOPS entries
- * are all proxies.
+ * the rightmost entry (a port after it dropped). Undefined when that entry is not an IP address, or
+ * the last MAX_HOPS entries are all proxies.
  * Entries further left were written by the client and are never read.
  */
 export function forwardedClient(value: string, proxies: BlockList | undefined): string | undefined {
   let end = value.length;
   for (let hop = 0; hop < MAX_HOPS && end >= 0; hop++) {
     const comma = value.lastIndexOf(',', end - 1);
-    const entry = value.slice(comma + 1, end).trim();
+    const entry = withoutPort(value.slice(comma + 1, end).trim());
     if (entry.length > MAX_ADDRESS_LENGTH || isIP(entry) === 0) return undefined;
     if (!proxies || !isTrusted(proxies, entry)) return entry;
     end = comma;

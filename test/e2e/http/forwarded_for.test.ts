@@ -43,7 +43,7 @@ function clientsFile(): string {
   return path;
 }
 
-const garbage = ["x'; drop", '1.2.3.4, not-an-address', '1.2.3.4,', `1.2.3.4, ${'9'.repeat(10_000)}`, '1.2.3.4, 5.6.7.8:443', 'x'.repeat(10_000)];
+const garbage = ["x'; drop", '1.2.3.4, not-an-address', '1.2.3.4,', `1.2.3.4, ${'9'.repeat(10_000)}`, '1.2.3.4, 5.6.7.8:x', '[::1', 'x'.repeat(10_000)];
 
 describe('X-Forwarded-For with GATEHOUSE_TRUST_PROXY and no GATEHOUSE_TRUSTED_PROXIES (the one proxy in front)', () => {
   let gh: TestServer;
@@ -55,6 +55,11 @@ describe('X-Forwarded-For with GATEHOUSE_TRUST_PROXY and no GATEHOUSE_TRUSTED_PR
   it('the client is the rightmost entry, the address the proxy saw; what the client wrote to its left is not believed', async () => {
     assert.equal(await seenAs(gh, '127.0.0.1', '1.2.3.4, 5.6.7.8'), '5.6.7.8');
     assert.equal(await seenAs(gh, '127.0.0.1', ' 2001:db8::7 '), '2001:db8::7');
+  });
+
+  it('a port the proxy wrote after the address (Azure Application Gateway) is dropped', async () => {
+    assert.equal(await seenAs(gh, '127.0.0.1', '1.2.3.4, 5.6.7.8:443'), '5.6.7.8');
+    assert.equal(await seenAs(gh, '127.0.0.1', '[2001:db8::9]:8443'), '2001:db8::9');
   });
 
   it('a rightmost entry that is not an IP address (or a 10,000-character one) falls back to the peer, the proxy', async () => {
