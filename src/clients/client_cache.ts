@@ -35,9 +35,10 @@ function deepFreeze<T>(value: T): T {
  * (RFC 7592 update and delete, registration) drops its entry at once, and a read that was in
  * flight during it is not kept; a change made elsewhere (another replica, `gatehouse clients`)
  * shows here within `ttlSeconds` — within EXTERNAL_CHECK_MS on a store that reports other
- * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file). Absent clients are remembered too (ids of at most
- * MAX_KEPT_ABSENT_ID characters), so unknown client_ids do not each cost a store read. The cache keeps whatever metadata the store returns (hashed secrets
- * included), deep-frozen: every reader gets that same object (no copy per lookup; oidc-provider
+ * processes' commits (`externalVersion`: SQLite, where `gatehouse clients` writes the same file).
+ * Absent clients are remembered too (ids of at most MAX_KEPT_ABSENT_ID characters), so unknown
+ * client_ids do not each cost a store read. The cache keeps whatever metadata the store returns
+ * (hashed secrets included), deep-frozen: every reader gets that same object (no copy per lookup; oidc-provider
  * only hashes it, or builds a new client from it), and a reader that wants a changed record
  * spreads it into a new one. Concurrent misses for one client share one store read.
  */

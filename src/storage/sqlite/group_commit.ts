@@ -59,7 +59,8 @@ export class GroupCommit {
    * @param work the statements (run synchronously inside the commit's transaction); its value settles the promise
    * @param transaction true: run inside a transaction even when alone in its turn
    * @returns `work`'s value, once committed
-   * @throws StoreUnavailableError (rejected) when the database is closed or the commit fails; `work`'s own error when only it failed
+   * @throws StoreUnavailableError (rejected) when the database is closed or the commit fails, and
+   *   (wrapping the SQLite error) when only this write's statements failed
    */
   write<T>(work: () => T, transaction = false): Promise<T> {
     if (!this.#db.isOpen) return Promise.reject(new StoreUnavailableError('sqlite: the store is closed'));

@@ -35,7 +35,6 @@ export interface ReadCacheOptions {
   maxRecords?: number;
 }
 
-
 /**
  * SqliteStore's in-memory copy of chosen models' records (its `cachedModels` option): what `find`
  * read, including "not found" (for ids of at most MAX_KEPT_ABSENT_ID characters), and for

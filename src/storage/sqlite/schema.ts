@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 `;
 
-
 const RECORD_INDEXES = ['records_grant', 'records_user_code', 'records_uid', 'records_expiry'];
 
 /**
